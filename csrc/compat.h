@@ -1,0 +1,103 @@
+/* compat.h: the ONLY file that tests PY_VERSION_HEX.
+ *
+ * Every other file tests feature macros (LP_HAVE_*) or calls the modern API name; older
+ * interpreters get backports here, named like the API they stand in for.  Public C API only:
+ * the underscore functions used below are declared in CPython's public cpython/ headers for the
+ * versions that use them, never in internal/pycore_*.h.
+ */
+#ifndef LINEPROF_COMPAT_H
+#define LINEPROF_COMPAT_H
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+#include <frameobject.h>
+
+#if PY_VERSION_HEX < 0x030A0000
+#error "lineprof supports CPython 3.10 and newer"
+#endif
+
+/* PEP 669 (sys.monitoring) arrived in 3.12. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define LP_HAVE_SYS_MONITORING 1
+#else
+#define LP_HAVE_SYS_MONITORING 0
+#endif
+
+/* The Py_mod_multiple_interpreters slot arrived in 3.12.  Our per-thread state and code-extra
+ * index are process-wide, so we declare that subinterpreters are not supported. */
+#if PY_VERSION_HEX >= 0x030C0000
+#define LP_HAVE_MOD_MULTIPLE_INTERPRETERS 1
+#else
+#define LP_HAVE_MOD_MULTIPLE_INTERPRETERS 0
+#endif
+
+/* Code-object extra slots: renamed PyUnstable_* in 3.12 (PEP 689); same functions before. */
+#if PY_VERSION_HEX < 0x030C0000
+#define PyUnstable_Eval_RequestCodeExtraIndex _PyEval_RequestCodeExtraIndex
+#define PyUnstable_Code_GetExtra _PyCode_GetExtra
+#define PyUnstable_Code_SetExtra _PyCode_SetExtra
+#endif
+
+/* Tracing every thread at once: PyEval_SetTraceAllThreads is public since 3.12.  Before, the
+ * per-thread-state setter it is built on was declared in cpython/ceval.h. */
+#if PY_VERSION_HEX < 0x030C0000
+static inline void
+PyEval_SetTraceAllThreads(Py_tracefunc func, PyObject *arg)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (_PyEval_SetTrace(ts, func, arg) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+    }
+}
+#endif
+
+/* Frames, as seen from a C trace function. */
+#if PY_VERSION_HEX < 0x030B0000
+/* 3.10: PyFrameObject is a public struct; f_lasti counts code units, not bytes. */
+static inline PyObject *
+lp_frame_code_borrowed(PyFrameObject *frame)
+{
+    return (PyObject *)frame->f_code;
+}
+
+static inline int
+lp_frame_lasti(PyFrameObject *frame)
+{
+    return frame->f_lasti < 0 ? -1 : frame->f_lasti * (int)sizeof(_Py_CODEUNIT);
+}
+
+static inline int
+lp_frame_disable_line_events(PyFrameObject *frame, PyObject *attr_name)
+{
+    (void)attr_name;
+    frame->f_trace_lines = 0;
+    return 0;
+}
+#else
+/* 3.11+: PyFrameObject is opaque. */
+static inline PyObject *
+lp_frame_code_borrowed(PyFrameObject *frame)
+{
+    PyCodeObject *code = PyFrame_GetCode(frame);
+    /* The frame holds its code object for as long as the frame lives. */
+    Py_DECREF(code);
+    return (PyObject *)code;
+}
+
+static inline int
+lp_frame_lasti(PyFrameObject *frame)
+{
+    return PyFrame_GetLasti(frame);
+}
+
+static inline int
+lp_frame_disable_line_events(PyFrameObject *frame, PyObject *attr_name)
+{
+    return PyObject_SetAttr((PyObject *)frame, attr_name, Py_False);
+}
+#endif
+
+#endif /* LINEPROF_COMPAT_H */

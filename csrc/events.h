@@ -1,0 +1,167 @@
+/* events.h: the per-event state machine shared by both hooks.
+ *
+ * This is the hot path, so it is inline: no allocation (except the rare stack growth), no
+ * hashing, no Python call, no lock.  Each hook translates its events into these four:
+ *
+ *   lp_event_enter   a profiled frame starts or resumes            (PY_START/PY_RESUME/'call')
+ *   lp_event_line    a frame moves to a line                       (LINE/'line')
+ *   lp_event_exit    a frame returns, yields or unwinds            (PY_RETURN/.../'return')
+ *
+ * Semantics: a line's time runs from its start to the start of the next line in the same frame
+ * or to the frame's exit, so it includes its callees.  A frame suspended by yield/await is off
+ * the stack and accrues nothing.  A line event for the row already in progress (the other lines
+ * of a multi-line statement, a loop that jumps back to its own line) is not a new hit.
+ */
+#ifndef LINEPROF_EVENTS_H
+#define LINEPROF_EVENTS_H
+
+#include "lineprof.h"
+#include "timer.h"
+
+static inline void
+lp_charge(const LPCodeEntry *entry, int row, int64_t elapsed)
+{
+    uint64_t ns = elapsed > 0 ? (uint64_t)elapsed : 0;
+    for (int i = 0; i < entry->nsinks; i++) {
+        entry->sinks[i][row].ns += ns;
+    }
+}
+
+static inline void
+lp_hit(const LPCodeEntry *entry, int row)
+{
+    for (int i = 0; i < entry->nsinks; i++) {
+        entry->sinks[i][row].hits++;
+    }
+}
+
+static inline int
+lp_row_for_line(const LPCodeEntry *entry, long line)
+{
+    long i = line - entry->first_line;
+    if (i < 0 || i >= entry->nlines) {
+        return -1;
+    }
+    return entry->canon[i];
+}
+
+/* Where a frame entering at bytecode `offset` stands: -1 when it is starting (no line yet), else
+ * the row it resumes on.  Python sets start_offset at or past the offset where frames start. */
+static inline int
+lp_row_at_entry(LPCodeEntry *entry, int offset)
+{
+    if (offset <= entry->start_offset) {
+        return -1;
+    }
+    return lp_linestats_row_for_offset(entry, offset);
+}
+
+/* This thread's stack, emptied first if a new epoch began since it was last used. */
+static inline LPThreadState *
+lp_thread(LPModuleState *st)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL) {
+        ts = lp_threadstate_create(st);
+        if (ts == NULL) {
+            return NULL;
+        }
+    }
+    if (ts->epoch != st->epoch) {
+        ts->depth = 0;
+        ts->epoch = st->epoch;
+    }
+    return ts;
+}
+
+static inline LPFrame *
+lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *key, int row,
+        int64_t t)
+{
+    LPFrame *frame;
+    if (ts->depth < ts->cap) {
+        frame = &ts->frames[ts->depth++];
+    }
+    else {
+        frame = lp_threadstate_grow(st, ts);
+        if (frame == NULL) {
+            return NULL;
+        }
+    }
+    frame->entry = entry;
+    frame->key = key;
+    frame->row = row;
+    frame->t_start = t;
+    return frame;
+}
+
+static inline int
+lp_is_top(const LPThreadState *ts, const LPCodeEntry *entry, const void *key)
+{
+    if (ts->depth == 0) {
+        return 0;
+    }
+    const LPFrame *top = &ts->frames[ts->depth - 1];
+    return top->entry == entry && top->key == key;
+}
+
+/* A frame starts (row -1: no line yet) or resumes at `row` (no new hit: the line began before
+ * the frame was suspended). */
+static inline void
+lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row)
+{
+    LPThreadState *ts = lp_thread(st);
+    if (ts == NULL) {
+        return;
+    }
+    lp_push(st, ts, entry, key, row, lp_timer_now(st));
+}
+
+/* `t_end` was read first thing in the callback so the hook's own cost stays off the line that
+ * ends; the next line's start is read last thing, for the same reason. */
+static inline void
+lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, int64_t t_end)
+{
+    LPThreadState *ts = lp_thread(st);
+    if (ts == NULL) {
+        return;
+    }
+    LPFrame *frame;
+    if (lp_is_top(ts, entry, key)) {
+        frame = &ts->frames[ts->depth - 1];
+        if (frame->row == row) {
+            return;
+        }
+        if (frame->row >= 0) {
+            lp_charge(entry, frame->row, t_end - frame->t_start);
+        }
+    }
+    else {
+        /* A frame we did not see start: it was running when profiling began. */
+        frame = lp_push(st, ts, entry, key, -1, t_end);
+        if (frame == NULL) {
+            return;
+        }
+    }
+    frame->row = row;
+    if (row >= 0) {
+        lp_hit(entry, row);
+    }
+    frame->t_start = lp_timer_now(st);
+}
+
+static inline void
+lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_end)
+{
+    LPThreadState *ts = lp_thread(st);
+    if (ts == NULL || !lp_is_top(ts, entry, key)) {
+        /* Not a frame we are tracking (it started before profiling and ran no line since). */
+        return;
+    }
+    LPFrame *frame = &ts->frames[--ts->depth];
+    if (frame->row >= 0) {
+        lp_charge(entry, frame->row, t_end - frame->t_start);
+    }
+}
+
+#endif /* LINEPROF_EVENTS_H */

@@ -1,0 +1,367 @@
+/* hook_monitoring.c: the sys.monitoring hook (PEP 669, CPython 3.12+).
+ *
+ * Our callbacks are C builtins (METH_FASTCALL) registered with sys.monitoring.register_callback.
+ * Events are switched on with set_local_events on registered code objects only, so code that
+ * is not profiled runs untouched.  PY_UNWIND and PY_THROW cannot be set locally (they are not
+ * tied to an instruction), so they are set for our tool globally while profiling is on; for
+ * code we do not know, their callbacks return after one pointer lookup.  We never touch another
+ * tool's id, callbacks or events.
+ *
+ * The tool id and the global events live for a profiling session, not for one enable() of one
+ * profiler: changing a tool's global events makes CPython re-instrument every code object.
+ */
+#include "events.h"
+
+#if LP_HAVE_SYS_MONITORING
+
+static const char *const lp_event_names[LP_NUM_EVENTS] = {
+    "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "LINE", "PY_UNWIND", "PY_THROW",
+};
+
+/* The entry for `code` if some enabled profiler listens to it. */
+static inline LPCodeEntry *
+lp_listened_entry(LPModuleState *st, PyObject *code)
+{
+    if (st->error || !PyCode_Check(code)) {
+        return NULL;
+    }
+    LPCodeEntry *entry = lp_linestats_lookup(st, code);
+    if (entry == NULL || entry->nsinks == 0) {
+        return NULL;
+    }
+    return entry;
+}
+
+static inline int
+lp_int_arg(PyObject *obj)
+{
+    long value = PyLong_AsLong(obj);
+    if (value == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+    }
+    return (int)value;
+}
+
+/* LINE(code, line_number) */
+static PyObject *
+lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    int64_t t = lp_timer_now(st);
+    if (nargs < 2) {
+        st->error = LP_ERR_BAD_EVENT;
+        Py_RETURN_NONE;
+    }
+    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    if (entry != NULL) {
+        lp_event_line(st, entry, NULL, lp_row_for_line(entry, PyLong_AsLong(args[1])), t);
+        if (PyErr_Occurred()) {
+            PyErr_Clear();
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+/* PY_START(code, instruction_offset) */
+static PyObject *
+lp_mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    if (nargs < 2) {
+        st->error = LP_ERR_BAD_EVENT;
+        Py_RETURN_NONE;
+    }
+    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    if (entry != NULL) {
+        lp_event_enter(st, entry, NULL, -1);
+    }
+    Py_RETURN_NONE;
+}
+
+/* PY_RESUME(code, instruction_offset) and PY_THROW(code, instruction_offset, exception): the
+ * frame continues the line it was suspended on. */
+static PyObject *
+lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    if (nargs < 2) {
+        st->error = LP_ERR_BAD_EVENT;
+        Py_RETURN_NONE;
+    }
+    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    if (entry != NULL) {
+        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, lp_int_arg(args[1])));
+    }
+    Py_RETURN_NONE;
+}
+
+/* PY_RETURN, PY_YIELD, PY_UNWIND: (code, instruction_offset, value) */
+static PyObject *
+lp_mon_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    int64_t t = lp_timer_now(st);
+    if (nargs < 1) {
+        st->error = LP_ERR_BAD_EVENT;
+        Py_RETURN_NONE;
+    }
+    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    if (entry != NULL) {
+        lp_event_exit(st, entry, NULL, t);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef lp_callback_defs[LP_NUM_EVENTS] = {
+    [LP_EV_PY_START] = {"_on_py_start", (PyCFunction)(void (*)(void))lp_mon_start, METH_FASTCALL,
+                        NULL},
+    [LP_EV_PY_RESUME] = {"_on_py_resume", (PyCFunction)(void (*)(void))lp_mon_resume,
+                         METH_FASTCALL, NULL},
+    [LP_EV_PY_RETURN] = {"_on_py_return", (PyCFunction)(void (*)(void))lp_mon_exit,
+                         METH_FASTCALL, NULL},
+    [LP_EV_PY_YIELD] = {"_on_py_yield", (PyCFunction)(void (*)(void))lp_mon_exit, METH_FASTCALL,
+                        NULL},
+    [LP_EV_LINE] = {"_on_line", (PyCFunction)(void (*)(void))lp_mon_line, METH_FASTCALL, NULL},
+    [LP_EV_PY_UNWIND] = {"_on_py_unwind", (PyCFunction)(void (*)(void))lp_mon_exit,
+                         METH_FASTCALL, NULL},
+    [LP_EV_PY_THROW] = {"_on_py_throw", (PyCFunction)(void (*)(void))lp_mon_resume,
+                        METH_FASTCALL, NULL},
+};
+
+int
+lp_monitoring_init(LPModuleState *st, PyObject *module)
+{
+    PyObject *events = NULL;
+    st->monitoring = PyImport_ImportModule("sys.monitoring");
+    if (st->monitoring == NULL) {
+        /* sys.monitoring is an attribute of sys, not an importable submodule. */
+        PyErr_Clear();
+        PyObject *sys = PyImport_ImportModule("sys");
+        if (sys == NULL) {
+            return -1;
+        }
+        st->monitoring = PyObject_GetAttrString(sys, "monitoring");
+        Py_DECREF(sys);
+        if (st->monitoring == NULL) {
+            return -1;
+        }
+    }
+    events = PyObject_GetAttrString(st->monitoring, "events");
+    if (events == NULL) {
+        return -1;
+    }
+    for (int i = 0; i < LP_NUM_EVENTS; i++) {
+        PyObject *bit = PyObject_GetAttrString(events, lp_event_names[i]);
+        if (bit == NULL) {
+            goto error;
+        }
+        st->event_bits[i] = PyLong_AsLong(bit);
+        Py_DECREF(bit);
+        if (st->event_bits[i] == -1 && PyErr_Occurred()) {
+            goto error;
+        }
+        st->callbacks[i] = PyCFunction_NewEx(&lp_callback_defs[i], module, NULL);
+        if (st->callbacks[i] == NULL) {
+            goto error;
+        }
+    }
+    Py_DECREF(events);
+    return 0;
+
+error:
+    Py_XDECREF(events);
+    return -1;
+}
+
+static long
+lp_local_events(const LPModuleState *st)
+{
+    return st->event_bits[LP_EV_PY_START] | st->event_bits[LP_EV_PY_RESUME] |
+           st->event_bits[LP_EV_PY_RETURN] | st->event_bits[LP_EV_PY_YIELD] |
+           st->event_bits[LP_EV_LINE];
+}
+
+static long
+lp_global_events(const LPModuleState *st)
+{
+    return st->event_bits[LP_EV_PY_UNWIND] | st->event_bits[LP_EV_PY_THROW];
+}
+
+/* Is `tool_id` free?  1 yes, 0 no, -1 error. */
+static int
+lp_tool_is_free(LPModuleState *st, int tool_id)
+{
+    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", tool_id);
+    if (name == NULL) {
+        return -1;
+    }
+    int free_ = name == Py_None;
+    Py_DECREF(name);
+    return free_;
+}
+
+/* Do we (still) hold `tool_id`?  Someone could have freed it under us. */
+static int
+lp_tool_is_ours(LPModuleState *st, int tool_id)
+{
+    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", tool_id);
+    if (name == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int ours = PyUnicode_Check(name) && PyUnicode_CompareWithASCIIString(name, "lineprof") == 0;
+    Py_DECREF(name);
+    return ours;
+}
+
+static int
+lp_register_callbacks(LPModuleState *st, int clear)
+{
+    for (int i = 0; i < LP_NUM_EVENTS; i++) {
+        PyObject *prev = PyObject_CallMethod(st->monitoring, "register_callback", "ilO",
+                                             st->tool_id, st->event_bits[i],
+                                             clear ? Py_None : st->callbacks[i]);
+        if (prev == NULL) {
+            return -1;
+        }
+        Py_DECREF(prev);
+    }
+    return 0;
+}
+
+int
+lp_monitoring_install(LPModuleState *st)
+{
+    PyObject *result = NULL;
+    PyObject *profiler_id = PyObject_GetAttrString(st->monitoring, "PROFILER_ID");
+    if (profiler_id == NULL) {
+        return -1;
+    }
+    long preferred = PyLong_AsLong(profiler_id);
+    Py_DECREF(profiler_id);
+    if (preferred == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    /* PROFILER_ID when free, else another id no tool claims by convention.  DEBUGGER_ID (0) and
+     * COVERAGE_ID (1) are left alone: debuggers and coverage.py ask for them by number. */
+    const long candidates[] = {preferred, 3, 4, 5};
+    st->tool_id = -1;
+    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
+        int free_ = lp_tool_is_free(st, (int)candidates[i]);
+        if (free_ < 0) {
+            return -1;
+        }
+        if (free_) {
+            result = PyObject_CallMethod(st->monitoring, "use_tool_id", "ls", candidates[i],
+                                         "lineprof");
+            if (result == NULL) {
+                return -1;
+            }
+            Py_DECREF(result);
+            st->tool_id = (int)candidates[i];
+            break;
+        }
+    }
+    if (st->tool_id < 0) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "lineprof: sys.monitoring tool ids 2-5 are all held by other tools");
+        return -1;
+    }
+    if (lp_register_callbacks(st, 0) < 0) {
+        goto error;
+    }
+    result = PyObject_CallMethod(st->monitoring, "set_events", "il", st->tool_id,
+                                 lp_global_events(st));
+    if (result == NULL) {
+        goto error;
+    }
+    Py_DECREF(result);
+    return 0;
+
+error:
+    lp_monitoring_uninstall(st);
+    return -1;
+}
+
+/* Give the tool id back with no events and no callbacks left behind (free_tool_id does not
+ * clear them in 3.12).  Keeps any exception already set. */
+void
+lp_monitoring_uninstall(LPModuleState *st)
+{
+    if (st->tool_id < 0 || st->monitoring == NULL) {
+        st->tool_id = -1;
+        return;
+    }
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    if (lp_tool_is_ours(st, st->tool_id)) {
+        PyObject *result = PyObject_CallMethod(st->monitoring, "set_events", "ii", st->tool_id, 0);
+        if (result == NULL) {
+            PyErr_WriteUnraisable(st->monitoring);
+        }
+        Py_XDECREF(result);
+        if (lp_register_callbacks(st, 1) < 0) {
+            PyErr_WriteUnraisable(st->monitoring);
+        }
+        result = PyObject_CallMethod(st->monitoring, "free_tool_id", "i", st->tool_id);
+        if (result == NULL) {
+            PyErr_WriteUnraisable(st->monitoring);
+        }
+        Py_XDECREF(result);
+    }
+    st->tool_id = -1;
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+int
+lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on)
+{
+    if (st->tool_id < 0 || st->monitoring == NULL || entry->armed == on) {
+        entry->armed = on && entry->armed;
+        return 0;
+    }
+    PyObject *result = PyObject_CallMethod(st->monitoring, "set_local_events", "iOl",
+                                           st->tool_id, entry->code,
+                                           on ? lp_local_events(st) : 0L);
+    if (result == NULL) {
+        return -1;
+    }
+    Py_DECREF(result);
+    entry->armed = on;
+    return 0;
+}
+
+#else /* !LP_HAVE_SYS_MONITORING */
+
+int
+lp_monitoring_init(LPModuleState *st, PyObject *module)
+{
+    (void)st;
+    (void)module;
+    return 0;
+}
+
+int
+lp_monitoring_install(LPModuleState *st)
+{
+    (void)st;
+    PyErr_SetString(PyExc_RuntimeError, "lineprof: sys.monitoring needs CPython 3.12 or newer");
+    return -1;
+}
+
+void
+lp_monitoring_uninstall(LPModuleState *st)
+{
+    (void)st;
+}
+
+int
+lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on)
+{
+    (void)st;
+    (void)entry;
+    (void)on;
+    return 0;
+}
+
+#endif /* LP_HAVE_SYS_MONITORING */

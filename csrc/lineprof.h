@@ -1,0 +1,173 @@
+/* lineprof.h: declarations shared by the C files of lineprof._lineprof.
+ *
+ * The C only measures; Python decides.  This extension owns the event hooks, the clock,
+ * per-line accumulation and per-thread timing state.  Which code objects to profile, how source
+ * lines group into statements, backend choice, formatting and saving are all Python.
+ */
+#ifndef LINEPROF_H
+#define LINEPROF_H
+
+#include "compat.h"
+
+#include <stdint.h>
+
+/* ---- per-line cells ------------------------------------------------------------------------ */
+
+/* One row of a profiler's table for one code object. */
+typedef struct {
+    uint64_t hits;
+    uint64_t ns;
+} LPLineCell;
+
+/* ---- code entries (linestats.c) -------------------------------------------------------------
+ *
+ * One entry per registered code object, shared by every profiler that registered it, reached
+ * from the code object through a code-extra slot (PEP 523), so the per-event lookup is a
+ * pointer load: no dict, no hashing.  Rows are dense: row i is line first_line + i.  Python
+ * supplies canon[], which sends every line of a multi-line statement to the row of its first
+ * line.
+ */
+#define LP_OFFSET_CACHE_SIZE 8
+
+typedef struct LPCodeEntry {
+    PyObject *code;        /* owned */
+    int first_line;        /* co_firstlineno */
+    int nlines;            /* rows */
+    int32_t *canon;        /* owned, nlines: line - first_line -> row, or -1 */
+    int start_offset;      /* frames entered at a bytecode offset <= this are starting */
+    int armed;             /* events are switched on for this code (sys.monitoring) */
+    int nowners;           /* profilers that registered this code */
+    int nsinks;            /* of those, the ones enabled: their cells receive events */
+    int cap;               /* allocated length of owners[] and sinks[] */
+    void **owners;         /* borrowed: the registering profilers (identity only) */
+    LPLineCell **sinks;    /* borrowed: each enabled owner's cells for this code */
+    struct {
+        int offset;
+        int row;
+    } offset_cache[LP_OFFSET_CACHE_SIZE]; /* resume offset -> row; offset -1 = empty */
+    struct LPCodeEntry *prev, *next;       /* the module's list of live entries */
+} LPCodeEntry;
+
+/* ---- per-thread state (threadstate.c) ----------------------------------------------------- */
+
+/* One profiled frame on this thread's stack. */
+typedef struct {
+    LPCodeEntry *entry; /* borrowed; valid while the stack's epoch is current */
+    const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
+    int row;            /* the line in progress, or -1 */
+    int64_t t_start;    /* when that line started (ns) */
+} LPFrame;
+
+typedef struct {
+    uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
+    int depth;
+    int cap;
+    LPFrame *frames; /* owned */
+} LPThreadState;
+
+/* ---- module state (module.c) ------------------------------------------------------------- */
+
+enum { LP_BACKEND_NONE = 0, LP_BACKEND_MONITORING = 1, LP_BACKEND_SETTRACE = 2 };
+
+/* Internal errors found on the event path.  The event path never raises: it records one of
+ * these, stops recording, and the error is raised from disable() or get_stats(). */
+enum { LP_ERR_NONE = 0, LP_ERR_NOMEM = 1, LP_ERR_STACK_LIMIT = 2, LP_ERR_BAD_EVENT = 3 };
+
+/* The sys.monitoring events we handle, in the order of the callback table. */
+enum {
+    LP_EV_PY_START = 0,
+    LP_EV_PY_RESUME,
+    LP_EV_PY_RETURN,
+    LP_EV_PY_YIELD,
+    LP_EV_LINE,
+    LP_EV_PY_UNWIND,
+    LP_EV_PY_THROW,
+    LP_NUM_EVENTS
+};
+
+typedef struct {
+    /* Read on every event. */
+    uint64_t epoch;   /* bumped whenever frames on any thread's stack may have gone stale */
+    int error;        /* LP_ERR_*, see above */
+    int fake_clock;   /* tests: the clock only moves when told to */
+    int64_t fake_now; /* the fake clock's reading */
+    Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
+
+    /* Profiling session. */
+    int nactive;          /* enabled profilers */
+    int backend;          /* LP_BACKEND_*; NONE when nactive == 0 */
+    int tool_id;          /* sys.monitoring tool id held, -1 if none */
+    int stack_limit;      /* frames per thread before LP_ERR_STACK_LIMIT; tests lower it */
+    LPCodeEntry *entries; /* every live entry (owned through their owners) */
+    PyObject *module;     /* borrowed back-pointer to our module */
+
+    /* sys.monitoring (3.12+); unused before. */
+    PyObject *monitoring;                 /* owned: the sys.monitoring module */
+    PyObject *callbacks[LP_NUM_EVENTS];   /* owned: our C callbacks */
+    long event_bits[LP_NUM_EVENTS];       /* sys.monitoring.events.* values */
+
+    /* settrace. */
+    PyObject *thread_hook;      /* owned: builtin installed with threading.settrace() */
+    PyObject *prev_thread_hook; /* owned: what threading.settrace() held before ours */
+    PyObject *str_f_trace_lines; /* owned, interned */
+
+    PyObject *tracer_type; /* owned: the Tracer heap type */
+} LPModuleState;
+
+static inline LPModuleState *
+lp_state(PyObject *module)
+{
+    return (LPModuleState *)PyModule_GetState(module);
+}
+
+/* ---- functions shared between files ------------------------------------------------------ */
+
+/* linestats.c */
+LPCodeEntry *lp_linestats_create(LPModuleState *st, PyObject *code, int first_line,
+                                 const int32_t *canon, int nlines, int start_offset);
+void lp_linestats_free(LPModuleState *st, LPCodeEntry *entry);
+int lp_linestats_add_owner(LPCodeEntry *entry, void *owner);
+void lp_linestats_remove_owner(LPCodeEntry *entry, void *owner);
+int lp_linestats_has_owner(const LPCodeEntry *entry, const void *owner);
+void lp_linestats_attach_sink(LPCodeEntry *entry, LPLineCell *cells);
+void lp_linestats_detach_sink(LPCodeEntry *entry, LPLineCell *cells);
+int lp_linestats_row_for_offset(LPCodeEntry *entry, int offset);
+
+static inline LPCodeEntry *
+lp_linestats_lookup(const LPModuleState *st, PyObject *code)
+{
+    void *extra = NULL;
+    if (PyUnstable_Code_GetExtra(code, st->extra_index, &extra) < 0) {
+        PyErr_Clear();
+        return NULL;
+    }
+    return (LPCodeEntry *)extra;
+}
+
+/* threadstate.c */
+LPThreadState *lp_threadstate_create(LPModuleState *st);
+LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
+void lp_threadstate_flush(LPModuleState *st);
+void lp_threadstate_free_current(void);
+extern _Thread_local LPThreadState *lp_threadstate_current;
+
+/* timer.c */
+PyObject *lp_timer_py_now(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_set_fake_clock(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *lp_timer_py_advance_fake_clock(PyObject *module, PyObject *arg);
+
+/* hook_monitoring.c */
+int lp_monitoring_init(LPModuleState *st, PyObject *module);
+int lp_monitoring_install(LPModuleState *st);
+void lp_monitoring_uninstall(LPModuleState *st);
+int lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on);
+
+/* hook_settrace.c */
+int lp_settrace_init(LPModuleState *st, PyObject *module);
+int lp_settrace_install(LPModuleState *st);
+void lp_settrace_uninstall(LPModuleState *st);
+
+/* profiler.c */
+extern PyType_Spec lp_tracer_spec;
+
+#endif /* LINEPROF_H */

@@ -1,0 +1,162 @@
+/* module.c: lineprof._lineprof module initialisation (multi-phase, PEP 489) and module state.
+ * No logic lives here. */
+#include "lineprof.h"
+
+#include <limits.h>
+
+#define LP_DEFAULT_STACK_LIMIT (1 << 20)
+
+static PyObject *
+lp_py_active_backend(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    switch (lp_state(module)->backend) {
+    case LP_BACKEND_MONITORING:
+        return PyUnicode_FromString("monitoring");
+    case LP_BACKEND_SETTRACE:
+        return PyUnicode_FromString("settrace");
+    default:
+        Py_RETURN_NONE;
+    }
+}
+
+static PyObject *
+lp_py_tool_id(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    int tool_id = lp_state(module)->tool_id;
+    if (tool_id < 0) {
+        Py_RETURN_NONE;
+    }
+    return PyLong_FromLong(tool_id);
+}
+
+/* Tests: lower the per-thread frame limit to reach the event path's error handling. */
+static PyObject *
+lp_py_set_stack_limit(PyObject *module, PyObject *arg)
+{
+    long limit = PyLong_AsLong(arg);
+    if (limit == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    if (limit < 1 || limit > INT_MAX / 2) {
+        PyErr_SetString(PyExc_ValueError, "stack limit out of range");
+        return NULL;
+    }
+    LPModuleState *st = lp_state(module);
+    if (st->nactive > 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot change the stack limit while profiling");
+        return NULL;
+    }
+    st->stack_limit = (int)limit;
+    /* So this thread's next stack starts small and meets the new limit. */
+    lp_threadstate_free_current();
+    Py_RETURN_NONE;
+}
+
+static PyMethodDef lp_module_methods[] = {
+    {"now", lp_timer_py_now, METH_NOARGS, "now() -> int: the profiler's clock, in ns."},
+    {"set_fake_clock", (PyCFunction)(void (*)(void))lp_timer_py_set_fake_clock, METH_FASTCALL,
+     "set_fake_clock(on, start=0): tests; a clock that moves only when advanced."},
+    {"advance_fake_clock", lp_timer_py_advance_fake_clock, METH_O,
+     "advance_fake_clock(ns): move the fake clock forward."},
+    {"active_backend", lp_py_active_backend, METH_NOARGS,
+     "active_backend() -> 'monitoring' | 'settrace' | None"},
+    {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
+    {"_set_stack_limit", lp_py_set_stack_limit, METH_O,
+     "_set_stack_limit(n): tests; profiled frames per thread before profiling stops."},
+    {NULL, NULL, 0, NULL},
+};
+
+static int
+lp_module_exec(PyObject *module)
+{
+    LPModuleState *st = lp_state(module);
+    st->module = module;
+    st->tool_id = -1;
+    st->stack_limit = LP_DEFAULT_STACK_LIMIT;
+    /* No free function: an entry holds a strong reference to its code object, so a code
+     * object never dies with our pointer still in its extra slot. */
+    st->extra_index = PyUnstable_Eval_RequestCodeExtraIndex(NULL);
+    if (st->extra_index < 0) {
+        if (!PyErr_Occurred()) {
+            PyErr_SetString(PyExc_RuntimeError, "lineprof: no code-object extra slot left");
+        }
+        return -1;
+    }
+    st->tracer_type = PyType_FromModuleAndSpec(module, &lp_tracer_spec, NULL);
+    if (st->tracer_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, (PyTypeObject *)st->tracer_type) < 0) {
+        return -1;
+    }
+    if (lp_monitoring_init(st, module) < 0 || lp_settrace_init(st, module) < 0) {
+        return -1;
+    }
+    if (PyModule_AddIntConstant(module, "HAVE_SYS_MONITORING", LP_HAVE_SYS_MONITORING) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static int
+lp_module_traverse(PyObject *module, visitproc visit, void *arg)
+{
+    LPModuleState *st = lp_state(module);
+    Py_VISIT(st->tracer_type);
+    Py_VISIT(st->monitoring);
+    for (int i = 0; i < LP_NUM_EVENTS; i++) {
+        Py_VISIT(st->callbacks[i]);
+    }
+    Py_VISIT(st->thread_hook);
+    Py_VISIT(st->prev_thread_hook);
+    return 0;
+}
+
+static int
+lp_module_clear(PyObject *module)
+{
+    LPModuleState *st = lp_state(module);
+    Py_CLEAR(st->tracer_type);
+    Py_CLEAR(st->monitoring);
+    for (int i = 0; i < LP_NUM_EVENTS; i++) {
+        Py_CLEAR(st->callbacks[i]);
+    }
+    Py_CLEAR(st->thread_hook);
+    Py_CLEAR(st->prev_thread_hook);
+    Py_CLEAR(st->str_f_trace_lines);
+    return 0;
+}
+
+static void
+lp_module_free(void *module)
+{
+    lp_module_clear((PyObject *)module);
+    lp_threadstate_free_current();
+}
+
+static PyModuleDef_Slot lp_module_slots[] = {
+    {Py_mod_exec, lp_module_exec},
+#if LP_HAVE_MOD_MULTIPLE_INTERPRETERS
+    /* The per-thread stacks and the code-extra index are process-wide. */
+    {Py_mod_multiple_interpreters, Py_MOD_MULTIPLE_INTERPRETERS_NOT_SUPPORTED},
+#endif
+    {0, NULL},
+};
+
+static struct PyModuleDef lp_module_def = {
+    PyModuleDef_HEAD_INIT,
+    .m_name = "lineprof._lineprof",
+    .m_doc = "lineprof's C core: event hooks, clock, per-line tables, per-thread stacks.",
+    .m_size = sizeof(LPModuleState),
+    .m_methods = lp_module_methods,
+    .m_slots = lp_module_slots,
+    .m_traverse = lp_module_traverse,
+    .m_clear = lp_module_clear,
+    .m_free = lp_module_free,
+};
+
+PyMODINIT_FUNC
+PyInit__lineprof(void)
+{
+    return PyModuleDef_Init(&lp_module_def);
+}

@@ -1,0 +1,467 @@
+/* profiler.c: the Tracer type, one per LineProfiler.
+ *
+ * A Tracer registers code objects, owns a {hits, ns} table per code object, switches profiling
+ * on and off, and exports its tables.  Several tracers may be enabled at once and may register
+ * the same code: each enabled tracer's table is a sink of the shared code entry, so each sees
+ * every event while it is enabled.
+ *
+ * The first tracer enabled starts a profiling session (installs the hook); the last one
+ * disabled ends it.
+ */
+#include "events.h"
+
+#include <limits.h>
+#include <string.h>
+
+typedef struct {
+    LPCodeEntry *entry; /* shared; this tracer is one of its owners */
+    LPLineCell *cells;  /* owned: entry->nlines cells */
+} LPReg;
+
+typedef struct {
+    PyObject_HEAD
+    LPReg *regs;        /* owned */
+    Py_ssize_t nregs;
+    Py_ssize_t cap;
+    int enabled;
+} TracerObject;
+
+static LPModuleState *
+lp_tracer_state(TracerObject *self)
+{
+    return lp_state(PyType_GetModule(Py_TYPE(self)));
+}
+
+static int
+lp_arm(LPModuleState *st, LPCodeEntry *entry, int on)
+{
+    if (st->backend != LP_BACKEND_MONITORING) {
+        return 0;
+    }
+    return lp_monitoring_arm(st, entry, on);
+}
+
+/* Start receiving events for one registered code object. */
+static int
+lp_reg_listen(LPModuleState *st, LPReg *reg)
+{
+    lp_linestats_attach_sink(reg->entry, reg->cells);
+    if (reg->entry->nsinks == 1 && lp_arm(st, reg->entry, 1) < 0) {
+        lp_linestats_detach_sink(reg->entry, reg->cells);
+        return -1;
+    }
+    return 0;
+}
+
+/* Stop receiving events for one registered code object. */
+static void
+lp_reg_unlisten(LPModuleState *st, LPReg *reg)
+{
+    lp_linestats_detach_sink(reg->entry, reg->cells);
+    if (reg->entry->nsinks == 0) {
+        if (lp_arm(st, reg->entry, 0) < 0) {
+            PyErr_WriteUnraisable(reg->entry->code);
+        }
+        /* Frames of this code on any thread's stack will get no exit event now. */
+        st->epoch++;
+    }
+}
+
+static int
+lp_session_start(LPModuleState *st, int use_monitoring)
+{
+    if (use_monitoring) {
+        if (lp_monitoring_install(st) < 0) {
+            return -1;
+        }
+        st->backend = LP_BACKEND_MONITORING;
+    }
+    else {
+        st->backend = LP_BACKEND_SETTRACE;
+        if (lp_settrace_install(st) < 0) {
+            st->backend = LP_BACKEND_NONE;
+            return -1;
+        }
+    }
+    st->error = LP_ERR_NONE;
+    st->epoch++;
+    return 0;
+}
+
+static void
+lp_session_end(LPModuleState *st)
+{
+    if (st->backend == LP_BACKEND_MONITORING) {
+        lp_monitoring_uninstall(st);
+    }
+    else if (st->backend == LP_BACKEND_SETTRACE) {
+        lp_settrace_uninstall(st);
+    }
+    st->backend = LP_BACKEND_NONE;
+    st->epoch++;
+}
+
+/* Raise the error the event path recorded, if any.  Returns -1 if one was raised. */
+static int
+lp_raise_recorded_error(LPModuleState *st)
+{
+    switch (st->error) {
+    case LP_ERR_NONE:
+        return 0;
+    case LP_ERR_NOMEM:
+        PyErr_SetString(PyExc_MemoryError,
+                        "lineprof ran out of memory while profiling; profiling stopped and the "
+                        "results end there");
+        break;
+    case LP_ERR_STACK_LIMIT:
+        PyErr_Format(PyExc_RuntimeError,
+                     "lineprof: more than %d nested profiled frames on one thread; profiling "
+                     "stopped and the results end there",
+                     st->stack_limit);
+        break;
+    default:
+        PyErr_SetString(PyExc_RuntimeError,
+                        "lineprof: CPython sent an event lineprof does not understand; profiling "
+                        "stopped and the results end there");
+        break;
+    }
+    return -1;
+}
+
+static void
+lp_tracer_stop(LPModuleState *st, TracerObject *self)
+{
+    lp_threadstate_flush(st);
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        lp_reg_unlisten(st, &self->regs[i]);
+    }
+    self->enabled = 0;
+    if (--st->nactive == 0) {
+        lp_session_end(st);
+    }
+}
+
+/* enable(use_monitoring) */
+static PyObject *
+Tracer_enable(TracerObject *self, PyObject *arg)
+{
+    LPModuleState *st = lp_tracer_state(self);
+    int use_monitoring = PyObject_IsTrue(arg);
+    if (use_monitoring < 0) {
+        return NULL;
+    }
+    if (self->enabled) {
+        Py_RETURN_NONE;
+    }
+    if (use_monitoring && !LP_HAVE_SYS_MONITORING) {
+        PyErr_SetString(PyExc_ValueError, "sys.monitoring needs CPython 3.12 or newer");
+        return NULL;
+    }
+    if (st->nactive == 0 && lp_session_start(st, use_monitoring) < 0) {
+        return NULL;
+    }
+    st->nactive++;
+    self->enabled = 1;
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        if (lp_reg_listen(st, &self->regs[i]) < 0) {
+            for (Py_ssize_t j = 0; j < i; j++) {
+                lp_reg_unlisten(st, &self->regs[j]);
+            }
+            self->enabled = 0;
+            if (--st->nactive == 0) {
+                lp_session_end(st);
+            }
+            return NULL;
+        }
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Tracer_disable(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_tracer_state(self);
+    if (!self->enabled) {
+        Py_RETURN_NONE;
+    }
+    lp_tracer_stop(st, self);
+    if (lp_raise_recorded_error(st) < 0) {
+        /* The last tracer out clears it; tracers still enabled report it too. */
+        if (st->nactive == 0) {
+            st->error = LP_ERR_NONE;
+        }
+        return NULL;
+    }
+    Py_RETURN_NONE;
+}
+
+static int
+lp_as_int(PyObject *obj, int *out)
+{
+    long value = PyLong_AsLong(obj);
+    if (value == -1 && PyErr_Occurred()) {
+        return -1;
+    }
+    if (value < INT_MIN || value > INT_MAX) {
+        PyErr_SetString(PyExc_OverflowError, "value does not fit in a C int");
+        return -1;
+    }
+    *out = (int)value;
+    return 0;
+}
+
+/* add_code(code, first_line, rows, start_offset) -> bool
+ *
+ * rows[i] is the row that line first_line + i is counted on (Python groups the lines of one
+ * statement); frames entered at a bytecode offset <= start_offset are starting, not resuming.
+ * Returns False if this tracer had the code already. */
+static PyObject *
+Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_tracer_state(self);
+    int32_t *canon = NULL;
+    LPLineCell *cells = NULL;
+    LPCodeEntry *entry = NULL;
+    int created = 0;
+    if (nargs != 4) {
+        PyErr_SetString(PyExc_TypeError, "add_code(code, first_line, rows, start_offset)");
+        return NULL;
+    }
+    PyObject *code = args[0];
+    if (!PyCode_Check(code)) {
+        PyErr_Format(PyExc_TypeError, "expected a code object, got %.100s",
+                     Py_TYPE(code)->tp_name);
+        return NULL;
+    }
+    int first_line, start_offset;
+    if (lp_as_int(args[1], &first_line) < 0 || lp_as_int(args[3], &start_offset) < 0) {
+        return NULL;
+    }
+    entry = lp_linestats_lookup(st, code);
+    if (entry != NULL && lp_linestats_has_owner(entry, self)) {
+        Py_RETURN_FALSE;
+    }
+    if (entry == NULL) {
+        PyObject *rows = PySequence_Fast(args[2], "rows must be a sequence of ints");
+        if (rows == NULL) {
+            return NULL;
+        }
+        Py_ssize_t n = PySequence_Fast_GET_SIZE(rows);
+        if (n < 1 || n > INT_MAX / 2) {
+            Py_DECREF(rows);
+            PyErr_SetString(PyExc_ValueError, "rows must have between 1 and INT_MAX/2 items");
+            return NULL;
+        }
+        canon = PyMem_Malloc(sizeof(int32_t) * (size_t)n);
+        if (canon == NULL) {
+            Py_DECREF(rows);
+            PyErr_NoMemory();
+            return NULL;
+        }
+        for (Py_ssize_t i = 0; i < n; i++) {
+            long row = PyLong_AsLong(PySequence_Fast_GET_ITEM(rows, i));
+            if (row == -1 && PyErr_Occurred()) {
+                Py_DECREF(rows);
+                goto error;
+            }
+            if (row < -1 || row >= n) {
+                Py_DECREF(rows);
+                PyErr_Format(PyExc_ValueError, "rows[%zd] = %ld is out of range", i, row);
+                goto error;
+            }
+            canon[i] = (int32_t)row;
+        }
+        Py_DECREF(rows);
+        entry = lp_linestats_create(st, code, first_line, canon, (int)n, start_offset);
+        PyMem_Free(canon);
+        canon = NULL;
+        if (entry == NULL) {
+            return NULL;
+        }
+        created = 1;
+    }
+    if (self->nregs == self->cap) {
+        Py_ssize_t cap = self->cap ? self->cap * 2 : 8;
+        LPReg *regs = PyMem_Realloc(self->regs, sizeof(LPReg) * (size_t)cap);
+        if (regs == NULL) {
+            PyErr_NoMemory();
+            goto error;
+        }
+        self->regs = regs;
+        self->cap = cap;
+    }
+    cells = PyMem_Calloc((size_t)entry->nlines, sizeof(LPLineCell));
+    if (cells == NULL) {
+        PyErr_NoMemory();
+        goto error;
+    }
+    if (lp_linestats_add_owner(entry, self) < 0) {
+        goto error;
+    }
+    LPReg *reg = &self->regs[self->nregs++];
+    reg->entry = entry;
+    reg->cells = cells;
+    if (self->enabled && lp_reg_listen(st, reg) < 0) {
+        self->nregs--;
+        lp_linestats_remove_owner(entry, self);
+        goto error;
+    }
+    Py_RETURN_TRUE;
+
+error:
+    PyMem_Free(canon);
+    PyMem_Free(cells);
+    if (created) {
+        lp_linestats_free(st, entry);
+    }
+    return NULL;
+}
+
+/* stats() -> [(code, [(line, hits, ns), ...]), ...] in registration order; rows never hit and
+ * never charged are left out. */
+static PyObject *
+Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_tracer_state(self);
+    if (self->enabled && lp_raise_recorded_error(st) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyList_New(self->nregs);
+    if (result == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        LPReg *reg = &self->regs[i];
+        PyObject *lines = PyList_New(0);
+        if (lines == NULL) {
+            goto error;
+        }
+        for (int row = 0; row < reg->entry->nlines; row++) {
+            LPLineCell cell = reg->cells[row];
+            if (cell.hits == 0 && cell.ns == 0) {
+                continue;
+            }
+            PyObject *item = Py_BuildValue("(iKK)", reg->entry->first_line + row,
+                                           (unsigned long long)cell.hits,
+                                           (unsigned long long)cell.ns);
+            if (item == NULL || PyList_Append(lines, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(lines);
+                goto error;
+            }
+            Py_DECREF(item);
+        }
+        PyObject *pair = PyTuple_Pack(2, reg->entry->code, lines);
+        Py_DECREF(lines);
+        if (pair == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(result, i, pair);
+    }
+    return result;
+
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
+static PyObject *
+Tracer_clear(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        memset(self->regs[i].cells, 0, sizeof(LPLineCell) * (size_t)self->regs[i].entry->nlines);
+    }
+    Py_RETURN_NONE;
+}
+
+static PyObject *
+Tracer_get_enabled(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->enabled);
+}
+
+static PyObject *
+Tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
+{
+    PyObject *codes = PyTuple_New(self->nregs);
+    if (codes == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        PyTuple_SET_ITEM(codes, i, Py_NewRef(self->regs[i].entry->code));
+    }
+    return codes;
+}
+
+static void
+Tracer_dealloc(TracerObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    LPModuleState *st = lp_tracer_state(self);
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    if (self->enabled) {
+        lp_tracer_stop(st, self);
+        if (st->nactive == 0) {
+            st->error = LP_ERR_NONE;
+        }
+    }
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        LPCodeEntry *entry = self->regs[i].entry;
+        lp_linestats_remove_owner(entry, self);
+        if (entry->nowners == 0) {
+            lp_linestats_free(st, entry);
+        }
+        PyMem_Free(self->regs[i].cells);
+    }
+    PyMem_Free(self->regs);
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+    tp->tp_free((PyObject *)self);
+    Py_DECREF(tp);
+}
+
+static PyObject *
+Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
+{
+    if (PyTuple_GET_SIZE(args) != 0 || (kwargs != NULL && PyDict_GET_SIZE(kwargs) != 0)) {
+        PyErr_SetString(PyExc_TypeError, "Tracer() takes no arguments");
+        return NULL;
+    }
+    return type->tp_alloc(type, 0);
+}
+
+static PyMethodDef Tracer_methods[] = {
+    {"enable", (PyCFunction)Tracer_enable, METH_O,
+     "enable(use_monitoring): start recording; use_monitoring picks the sys.monitoring hook "
+     "over PyEval_SetTrace if this starts the profiling session."},
+    {"disable", (PyCFunction)Tracer_disable, METH_NOARGS,
+     "Stop recording; raises any internal error met while recording."},
+    {"add_code", (PyCFunction)(void (*)(void))Tracer_add_code, METH_FASTCALL,
+     "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
+    {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
+     "stats() -> [(code, [(line, hits, ns), ...]), ...]"},
+    {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},
+    {NULL, NULL, 0, NULL},
+};
+
+static PyGetSetDef Tracer_getset[] = {
+    {"enabled", (getter)Tracer_get_enabled, NULL, "Is this tracer recording?", NULL},
+    {"codes", (getter)Tracer_get_codes, NULL, "The registered code objects, in order.", NULL},
+    {NULL, NULL, NULL, NULL, NULL},
+};
+
+static PyType_Slot Tracer_slots[] = {
+    {Py_tp_new, Tracer_new},
+    {Py_tp_dealloc, Tracer_dealloc},
+    {Py_tp_methods, Tracer_methods},
+    {Py_tp_getset, Tracer_getset},
+    {Py_tp_doc, "Per-line hit and time tables for a set of code objects."},
+    {0, NULL},
+};
+
+PyType_Spec lp_tracer_spec = {
+    .name = "lineprof._lineprof.Tracer",
+    .basicsize = sizeof(TracerObject),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_IMMUTABLETYPE,
+    .slots = Tracer_slots,
+};

@@ -1,0 +1,115 @@
+/* threadstate.c: each thread's stack of profiled frames.
+ *
+ * The event path reaches its stack through a C11 thread-local pointer: no lookup, no lock.  A
+ * pthread key with a destructor frees the stack when the thread exits; the stack holds no Python
+ * references, so the destructor needs no GIL.
+ */
+#include "events.h"
+
+#include <pthread.h>
+
+_Thread_local LPThreadState *lp_threadstate_current = NULL;
+
+static pthread_key_t lp_key;
+static pthread_once_t lp_key_once = PTHREAD_ONCE_INIT;
+static int lp_key_ok = 0;
+
+#define LP_INITIAL_FRAMES 64
+
+static void
+lp_threadstate_destroy(void *ptr)
+{
+    LPThreadState *ts = ptr;
+    if (ts == NULL) {
+        return;
+    }
+    PyMem_RawFree(ts->frames);
+    PyMem_RawFree(ts);
+}
+
+static void
+lp_key_create(void)
+{
+    lp_key_ok = pthread_key_create(&lp_key, lp_threadstate_destroy) == 0;
+}
+
+/* First event on this thread. */
+LPThreadState *
+lp_threadstate_create(LPModuleState *st)
+{
+    pthread_once(&lp_key_once, lp_key_create);
+    LPThreadState *ts = PyMem_RawCalloc(1, sizeof(LPThreadState));
+    if (ts == NULL) {
+        st->error = LP_ERR_NOMEM;
+        return NULL;
+    }
+    ts->frames = PyMem_RawMalloc(sizeof(LPFrame) * LP_INITIAL_FRAMES);
+    if (ts->frames == NULL) {
+        PyMem_RawFree(ts);
+        st->error = LP_ERR_NOMEM;
+        return NULL;
+    }
+    ts->cap = LP_INITIAL_FRAMES;
+    ts->epoch = st->epoch;
+    if (lp_key_ok) {
+        pthread_setspecific(lp_key, ts);
+    }
+    lp_threadstate_current = ts;
+    return ts;
+}
+
+/* The stack is full: double it and return the new top frame (uninitialised), or record the
+ * error and return NULL. */
+LPFrame *
+lp_threadstate_grow(LPModuleState *st, LPThreadState *ts)
+{
+    if (ts->cap >= st->stack_limit) {
+        st->error = LP_ERR_STACK_LIMIT;
+        return NULL;
+    }
+    int cap = ts->cap * 2;
+    if (cap > st->stack_limit) {
+        cap = st->stack_limit;
+    }
+    LPFrame *frames = PyMem_RawRealloc(ts->frames, sizeof(LPFrame) * (size_t)cap);
+    if (frames == NULL) {
+        st->error = LP_ERR_NOMEM;
+        return NULL;
+    }
+    ts->frames = frames;
+    ts->cap = cap;
+    return &ts->frames[ts->depth++];
+}
+
+/* Profiling stops on this thread: charge each frame's line in progress up to now, so the time
+ * already spent on them is not lost.  Other threads' lines in progress are dropped. */
+void
+lp_threadstate_flush(LPModuleState *st)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL || ts->epoch != st->epoch) {
+        return;
+    }
+    int64_t now = lp_timer_now(st);
+    for (int i = 0; i < ts->depth; i++) {
+        LPFrame *frame = &ts->frames[i];
+        if (frame->row >= 0) {
+            lp_charge(frame->entry, frame->row, now - frame->t_start);
+        }
+        frame->t_start = now;
+    }
+}
+
+void
+lp_threadstate_free_current(void)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL) {
+        return;
+    }
+    lp_threadstate_current = NULL;
+    if (lp_key_ok) {
+        pthread_setspecific(lp_key, NULL);
+    }
+    lp_threadstate_destroy(ts);
+}

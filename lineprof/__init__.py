@@ -1,0 +1,22 @@
+"""lineprof: a line-by-line timing profiler for CPython.
+
+>>> from lineprof import LineProfiler
+>>> lp = LineProfiler(my_function)
+>>> lp.runcall(my_function, 10_000)
+>>> lp.print_stats()
+"""
+
+from lineprof._version import __version__
+from lineprof.profiler import LineProfiler
+from lineprof.report import show_func, show_text
+from lineprof.stats import LineStats, ResultsFileError, load_stats
+
+__all__ = [
+    "LineProfiler",
+    "LineStats",
+    "ResultsFileError",
+    "__version__",
+    "load_stats",
+    "show_func",
+    "show_text",
+]

@@ -1,0 +1,120 @@
+"""Which rows a code object's lines are counted on.
+
+The C tracer keeps one row per source line of a registered code object.  Python decides how
+lines map to rows: every line of a statement that spans several lines is counted on the
+statement's first line, so a multi-line call or expression counts one hit per execution,
+however CPython spreads its line events over the lines.
+
+The grouping comes from the source's syntax tree.  When the source is missing or does not parse
+(code from ``exec``, a file edited since import), every line is its own row.
+"""
+
+from __future__ import annotations
+
+import ast
+import dis
+import linecache
+import sys
+from dataclasses import dataclass
+from types import CodeType
+
+_GENERATOR_FLAGS = (
+    0x20  # CO_GENERATOR
+    | 0x80  # CO_COROUTINE
+    | 0x100  # CO_ITERABLE_COROUTINE
+    | 0x200  # CO_ASYNC_GENERATOR
+)
+
+# No frame of a code object that cannot suspend ever resumes: every entry is a start.
+_ALWAYS_STARTING = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Layout:
+    """What the C tracer needs to know about a code object's lines."""
+
+    first_line: int
+    rows: list[int]  # rows[i]: the row line first_line + i is counted on (an index into rows)
+    start_offset: int  # frames entered at a bytecode offset <= this are starting, not resuming
+
+
+def layout(code: CodeType) -> Layout:
+    first = code.co_firstlineno
+    last = max([first, *code_lines(code)])
+    heads = _statement_heads(code.co_filename)
+    rows = []
+    for line in range(first, last + 1):
+        head = heads.get(line, line)
+        rows.append(head - first if first <= head <= line else line - first)
+    return Layout(first, rows, _start_offset(code))
+
+
+def code_lines(code: CodeType) -> list[int]:
+    """The source lines that code's own instructions sit on."""
+    return sorted({line for _, _, line in code.co_lines() if line is not None})
+
+
+def _start_offset(code: CodeType) -> int:
+    """Where frames of ``code`` stand when they start.
+
+    A trace function sees a 'call' both when a frame starts and when a generator resumes; it
+    tells them apart by the frame's last instruction.  On 3.10 a new frame has none (-1).  From
+    3.11 a new frame stands on the RESUME instruction with argument 0.
+    """
+    if not code.co_flags & _GENERATOR_FLAGS:
+        return _ALWAYS_STARTING
+    if sys.version_info < (3, 11):
+        return -1
+    for instruction in dis.get_instructions(code):
+        if instruction.opname == "RESUME" and instruction.arg == 0:
+            return instruction.offset
+    return -1
+
+
+_heads_cache: dict[str, tuple[list[str], dict[int, int]]] = {}
+
+
+def _statement_heads(filename: str) -> dict[int, int]:
+    """Map each continuation line of a multi-line statement to the statement's first line."""
+    lines = linecache.getlines(filename)
+    cached = _heads_cache.get(filename)
+    if cached is not None and cached[0] is lines:
+        return cached[1]
+    heads: dict[int, int] = {}
+    if lines:
+        try:
+            tree = ast.parse("".join(lines))
+        except (SyntaxError, ValueError):
+            tree = None
+        if tree is not None:
+            heads = _heads_of(tree)
+    _heads_cache[filename] = (lines, heads)
+    return heads
+
+
+def _heads_of(tree: ast.AST) -> dict[int, int]:
+    heads: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt | ast.ExceptHandler | ast.match_case):
+            start = _first_line(node)
+            for line in range(start + 1, _header_end(node) + 1):
+                heads.setdefault(line, start)
+    return heads
+
+
+def _first_line(node: ast.AST) -> int:
+    if isinstance(node, ast.match_case):
+        return node.pattern.lineno
+    return node.lineno  # type: ignore[attr-defined, no-any-return]
+
+
+def _header_end(node: ast.AST) -> int:
+    """Last line of a statement's own text: the whole statement for a simple one, the header
+    (up to the line before its body) for a compound one."""
+    start = _first_line(node)
+    body = getattr(node, "body", None)
+    if isinstance(body, list) and body and isinstance(body[0], ast.AST):
+        body_start = min(_first_line(child) for child in body[:1])
+        return max(start, body_start - 1)
+    end = getattr(node, "end_lineno", None)
+    return end if isinstance(end, int) else start

@@ -1,0 +1,370 @@
+"""LineProfiler: line_profiler's API over the C tracer.
+
+This layer decides what to profile (it finds the code objects under functions, methods,
+properties, partials, classes and modules), which hook to use, and when to switch profiling on
+and off.  The C ``Tracer`` only records.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import types
+from collections.abc import Callable, Iterator
+from typing import IO, Any, TypeVar
+
+from lineprof import _config, _lineprof, codemap
+from lineprof.stats import LineStats, load_stats
+
+__all__ = ["LineProfiler", "load_stats"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class LineProfiler:
+    """Time every line of the functions you register.
+
+    >>> lp = LineProfiler(my_function)
+    >>> lp.runcall(my_function, 10_000)
+    >>> lp.print_stats()
+    """
+
+    def __init__(self, *functions: Any, backend: str | None = None) -> None:
+        self._tracer = _lineprof.Tracer()
+        self._backend = backend if backend is not None else _config.backend()
+        if self._backend not in _config.BACKENDS:
+            raise ValueError(
+                f"backend={self._backend!r} is not one of {', '.join(_config.BACKENDS)}"
+            )
+        if self._backend == "monitoring" and not _lineprof.HAVE_SYS_MONITORING:
+            raise ValueError("backend='monitoring' needs CPython 3.12 or newer")
+        self._qualnames: dict[int, str] = {}  # id(code) -> qualified name; codes are held
+        self.functions: list[Callable[..., Any]] = []
+        self.enable_count = 0
+        for function in functions:
+            self.add_function(function)
+
+    # ---- registration -------------------------------------------------------------------
+
+    def add_function(self, func: Any) -> None:
+        """Profile ``func``: a function, generator or coroutine function, bound method,
+        staticmethod, classmethod, property, functools.partial, or a decorated function
+        (the ``__wrapped__`` chain is followed)."""
+        functions = _underlying_functions(func)
+        if not functions:
+            raise TypeError(
+                f"lineprof can only profile Python functions; got {func!r} "
+                f"({type(func).__name__}), which has no Python code underneath"
+            )
+        for function in functions:
+            self._add_code(function.__code__, function.__qualname__)
+            self.functions.append(function)
+
+    def add_class(self, cls: type) -> int:
+        """Profile every function defined in ``cls`` (and in classes nested in it).
+        Returns how many were added."""
+        if not isinstance(cls, type):
+            raise TypeError(f"add_class needs a class, got {cls!r}")
+        return self._add_namespace(cls, cls.__module__, set())
+
+    def add_module(self, module: types.ModuleType) -> int:
+        """Profile every function and class defined in ``module`` (not those it imports).
+        Returns how many functions were added."""
+        if not isinstance(module, types.ModuleType):
+            raise TypeError(f"add_module needs a module, got {module!r}")
+        return self._add_namespace(module, module.__name__, set())
+
+    def _add_namespace(self, namespace: Any, module_name: str, seen: set[int]) -> int:
+        if id(namespace) in seen:
+            return 0
+        seen.add(id(namespace))
+        added = 0
+        for value in list(vars(namespace).values()):
+            if isinstance(value, type):
+                if value.__module__ == module_name and value is not namespace:
+                    added += self._add_namespace(value, module_name, seen)
+                continue
+            for function in _underlying_functions(value):
+                if function.__module__ != module_name:
+                    continue
+                if self._add_code(function.__code__, function.__qualname__):
+                    self.functions.append(function)
+                    added += 1
+        return added
+
+    def _add_code(self, code: types.CodeType, qualname: str) -> bool:
+        lay = codemap.layout(code)
+        added = bool(self._tracer.add_code(code, lay.first_line, lay.rows, lay.start_offset))
+        if added:
+            self._qualnames[id(code)] = getattr(code, "co_qualname", qualname)
+        return added
+
+    # ---- switching on and off -----------------------------------------------------------
+
+    def enable(self) -> None:
+        """Start recording (idempotent)."""
+        if self._tracer.enabled:
+            return
+        backend = self._backend
+        if backend == "auto":
+            backend = "monitoring" if _lineprof.HAVE_SYS_MONITORING else "settrace"
+            try:
+                self._tracer.enable(backend == "monitoring")
+            except RuntimeError:
+                if backend != "monitoring":
+                    raise
+                # Every sys.monitoring tool id is taken by other tools: trace instead.
+                self._tracer.enable(False)
+            return
+        self._tracer.enable(backend == "monitoring")
+
+    def disable(self) -> None:
+        """Stop recording.  Raises any internal error met while recording."""
+        self._tracer.disable()
+
+    def enable_by_count(self) -> None:
+        """Nestable enable: recording stops when every enable has been matched."""
+        if self.enable_count == 0:
+            self.enable()
+        self.enable_count += 1
+
+    def disable_by_count(self) -> None:
+        if self.enable_count <= 0:
+            return
+        self.enable_count -= 1
+        if self.enable_count == 0:
+            self.disable()
+
+    def __enter__(self) -> LineProfiler:
+        self.enable_by_count()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.disable_by_count()
+
+    # ---- running ------------------------------------------------------------------------
+
+    def runcall(self, func: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Any:
+        """Call ``func(*args, **kwargs)`` with profiling on; return its result."""
+        self.enable_by_count()
+        try:
+            return func(*args, **kwargs)
+        finally:
+            self.disable_by_count()
+
+    def runctx(
+        self, cmd: str, globals: dict[str, Any] | None, locals: Any = None
+    ) -> LineProfiler:
+        """``exec(cmd, globals, locals)`` with profiling on."""
+        self.enable_by_count()
+        try:
+            exec(cmd, globals, locals)
+        finally:
+            self.disable_by_count()
+        return self
+
+    def run(self, cmd: str) -> LineProfiler:
+        """``exec(cmd)`` in ``__main__`` with profiling on."""
+        import __main__
+
+        main_dict = __main__.__dict__
+        return self.runctx(cmd, main_dict, main_dict)
+
+    # ---- as a decorator -----------------------------------------------------------------
+
+    def __call__(self, func: F) -> F:
+        """``@lp``: register ``func`` and profile each call to it.
+
+        Works on functions, generator functions, coroutine functions, async generator
+        functions, properties, static/class methods (wrapped inside) and classes (every method
+        registered, the class returned as is)."""
+        if isinstance(func, type):
+            self.add_class(func)
+            return func  # type: ignore[return-value]
+        if isinstance(func, property):
+            return property(  # type: ignore[return-value]
+                *(self(f) if f is not None else None for f in (func.fget, func.fset, func.fdel)),
+                func.__doc__,
+            )
+        if isinstance(func, staticmethod):
+            return staticmethod(self(func.__func__))  # type: ignore[return-value]
+        if isinstance(func, classmethod):
+            return classmethod(self(func.__func__))  # type: ignore[return-value]
+        self.add_function(func)
+        return self._wrap(func)
+
+    def _wrap(self, func: F) -> F:
+        if inspect.isasyncgenfunction(func):
+            wrapper: Callable[..., Any] = self._wrap_async_generator(func)
+        elif inspect.iscoroutinefunction(func):
+            wrapper = self._wrap_coroutine(func)
+        elif inspect.isgeneratorfunction(func):
+            wrapper = self._wrap_generator(func)
+        else:
+
+            def wrapper(*args: Any, **kwargs: Any) -> Any:
+                self.enable_by_count()
+                try:
+                    return func(*args, **kwargs)
+                finally:
+                    self.disable_by_count()
+
+        functools.update_wrapper(wrapper, func)
+        return wrapper  # type: ignore[return-value]
+
+    def _wrap_generator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        # Profiling is on only while the generator runs, not while it is suspended.
+        def wrapper(*args: Any, **kwargs: Any) -> Iterator[Any]:
+            gen = func(*args, **kwargs)
+            send_value: Any = None
+            throw: BaseException | None = None
+            while True:
+                self.enable_by_count()
+                try:
+                    if throw is not None:
+                        exc, throw = throw, None
+                        item = gen.throw(exc)
+                    else:
+                        item = gen.send(send_value)
+                except StopIteration as stop:
+                    return stop.value  # type: ignore[no-any-return]
+                finally:
+                    self.disable_by_count()
+                try:
+                    send_value = yield item
+                except GeneratorExit:
+                    gen.close()
+                    raise
+                except BaseException as exc:  # noqa: B036 - forwarded into the generator
+                    throw = exc
+
+        return wrapper
+
+    def _wrap_coroutine(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            self.enable_by_count()
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                self.disable_by_count()
+
+        return wrapper
+
+    def _wrap_async_generator(self, func: Callable[..., Any]) -> Callable[..., Any]:
+        async def wrapper(*args: Any, **kwargs: Any) -> Any:
+            agen = func(*args, **kwargs)
+            send_value: Any = None
+            throw: BaseException | None = None
+            while True:
+                self.enable_by_count()
+                try:
+                    if throw is not None:
+                        exc, throw = throw, None
+                        item = await agen.athrow(exc)
+                    else:
+                        item = await agen.asend(send_value)
+                except StopAsyncIteration:
+                    return
+                finally:
+                    self.disable_by_count()
+                try:
+                    send_value = yield item
+                except GeneratorExit:
+                    await agen.aclose()
+                    raise
+                except BaseException as exc:  # noqa: B036 - forwarded into the generator
+                    throw = exc
+
+        return wrapper
+
+    # ---- results ------------------------------------------------------------------------
+
+    def get_stats(self) -> LineStats:
+        """A snapshot of the results: ``.timings`` maps (filename, first line, qualified
+        name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit."""
+        timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
+        for code, lines in self._tracer.stats():
+            key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
+            if key in timings:
+                # Distinct code objects with one name and place (e.g. a function defined
+                # again by exec): report them together.
+                timings[key] = _merge_lines(timings[key], lines)
+            else:
+                timings[key] = lines
+        return LineStats(timings, 1e-9)
+
+    def clear(self) -> None:
+        """Forget everything recorded so far (registrations stay)."""
+        self._tracer.clear()
+
+    def print_stats(
+        self,
+        stream: IO[str] | None = None,
+        output_unit: float | None = None,
+        stripzeros: bool = False,
+        details: bool = True,
+        summarize: bool = False,
+        sort: bool = False,
+    ) -> None:
+        """Print the report line_profiler prints (same layout)."""
+        self.get_stats().print(
+            stream=stream,
+            output_unit=output_unit,
+            stripzeros=stripzeros,
+            details=details,
+            summarize=summarize,
+            sort=sort,
+        )
+
+    def dump_stats(self, filename: str) -> None:
+        """Save the results (JSON, written atomically); read back with ``load_stats``."""
+        self.get_stats().dump(filename)
+
+    @property
+    def backend(self) -> str | None:
+        """The hook in use while profiling: 'monitoring', 'settrace', or None when idle."""
+        return _lineprof.active_backend() if self._tracer.enabled else None
+
+
+def _merge_lines(
+    a: list[tuple[int, int, int]], b: list[tuple[int, int, int]]
+) -> list[tuple[int, int, int]]:
+    merged: dict[int, tuple[int, int]] = {}
+    for line, hits, time in [*a, *b]:
+        h, t = merged.get(line, (0, 0))
+        merged[line] = (h + hits, t + time)
+    return [(line, h, t) for line, (h, t) in sorted(merged.items())]
+
+
+def _underlying_functions(obj: Any) -> list[types.FunctionType]:
+    """The Python functions behind ``obj``; [] when there are none."""
+    seen: set[int] = set()
+    found: list[types.FunctionType] = []
+
+    def visit(item: Any) -> None:
+        if item is None or id(item) in seen:
+            return
+        seen.add(id(item))
+        if isinstance(item, types.FunctionType):
+            wrapped = getattr(item, "__wrapped__", None)
+            if wrapped is not None and isinstance(inspect.unwrap(item), types.FunctionType):
+                visit(inspect.unwrap(item))
+            else:
+                found.append(item)
+        elif isinstance(item, types.MethodType):
+            visit(item.__func__)
+        elif isinstance(item, staticmethod | classmethod):
+            visit(item.__func__)
+        elif isinstance(item, property):
+            for accessor in (item.fget, item.fset, item.fdel):
+                visit(accessor)
+        elif isinstance(item, functools.partial | functools.partialmethod):
+            visit(item.func)
+        elif isinstance(item, functools.cached_property):
+            visit(item.func)
+        elif hasattr(item, "__wrapped__"):
+            visit(item.__wrapped__)
+
+    visit(obj)
+    return found
+

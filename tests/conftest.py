@@ -1,0 +1,69 @@
+"""Shared fixtures: run behaviour tests on every backend this interpreter has, with a fake
+clock that moves only when profiled code calls ``tick(ns)``."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+
+BACKENDS = ["settrace"] + (["monitoring"] if _lineprof.HAVE_SYS_MONITORING else [])
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make(backend: str) -> Callable[..., LineProfiler]:
+    """Build a LineProfiler on the test's backend."""
+
+    def factory(*functions: Any) -> LineProfiler:
+        return LineProfiler(*functions, backend=backend)
+
+    return factory
+
+
+@pytest.fixture
+def fake_clock() -> Iterator[None]:
+    _lineprof.set_fake_clock(True, 1_000_000)
+    try:
+        yield
+    finally:
+        _lineprof.set_fake_clock(False)
+
+
+@pytest.fixture(autouse=True)
+def idle_after_test() -> Iterator[None]:
+    """Every test must leave no profiling session behind."""
+    yield
+    assert _lineprof.active_backend() is None, "a test left profiling on"
+
+
+def marks(func: Callable[..., Any]) -> dict[str, int]:
+    """Line numbers of the ``# @name`` markers in ``func``'s source."""
+    lines, first = inspect.getsourcelines(func)
+    found = {}
+    for offset, text in enumerate(lines):
+        if "# @" in text:
+            found[text.split("# @", 1)[1].split()[0]] = first + offset
+    return found
+
+
+def by_mark(lp: LineProfiler, func: Callable[..., Any]) -> dict[str, tuple[int, int]]:
+    """{marker: (hits, time)} for ``func``'s marked lines that were hit or timed; an unmarked
+    line that was hit or timed shows as its line number."""
+    code = inspect.unwrap(func).__code__
+    stats = lp.get_stats()
+    rows = next(
+        lines
+        for (filename, first, _), lines in stats.timings.items()
+        if filename == code.co_filename and first == code.co_firstlineno
+    )
+    names = {line: name for name, line in marks(func).items()}
+    return {names.get(line, str(line)): (hits, time) for line, hits, time in rows}

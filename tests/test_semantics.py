@@ -1,0 +1,345 @@
+"""What a line's hits and time mean, asserted exactly with the fake clock, on every backend."""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Callable
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+from tests import targets
+from tests.conftest import by_mark, marks
+
+pytestmark = pytest.mark.usefixtures("fake_clock")
+
+Make = Callable[..., LineProfiler]
+
+
+def test_hits_and_time_per_line(make: Make) -> None:
+    lp = make(targets.basic)
+    assert lp.runcall(targets.basic, 3) == 3
+    assert by_mark(lp, targets.basic) == {
+        "zero": (1, 0),
+        "tick5": (1, 5),
+        "loop": (4, 0),
+        "body": (3, 6),
+        "add": (3, 0),
+        "ret": (1, 0),
+    }
+
+
+def test_recursion_charges_the_calling_line_the_whole_call(make: Make) -> None:
+    lp = make(targets.rec)
+    lp.runcall(targets.rec, 3)
+    # rec(0) takes 1; rec(k) takes 1 + rec(k-1) + 10: 12, 23, 34.  The calling line of
+    # frames 1..3 is charged rec(0) + rec(1) + rec(2) = 1 + 12 + 23.
+    assert by_mark(lp, targets.rec) == {
+        "tick1": (4, 4),
+        "test": (4, 0),
+        "call": (3, 36),
+        "tick10": (3, 30),
+    }
+
+
+def test_generator_suspension_is_not_charged(make: Make) -> None:
+    lp = make(targets.gen)
+    with lp:
+        g1, g2 = targets.gen(2), targets.gen(2)
+        # Interleave two live instances, moving the clock while both are suspended.
+        assert next(g1) == 0
+        targets.tick(100)
+        assert next(g2) == 0
+        targets.tick(100)
+        assert next(g1) == 1
+        assert next(g2) == 1
+        targets.tick(100)
+        assert list(g1) == [] and list(g2) == []
+    assert by_mark(lp, targets.gen) == {
+        "loop": (6, 0),
+        "tick1": (4, 4),
+        "yield": (4, 0),
+        "tick3": (4, 12),
+    }
+
+
+def test_work_after_resuming_is_charged_to_the_resuming_line(make: Make) -> None:
+    lp = make(targets.gen_resume_work)
+    with lp:
+        g = targets.gen_resume_work()
+        assert next(g) == 1
+        targets.tick(50)
+        with pytest.raises(StopIteration):
+            g.send(None)
+    # The resuming line runs tick(4) after the resume; it started once.
+    assert by_mark(lp, targets.gen_resume_work) == {"resume": (1, 4), "after": (1, 2)}
+
+
+def test_coroutine_await_that_suspends(make: Make) -> None:
+    lp = make(targets.coro)
+    with lp:
+        c = targets.coro()
+        c.send(None)  # runs to the await, suspends
+        targets.tick(1000)
+        with pytest.raises(StopIteration) as stop:
+            c.send(None)
+    assert stop.value.value == 7
+    assert by_mark(lp, targets.coro) == {
+        "tick1": (1, 1),
+        "await": (1, 0),
+        "tick2": (1, 2),
+        "ret": (1, 0),
+    }
+
+
+def test_async_generator(make: Make) -> None:
+    lp = make(targets.agen)
+
+    def drive() -> list[int]:
+        out = []
+        it = targets.agen(2).__aiter__()
+        while True:
+            step = it.__anext__()
+            try:
+                step.send(None)
+            except StopIteration as stop:
+                out.append(stop.value)
+                targets.tick(500)  # consumer time while the generator is suspended
+            except StopAsyncIteration:
+                return out
+
+    with lp:
+        assert drive() == [0, 1]
+    assert by_mark(lp, targets.agen) == {
+        "loop": (3, 0),
+        "tick1": (2, 2),
+        "yield": (2, 0),
+        "tick2": (2, 4),
+    }
+
+
+def test_exceptions_raise_catch_finally(make: Make) -> None:
+    lp = make(targets.raiser, targets.catcher)
+    assert lp.runcall(targets.catcher) == "ok"
+    assert by_mark(lp, targets.raiser) == {"tick1": (1, 1), "raise": (1, 0)}
+    assert by_mark(lp, targets.catcher) == {
+        "try": (1, 0),
+        "call": (1, 1),
+        "except": (1, 0),
+        "handler": (1, 2),
+        "finally": (1, 3),
+        "ret": (1, 0),
+    }
+
+
+def test_frame_left_by_exception_closes_its_line(make: Make) -> None:
+    lp = make(targets.leaks_exception, targets.basic)
+    with lp:
+        with pytest.raises(KeyError):
+            targets.leaks_exception()
+        targets.tick(1000)  # must not land on the unwound frame's line
+        targets.basic(1)
+    assert by_mark(lp, targets.leaks_exception) == {"tick1": (1, 1), "fail": (1, 5)}
+    assert by_mark(lp, targets.basic)["tick5"] == (1, 5)
+
+
+def test_unprofiled_helpers_time_lands_on_the_calling_line(make: Make) -> None:
+    lp = make(targets.calls_unprofiled)
+    lp.runcall(targets.calls_unprofiled)
+    assert by_mark(lp, targets.calls_unprofiled) == {"tick1": (1, 1), "helper": (1, 20)}
+
+
+def test_multi_line_statement_counts_once_on_its_first_line(make: Make) -> None:
+    lp = make(targets.multi_line)
+    for _ in range(2):
+        lp.runcall(targets.multi_line)
+    assert by_mark(lp, targets.multi_line) == {
+        "stmt": (2, 6),
+        "comp": (2, 6),
+        "ret": (2, 0),
+    }
+
+
+def test_loop_on_its_own_line_counts_once_per_entry(make: Make) -> None:
+    lp = make(targets.same_line_loop)
+    assert lp.runcall(targets.same_line_loop, 5) == 5
+    assert by_mark(lp, targets.same_line_loop) == {"init": (1, 0), "loop": (1, 0), "ret": (1, 0)}
+
+
+@pytest.mark.parametrize("func", [targets.one_liner, targets.one_line_def])
+def test_one_line_functions_and_lambdas(make: Make, func: Callable[[int], None]) -> None:
+    lp = make(func)
+    with lp:
+        func(3)
+        func(4)
+    (line,) = lp.get_stats().timings.values()
+    assert line == [(func.__code__.co_firstlineno, 2, 7)]
+
+
+def test_threads_record_separately(make: Make) -> None:
+    started, go = threading.Event(), threading.Event()
+
+    def worker() -> None:
+        targets.tick(1)  # @w1
+        started.set()  # @wset
+        go.wait()  # @wwait
+        targets.tick(2)  # @w2
+
+    def main_fn() -> None:
+        targets.tick(10)  # @m1
+        targets.tick(20)  # @m2
+
+    lp = make(worker, main_fn)
+    with lp:
+        thread = threading.Thread(target=worker)
+        thread.start()
+        started.wait()
+        main_fn()
+        go.set()
+        thread.join()
+    assert by_mark(lp, main_fn) == {"m1": (1, 10), "m2": (1, 20)}
+    w = by_mark(lp, worker)
+    assert w["w1"] == (1, 1) and w["w2"] == (1, 2)
+    assert w["wset"][0] == w["wwait"][0] == 1
+    # The worker's waiting lines take the wall time main_fn ran meanwhile; where the thread
+    # switch fell between them is up to the GIL.
+    assert w["wset"][1] + w["wwait"][1] == 30
+
+
+def test_threads_started_before_profiling(make: Make) -> None:
+    ready, go, done = threading.Event(), threading.Event(), threading.Event()
+
+    def body() -> None:
+        targets.tick(7)  # @t
+
+    def runner() -> None:
+        ready.set()
+        go.wait()
+        body()
+        done.set()
+
+    thread = threading.Thread(target=runner)
+    thread.start()
+    ready.wait()
+    lp = make(body)
+    with lp:
+        go.set()
+        done.wait()
+    thread.join()
+    assert by_mark(lp, body) == {"t": (1, 7)}
+
+
+def test_two_profilers_on_one_function(make: Make) -> None:
+    lp1, lp2 = make(targets.basic), make(targets.basic)
+    with lp1:
+        targets.basic(1)
+        with lp2:
+            targets.basic(2)
+    whole = {"zero": (2, 0), "tick5": (2, 10), "loop": (5, 0), "body": (3, 6), "add": (3, 0)}
+    whole["ret"] = (2, 0)
+    assert by_mark(lp1, targets.basic) == whole
+    assert by_mark(lp2, targets.basic) == {
+        "zero": (1, 0),
+        "tick5": (1, 5),
+        "loop": (3, 0),
+        "body": (2, 4),
+        "add": (2, 0),
+        "ret": (1, 0),
+    }
+
+
+def test_profiling_again_accumulates_and_clear_resets(make: Make) -> None:
+    lp = make(targets.basic)
+    lp.runcall(targets.basic, 1)
+    targets.basic(1)  # not profiled
+    lp.runcall(targets.basic, 1)
+    assert by_mark(lp, targets.basic)["tick5"] == (2, 10)
+    lp.clear()
+    assert lp.get_stats().timings == {next(iter(lp.get_stats().timings)): []}
+    lp.runcall(targets.basic, 1)
+    assert by_mark(lp, targets.basic)["tick5"] == (1, 5)
+
+
+def test_enable_inside_a_running_profiled_frame(make: Make) -> None:
+    def f() -> None:
+        targets.tick(1)  # @before
+        lp.enable()  # @enable
+        targets.tick(2)  # @after
+        lp.disable()  # @disable
+        targets.tick(4)  # @off
+
+    lp = make()
+    lp.add_function(f)
+    f()
+    # Lines run before enable() are unseen; the line that calls disable() is cut there.
+    assert by_mark(lp, f) == {"after": (1, 2), "disable": (1, 0)}
+
+
+def test_internal_error_stops_profiling_and_surfaces_at_disable(make: Make) -> None:
+    limit = 100
+    _lineprof._set_stack_limit(limit)
+    try:
+        lp = make(targets.deep)
+        lp.enable()
+        assert targets.deep(limit + 50) == limit + 50  # the program is unaffected
+        with pytest.raises(RuntimeError, match="nested profiled frames"):
+            lp.disable()
+        timings = by_mark(lp, targets.deep)
+        assert timings  # what was recorded before the error is kept
+        lp.runcall(targets.deep, 3)  # and the next session works
+    finally:
+        _lineprof._set_stack_limit(1 << 20)
+
+
+def test_internal_error_surfaces_at_get_stats_while_enabled(make: Make) -> None:
+    _lineprof._set_stack_limit(70)
+    try:
+        lp = make(targets.deep)
+        lp.enable()
+        targets.deep(100)
+        with pytest.raises(RuntimeError, match="nested profiled frames"):
+            lp.get_stats()
+        with pytest.raises(RuntimeError):
+            lp.disable()
+        lp.get_stats()  # once disabled and reported, the data is readable
+    finally:
+        _lineprof._set_stack_limit(1 << 20)
+
+
+def test_settrace_leaves_unprofiled_frames_without_line_events() -> None:
+    seen = {}
+
+    def unprofiled() -> None:
+        seen["lines"] = sys._getframe().f_trace_lines
+
+    def profiled() -> None:
+        unprofiled()
+
+    lp = LineProfiler(profiled, backend="settrace")
+    lp.runcall(profiled)
+    assert seen["lines"] is False
+
+
+@pytest.mark.skipif(not _lineprof.HAVE_SYS_MONITORING, reason="sys.monitoring is 3.12+")
+def test_monitoring_sets_events_on_registered_code_only() -> None:
+    def profiled() -> None:
+        pass
+
+    def unprofiled() -> None:
+        pass
+
+    lp = LineProfiler(profiled, backend="monitoring")
+    with lp:
+        tool = _lineprof.tool_id()
+        assert tool is not None
+        mon = sys.monitoring
+        assert mon.get_local_events(tool, profiled.__code__) != 0
+        assert mon.get_local_events(tool, unprofiled.__code__) == 0
+        assert mon.get_events(tool) == mon.events.PY_UNWIND | mon.events.PY_THROW
+    assert mon.get_tool(tool) is None
+    assert mon.get_local_events(tool, profiled.__code__) == 0
+
+
+def test_marks_helper_sees_markers() -> None:
+    assert set(marks(targets.basic)) == {"zero", "tick5", "loop", "body", "add", "ret"}

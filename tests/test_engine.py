@@ -1,0 +1,202 @@
+"""The C engine's housekeeping: references, hooks left as found, tool ids shared politely."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+from tests import targets
+
+needs_monitoring = pytest.mark.skipif(
+    not _lineprof.HAVE_SYS_MONITORING, reason="sys.monitoring is CPython 3.12+"
+)
+
+
+def fresh_function(i: int) -> Any:
+    namespace: dict[str, Any] = {}
+    exec(f"def f{i}(x):\n    y = x + {i}\n    return y\n", namespace)
+    return namespace[f"f{i}"]
+
+
+def test_code_references_are_released(backend: str) -> None:
+    func = fresh_function(0)
+    code = func.__code__
+    before = sys.getrefcount(code)
+    lp = LineProfiler(func, backend=backend)
+    assert sys.getrefcount(code) == before + 1  # the tracer holds one reference
+    lp.runcall(func, 1)
+    del lp
+    gc.collect()
+    assert sys.getrefcount(code) == before
+
+
+def test_code_stays_alive_while_registered(backend: str) -> None:
+    func = fresh_function(1)
+    lp = LineProfiler(func, backend=backend)
+    with lp:
+        func(1)
+    del func
+    gc.collect()
+    ((key, rows),) = lp.get_stats().timings.items()
+    assert key[2] == "f1" and rows[0][1] == 1  # results outlive the function
+
+
+def test_deleting_an_enabled_profiler_ends_the_session(backend: str) -> None:
+    lp = LineProfiler(targets.basic, backend=backend)
+    lp.enable()
+    assert _lineprof.active_backend() == backend
+    del lp
+    gc.collect()
+    assert _lineprof.active_backend() is None
+    assert sys.gettrace() is None
+
+
+def test_registering_again_after_release(backend: str) -> None:
+    func = fresh_function(2)
+    for _ in range(3):
+        lp = LineProfiler(func, backend=backend)
+        lp.runcall(func, 1)
+        assert list(lp.get_stats().timings.values())[0][0][1] == 1
+        del lp
+
+
+def test_many_functions_profiled_and_released(backend: str) -> None:
+    import tracemalloc
+
+    funcs = [fresh_function(i) for i in range(300)]
+
+    def cycle() -> None:
+        lp = LineProfiler(*funcs, backend=backend)
+        with lp:
+            for f in funcs:
+                f(1)
+        lp.get_stats()
+
+    cycle()
+    gc.collect()
+    tracemalloc.start()
+    try:
+        cycle()
+        gc.collect()
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            cycle()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 5 cycles"
+
+
+def test_settrace_restores_thread_hook_and_leaves_no_trace() -> None:
+    def previous_hook(*args: Any) -> None:
+        return None
+
+    threading.settrace(previous_hook)
+    try:
+        lp = LineProfiler(targets.basic, backend="settrace")
+        with lp:
+            assert threading.gettrace() is not previous_hook
+        assert threading.gettrace() is previous_hook
+        assert sys.gettrace() is None
+    finally:
+        threading.settrace(None)  # type: ignore[arg-type]
+
+
+@pytest.fixture
+def foreign_tools() -> Iterator[list[int]]:
+    """Tool ids this test claims as 'another tool'; freed afterwards."""
+    claimed: list[int] = []
+    yield claimed
+    for tool in claimed:
+        sys.monitoring.set_events(tool, 0)
+        sys.monitoring.free_tool_id(tool)
+
+
+@needs_monitoring
+@pytest.mark.usefixtures("fake_clock")
+def test_takes_another_id_when_profiler_id_is_held(foreign_tools: list[int]) -> None:
+    mon = sys.monitoring
+    mon.use_tool_id(mon.PROFILER_ID, "someone-else")
+    foreign_tools.append(mon.PROFILER_ID)
+    seen: list[int] = []
+
+    def their_callback(code: Any, line: int) -> None:
+        seen.append(line)
+
+    mon.register_callback(mon.PROFILER_ID, mon.events.LINE, their_callback)
+    lp = LineProfiler(targets.basic, backend="monitoring")
+    with lp:
+        assert _lineprof.tool_id() not in (None, mon.PROFILER_ID)
+        targets.basic(1)
+    assert mon.get_tool(mon.PROFILER_ID) == "someone-else"
+    assert mon.register_callback(mon.PROFILER_ID, mon.events.LINE, None) is their_callback
+    assert sum(h for _, h, _ in lp.get_stats().timings[next(iter(lp.get_stats().timings))]) > 0
+
+
+@needs_monitoring
+@pytest.mark.usefixtures("fake_clock")
+def test_all_ids_taken(foreign_tools: list[int]) -> None:
+    mon = sys.monitoring
+    for tool in (2, 3, 4, 5):
+        if mon.get_tool(tool) is None:
+            mon.use_tool_id(tool, "someone-else")
+            foreign_tools.append(tool)
+    with pytest.raises(RuntimeError, match="tool ids 2-5 are all held"):
+        LineProfiler(targets.basic, backend="monitoring").enable()
+    assert _lineprof.active_backend() is None
+    lp = LineProfiler(targets.basic, backend="auto")
+    with lp:
+        assert lp.backend == "settrace"  # auto falls back to tracing
+        targets.basic(1)
+    assert lp.get_stats().timings
+
+
+@needs_monitoring
+@pytest.mark.usefixtures("fake_clock")
+def test_cprofile_alongside() -> None:
+    import cProfile
+
+    prof = cProfile.Profile()
+    prof.enable()  # takes PROFILER_ID
+    try:
+        lp = LineProfiler(targets.basic, backend="monitoring")
+        with lp:
+            targets.basic(2)
+    finally:
+        prof.disable()
+    rows = dict((line, hits) for line, hits, _ in next(iter(lp.get_stats().timings.values())))
+    assert sum(rows.values()) == 1 + 1 + 3 + 2 + 2 + 1
+    assert any(getattr(entry.code, "co_name", "") == "basic" for entry in prof.getstats())
+
+
+def test_fake_clock_guards() -> None:
+    with pytest.raises(RuntimeError, match="fake clock is off"):
+        _lineprof.advance_fake_clock(1)
+    _lineprof.set_fake_clock(True, 5)
+    try:
+        with pytest.raises(ValueError):
+            _lineprof.advance_fake_clock(-1)
+        assert _lineprof.now() == 5
+    finally:
+        _lineprof.set_fake_clock(False)
+    a = _lineprof.now()
+    assert _lineprof.now() >= a
+
+
+def test_tracer_rejects_bad_registrations() -> None:
+    tracer = _lineprof.Tracer()
+    with pytest.raises(TypeError):
+        tracer.add_code(len, 1, [0], 0)
+    code = fresh_function(3).__code__
+    with pytest.raises(ValueError, match="out of range"):
+        tracer.add_code(code, code.co_firstlineno, [0, 5], 0)
+    with pytest.raises(ValueError):
+        tracer.add_code(code, code.co_firstlineno, [], 0)
+    assert tracer.codes == ()

@@ -16,6 +16,7 @@ SOURCES = [
     "csrc/timer.c",
     "csrc/hook_monitoring.c",
     "csrc/hook_settrace.c",
+    "csrc/hook_setprofile.c",
 ]
 
 HEADERS = [

@@ -31,6 +31,15 @@
 #define LP_HAVE_MOD_MULTIPLE_INTERPRETERS 0
 #endif
 
+/* Can a thread's trace function be switched on and off cheaply, many times a second?  Up to
+ * 3.11 PyEval_SetTrace only touches the calling thread's state.  From 3.12 it is built on
+ * sys.monitoring and every switch re-instruments every code object (PEP 669). */
+#if PY_VERSION_HEX < 0x030C0000
+#define LP_HAVE_CHEAP_TRACE_SWITCH 1
+#else
+#define LP_HAVE_CHEAP_TRACE_SWITCH 0
+#endif
+
 /* Code-object extra slots: renamed PyUnstable_* in 3.12 (PEP 689); same functions before. */
 #if PY_VERSION_HEX < 0x030C0000
 #define PyUnstable_Eval_RequestCodeExtraIndex _PyEval_RequestCodeExtraIndex
@@ -53,6 +62,46 @@ PyEval_SetTraceAllThreads(Py_tracefunc func, PyObject *arg)
     }
 }
 #endif
+
+/* Profiling every thread at once: PyEval_SetProfileAllThreads is public since 3.12. */
+#if PY_VERSION_HEX < 0x030C0000
+static inline void
+PyEval_SetProfileAllThreads(Py_tracefunc func, PyObject *arg)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (_PyEval_SetProfile(ts, func, arg) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+    }
+}
+#endif
+
+/* Remove `func` as trace function from every thread that has it, leaving other tools' trace
+ * functions in place.  Only needed where trace switching is cheap (before 3.12), where the
+ * per-thread-state setter is declared in cpython/ceval.h. */
+#if PY_VERSION_HEX < 0x030C0000
+static inline void
+lp_untrace_all_threads(Py_tracefunc func)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts->c_tracefunc == func && _PyEval_SetTrace(ts, NULL, NULL) < 0) {
+            PyErr_WriteUnraisable(NULL);
+        }
+    }
+}
+#endif
+
+/* The calling thread's C trace function (a public PyThreadState field in every version we
+ * support). */
+static inline Py_tracefunc
+lp_thread_trace_func(void)
+{
+    return PyThreadState_Get()->c_tracefunc;
+}
 
 /* Frames, as seen from a C trace function. */
 #if PY_VERSION_HEX < 0x030B0000

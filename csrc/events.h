@@ -69,6 +69,7 @@ lp_thread(LPModuleState *st)
     }
     if (ts->epoch != st->epoch) {
         ts->depth = 0;
+        ts->unprofiled_depth = 0;
         ts->epoch = st->epoch;
     }
     return ts;
@@ -91,6 +92,7 @@ lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *ke
     frame->entry = entry;
     frame->key = key;
     frame->row = row;
+    frame->saved_depth = 0;
     frame->t_start = t;
     return frame;
 }
@@ -106,15 +108,15 @@ lp_is_top(const LPThreadState *ts, const LPCodeEntry *entry, const void *key)
 }
 
 /* A frame starts (row -1: no line yet) or resumes at `row` (no new hit: the line began before
- * the frame was suspended). */
-static inline void
+ * the frame was suspended).  Returns the new top frame, or NULL after recording an error. */
+static inline LPFrame *
 lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row)
 {
     LPThreadState *ts = lp_thread(st);
     if (ts == NULL) {
-        return;
+        return NULL;
     }
-    lp_push(st, ts, entry, key, row, lp_timer_now(st));
+    return lp_push(st, ts, entry, key, row, lp_timer_now(st));
 }
 
 /* `t_end` was read first thing in the callback so the hook's own cost stays off the line that

@@ -1,19 +1,22 @@
-/* hook_settrace.c: the PyEval_SetTrace hook (CPython <= 3.11, and a fallback on 3.12+).
+/* hook_settrace.c: the PyEval_SetTrace hook, and the thread hook shared with hook_setprofile.c.
  *
- * A C trace function sees every frame of every traced thread.  For frames of code nobody
- * profiles, it switches off line events for that frame (f_trace_lines = 0) on the 'call' event,
- * so such frames cost one call event and one return event, never a line event.  Frames of
- * profiled code are identified by their frame object, so the stack needs no code lookup on
- * 'line' and 'return'.
+ * As the SETTRACE backend (any version; the fallback), this trace function sees every frame of
+ * every thread.  For frames of code nobody profiles it switches off line events on the 'call'
+ * event (f_trace_lines = 0), so such frames cost a call and a return event, never a line
+ * event.  Profiled frames are identified by their frame object, so 'line' and 'return' need no
+ * code lookup.
  *
- * Threads: installed in every existing thread at once, and in threads started later through
- * threading.settrace(): the new thread's first trace call lands in lp_thread_hook, which swaps
- * itself for the C trace function.
+ * Under the SETPROFILE backend the same function receives only the line events of profiled
+ * frames (hook_setprofile.c switches it on and off); calls and returns come through the profile
+ * function there.
+ *
+ * Threads started later get the hook through threading.settrace()/setprofile(): the new
+ * thread's first call lands in lp_thread_hook, which swaps itself for the C function.
  */
 #include "events.h"
 
-static int
-lp_trace(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
+int
+lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
 {
     LPModuleState *st = lp_state(module);
     switch (what) {
@@ -41,7 +44,7 @@ lp_trace(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
         return 0;
     }
     case PyTrace_CALL: {
-        if (st->error) {
+        if (st->error || st->backend != LP_BACKEND_SETTRACE) {
             return 0;
         }
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
@@ -57,8 +60,8 @@ lp_trace(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
     case PyTrace_RETURN: {
         int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
-        if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0 ||
-            ts->frames[ts->depth - 1].key != frame) {
+        if (st->error || st->backend != LP_BACKEND_SETTRACE || ts == NULL ||
+            ts->epoch != st->epoch || ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
             return 0;
         }
         lp_event_exit(st, ts->frames[ts->depth - 1].entry, frame, t);
@@ -69,23 +72,35 @@ lp_trace(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(a
     }
 }
 
-/* threading.settrace() target: the first trace call in a new thread installs the C tracer. */
+/* threading.settrace()/setprofile() target: a new thread's first call installs our C hook. */
 static PyObject *
 lp_thread_hook(PyObject *module, PyObject *const *Py_UNUSED(args), Py_ssize_t Py_UNUSED(nargs))
 {
     LPModuleState *st = lp_state(module);
-    if (st->backend == LP_BACKEND_SETTRACE) {
-        PyEval_SetTrace(lp_trace, module);
-    }
-    else {
-        PyEval_SetTrace(NULL, NULL);
+    PyThreadState *tstate = PyThreadState_Get();
+    switch (st->backend) {
+    case LP_BACKEND_SETTRACE:
+        PyEval_SetTrace(lp_settrace_callback, module);
+        break;
+    case LP_BACKEND_SETPROFILE:
+        PyEval_SetProfile(lp_setprofile_callback, module);
+        break;
+    default:
+        /* The session ended before this thread started: take ourselves out. */
+        if (tstate->c_traceobj == st->thread_hook) {
+            PyEval_SetTrace(NULL, NULL);
+        }
+        if (tstate->c_profileobj == st->thread_hook) {
+            PyEval_SetProfile(NULL, NULL);
+        }
+        break;
     }
     Py_RETURN_NONE;
 }
 
 static PyMethodDef lp_thread_hook_def = {
     "_thread_hook", (PyCFunction)(void (*)(void))lp_thread_hook, METH_FASTCALL,
-    "Installs lineprof's trace function in a new thread (used through threading.settrace)."};
+    "Installs lineprof's hook in a new thread (through threading.settrace/setprofile)."};
 
 int
 lp_settrace_init(LPModuleState *st, PyObject *module)
@@ -101,19 +116,22 @@ lp_settrace_init(LPModuleState *st, PyObject *module)
     return 0;
 }
 
+/* threading.<setter>(our hook), remembering the hook it replaces.  setter: "settrace" or
+ * "setprofile". */
 int
-lp_settrace_install(LPModuleState *st)
+lp_thread_hook_install(LPModuleState *st, const char *setter)
 {
+    const char *getter = setter[3] == 't' ? "gettrace" : "getprofile";
     PyObject *threading = PyImport_ImportModule("threading");
     if (threading == NULL) {
         return -1;
     }
-    PyObject *prev = PyObject_CallMethod(threading, "gettrace", NULL);
+    PyObject *prev = PyObject_CallMethod(threading, getter, NULL);
     if (prev == NULL) {
         Py_DECREF(threading);
         return -1;
     }
-    PyObject *result = PyObject_CallMethod(threading, "settrace", "O", st->thread_hook);
+    PyObject *result = PyObject_CallMethod(threading, setter, "O", st->thread_hook);
     Py_DECREF(threading);
     if (result == NULL) {
         Py_DECREF(prev);
@@ -121,24 +139,23 @@ lp_settrace_install(LPModuleState *st)
     }
     Py_DECREF(result);
     Py_XSETREF(st->prev_thread_hook, prev);
-    PyEval_SetTraceAllThreads(lp_trace, st->module);
     return 0;
 }
 
-/* Keeps any exception already set. */
+/* Put back the previous thread hook unless someone replaced ours meanwhile.  Keeps any
+ * exception already set. */
 void
-lp_settrace_uninstall(LPModuleState *st)
+lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
 {
+    const char *getter = setter[3] == 't' ? "gettrace" : "getprofile";
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    PyEval_SetTraceAllThreads(NULL, NULL);
     PyObject *threading = PyImport_ImportModule("threading");
     if (threading != NULL) {
-        PyObject *current = PyObject_CallMethod(threading, "gettrace", NULL);
-        /* Put back the previous thread hook unless someone replaced ours meanwhile. */
+        PyObject *current = PyObject_CallMethod(threading, getter, NULL);
         if (current == st->thread_hook) {
             PyObject *prev = st->prev_thread_hook ? st->prev_thread_hook : Py_None;
-            PyObject *result = PyObject_CallMethod(threading, "settrace", "O", prev);
+            PyObject *result = PyObject_CallMethod(threading, setter, "O", prev);
             Py_XDECREF(result);
         }
         Py_XDECREF(current);
@@ -149,4 +166,21 @@ lp_settrace_uninstall(LPModuleState *st)
     }
     Py_CLEAR(st->prev_thread_hook);
     PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+int
+lp_settrace_install(LPModuleState *st)
+{
+    if (lp_thread_hook_install(st, "settrace") < 0) {
+        return -1;
+    }
+    PyEval_SetTraceAllThreads(lp_settrace_callback, st->module);
+    return 0;
+}
+
+void
+lp_settrace_uninstall(LPModuleState *st)
+{
+    PyEval_SetTraceAllThreads(NULL, NULL);
+    lp_thread_hook_uninstall(st, "settrace");
 }

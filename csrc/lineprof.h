@@ -55,6 +55,7 @@ typedef struct {
     LPCodeEntry *entry; /* borrowed; valid while the stack's epoch is current */
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
     int row;            /* the line in progress, or -1 */
+    int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
     int64_t t_start;    /* when that line started (ns) */
 } LPFrame;
 
@@ -62,12 +63,23 @@ typedef struct {
     uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
     int depth;
     int cap;
-    LPFrame *frames; /* owned */
+    int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
+    LPFrame *frames;      /* owned */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
 
-enum { LP_BACKEND_NONE = 0, LP_BACKEND_MONITORING = 1, LP_BACKEND_SETTRACE = 2 };
+/* How events reach us.
+ *   MONITORING  sys.monitoring, events set on registered code only (3.12+)
+ *   SETPROFILE  PyEval_SetProfile sees calls and returns; the trace function is switched on
+ *               for a thread only while one of its profiled frames runs (<= 3.11)
+ *   SETTRACE    PyEval_SetTrace alone, in every thread (any version; the fallback) */
+enum {
+    LP_BACKEND_NONE = 0,
+    LP_BACKEND_MONITORING = 1,
+    LP_BACKEND_SETTRACE = 2,
+    LP_BACKEND_SETPROFILE = 3
+};
 
 /* Internal errors found on the event path.  The event path never raises: it records one of
  * these, stops recording, and the error is raised from disable() or get_stats(). */
@@ -166,6 +178,15 @@ int lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on);
 int lp_settrace_init(LPModuleState *st, PyObject *module);
 int lp_settrace_install(LPModuleState *st);
 void lp_settrace_uninstall(LPModuleState *st);
+int lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
+int lp_thread_hook_install(LPModuleState *st, const char *setter);
+void lp_thread_hook_uninstall(LPModuleState *st, const char *setter);
+
+/* hook_setprofile.c */
+int lp_setprofile_install(LPModuleState *st);
+int lp_setprofile_start(LPModuleState *st);
+void lp_setprofile_uninstall(LPModuleState *st);
+int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;

@@ -14,6 +14,8 @@ lp_py_active_backend(PyObject *module, PyObject *Py_UNUSED(unused))
         return PyUnicode_FromString("monitoring");
     case LP_BACKEND_SETTRACE:
         return PyUnicode_FromString("settrace");
+    case LP_BACKEND_SETPROFILE:
+        return PyUnicode_FromString("setprofile");
     default:
         Py_RETURN_NONE;
     }
@@ -93,6 +95,16 @@ lp_module_exec(PyObject *module)
         return -1;
     }
     if (PyModule_AddIntConstant(module, "HAVE_SYS_MONITORING", LP_HAVE_SYS_MONITORING) < 0) {
+        return -1;
+    }
+    /* The backends this interpreter has, preferred first. */
+    PyObject *backends = LP_HAVE_SYS_MONITORING ? Py_BuildValue("(ss)", "monitoring", "settrace")
+                         : LP_HAVE_CHEAP_TRACE_SWITCH
+                             ? Py_BuildValue("(ss)", "setprofile", "settrace")
+                             : Py_BuildValue("(s)", "settrace");
+    int rc = PyModule_AddObjectRef(module, "BACKENDS", backends);
+    Py_XDECREF(backends);
+    if (rc < 0) {
         return -1;
     }
     return 0;

@@ -68,20 +68,24 @@ lp_reg_unlisten(LPModuleState *st, LPReg *reg)
 }
 
 static int
-lp_session_start(LPModuleState *st, int use_monitoring)
+lp_session_start(LPModuleState *st, int backend)
 {
-    if (use_monitoring) {
-        if (lp_monitoring_install(st) < 0) {
-            return -1;
-        }
-        st->backend = LP_BACKEND_MONITORING;
+    int rc;
+    st->backend = backend;
+    switch (backend) {
+    case LP_BACKEND_MONITORING:
+        rc = lp_monitoring_install(st);
+        break;
+    case LP_BACKEND_SETPROFILE:
+        rc = lp_setprofile_install(st);
+        break;
+    default:
+        rc = lp_settrace_install(st);
+        break;
     }
-    else {
-        st->backend = LP_BACKEND_SETTRACE;
-        if (lp_settrace_install(st) < 0) {
-            st->backend = LP_BACKEND_NONE;
-            return -1;
-        }
+    if (rc < 0) {
+        st->backend = LP_BACKEND_NONE;
+        return -1;
     }
     st->error = LP_ERR_NONE;
     st->epoch++;
@@ -96,6 +100,9 @@ lp_session_end(LPModuleState *st)
     }
     else if (st->backend == LP_BACKEND_SETTRACE) {
         lp_settrace_uninstall(st);
+    }
+    else if (st->backend == LP_BACKEND_SETPROFILE) {
+        lp_setprofile_uninstall(st);
     }
     st->backend = LP_BACKEND_NONE;
     st->epoch++;
@@ -141,23 +148,41 @@ lp_tracer_stop(LPModuleState *st, TracerObject *self)
     }
 }
 
-/* enable(use_monitoring) */
+static int
+lp_backend_from_name(PyObject *name)
+{
+    if (!PyUnicode_Check(name)) {
+        PyErr_SetString(PyExc_TypeError, "backend must be a str");
+        return -1;
+    }
+    if (PyUnicode_CompareWithASCIIString(name, "monitoring") == 0 && LP_HAVE_SYS_MONITORING) {
+        return LP_BACKEND_MONITORING;
+    }
+    if (PyUnicode_CompareWithASCIIString(name, "setprofile") == 0 && LP_HAVE_CHEAP_TRACE_SWITCH) {
+        return LP_BACKEND_SETPROFILE;
+    }
+    if (PyUnicode_CompareWithASCIIString(name, "settrace") == 0) {
+        return LP_BACKEND_SETTRACE;
+    }
+    PyErr_Format(PyExc_ValueError, "backend %R is not available on this interpreter", name);
+    return -1;
+}
+
+/* enable(backend): backend is one of BACKENDS; it is used if this starts the session, else
+ * the session's backend is kept. */
 static PyObject *
 Tracer_enable(TracerObject *self, PyObject *arg)
 {
     LPModuleState *st = lp_tracer_state(self);
-    int use_monitoring = PyObject_IsTrue(arg);
-    if (use_monitoring < 0) {
+    int backend = lp_backend_from_name(arg);
+    if (backend < 0) {
         return NULL;
     }
     if (self->enabled) {
         Py_RETURN_NONE;
     }
-    if (use_monitoring && !LP_HAVE_SYS_MONITORING) {
-        PyErr_SetString(PyExc_ValueError, "sys.monitoring needs CPython 3.12 or newer");
-        return NULL;
-    }
-    if (st->nactive == 0 && lp_session_start(st, use_monitoring) < 0) {
+    int starting = st->nactive == 0;
+    if (starting && lp_session_start(st, backend) < 0) {
         return NULL;
     }
     st->nactive++;
@@ -173,6 +198,10 @@ Tracer_enable(TracerObject *self, PyObject *arg)
             }
             return NULL;
         }
+    }
+    if (starting && st->backend == LP_BACKEND_SETPROFILE && lp_setprofile_start(st) < 0) {
+        lp_tracer_stop(st, self);
+        return NULL;
     }
     Py_RETURN_NONE;
 }
@@ -432,8 +461,8 @@ Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
 
 static PyMethodDef Tracer_methods[] = {
     {"enable", (PyCFunction)Tracer_enable, METH_O,
-     "enable(use_monitoring): start recording; use_monitoring picks the sys.monitoring hook "
-     "over PyEval_SetTrace if this starts the profiling session."},
+     "enable(backend): start recording; backend (one of BACKENDS) is used if this starts the "
+     "profiling session."},
     {"disable", (PyCFunction)Tracer_disable, METH_NOARGS,
      "Stop recording; raises any internal error met while recording."},
     {"add_code", (PyCFunction)(void (*)(void))Tracer_add_code, METH_FASTCALL,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
@@ -32,12 +33,12 @@ class LineProfiler:
     def __init__(self, *functions: Any, backend: str | None = None) -> None:
         self._tracer = _lineprof.Tracer()
         self._backend = backend if backend is not None else _config.backend()
-        if self._backend not in _config.BACKENDS:
+        if self._backend != "auto" and self._backend not in _lineprof.BACKENDS:
+            version = ".".join(map(str, sys.version_info[:2]))
             raise ValueError(
-                f"backend={self._backend!r} is not one of {', '.join(_config.BACKENDS)}"
+                f"backend {self._backend!r} is not available on CPython {version}; "
+                f"choose auto or one of: {', '.join(_lineprof.BACKENDS)}"
             )
-        if self._backend == "monitoring" and not _lineprof.HAVE_SYS_MONITORING:
-            raise ValueError("backend='monitoring' needs CPython 3.12 or newer")
         self._qualnames: dict[int, str] = {}  # id(code) -> qualified name; codes are held
         self.functions: list[Callable[..., Any]] = []
         self.enable_count = 0
@@ -105,18 +106,21 @@ class LineProfiler:
         """Start recording (idempotent)."""
         if self._tracer.enabled:
             return
-        backend = self._backend
-        if backend == "auto":
-            backend = "monitoring" if _lineprof.HAVE_SYS_MONITORING else "settrace"
-            try:
-                self._tracer.enable(backend == "monitoring")
-            except RuntimeError:
-                if backend != "monitoring":
-                    raise
-                # Every sys.monitoring tool id is taken by other tools: trace instead.
-                self._tracer.enable(False)
+        if self._backend != "auto":
+            self._tracer.enable(self._backend)
             return
-        self._tracer.enable(backend == "monitoring")
+        candidates = list(_lineprof.BACKENDS)
+        if "setprofile" in candidates and sys.getprofile() is not None:
+            # Another profiler (cProfile, say) holds the profile hook: leave it alone.
+            candidates.remove("setprofile")
+        for backend in candidates[:-1]:
+            try:
+                self._tracer.enable(backend)
+                return
+            except RuntimeError:
+                # The hook is taken (every sys.monitoring tool id held): try the next one.
+                continue
+        self._tracer.enable(candidates[-1])
 
     def disable(self) -> None:
         """Stop recording.  Raises any internal error met while recording."""
@@ -322,7 +326,8 @@ class LineProfiler:
 
     @property
     def backend(self) -> str | None:
-        """The hook in use while profiling: 'monitoring', 'settrace', or None when idle."""
+        """The hook in use while profiling ('monitoring', 'setprofile' or 'settrace'), or
+        None when idle."""
         return _lineprof.active_backend() if self._tracer.enabled else None
 
 

@@ -11,7 +11,7 @@ import pytest
 
 from lineprof import LineProfiler, _lineprof
 
-BACKENDS = ["settrace"] + (["monitoring"] if _lineprof.HAVE_SYS_MONITORING else [])
+BACKENDS = list(_lineprof.BACKENDS)
 
 
 @pytest.fixture(params=BACKENDS)

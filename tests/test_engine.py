@@ -94,19 +94,26 @@ def test_many_functions_profiled_and_released(backend: str) -> None:
     assert grown < 64 * 1024, f"memory grew by {grown} bytes over 5 cycles"
 
 
-def test_settrace_restores_thread_hook_and_leaves_no_trace() -> None:
+@pytest.mark.parametrize("kind", ["trace", "profile"])
+def test_thread_hook_is_restored_and_no_hook_left(kind: str) -> None:
+    backend = "settrace" if kind == "trace" else "setprofile"
+    if backend not in _lineprof.BACKENDS:
+        pytest.skip(f"{backend} is not available here")
+    get = getattr(threading, f"get{kind}")
+    set_ = getattr(threading, f"set{kind}")
+
     def previous_hook(*args: Any) -> None:
         return None
 
-    threading.settrace(previous_hook)
+    set_(previous_hook)
     try:
-        lp = LineProfiler(targets.basic, backend="settrace")
+        lp = LineProfiler(targets.basic, backend=backend)
         with lp:
-            assert threading.gettrace() is not previous_hook
-        assert threading.gettrace() is previous_hook
-        assert sys.gettrace() is None
+            assert get() is not previous_hook
+        assert get() is previous_hook
+        assert sys.gettrace() is None and sys.getprofile() is None
     finally:
-        threading.settrace(None)  # type: ignore[arg-type]
+        set_(None)
 
 
 @pytest.fixture

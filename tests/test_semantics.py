@@ -321,6 +321,33 @@ def test_settrace_leaves_unprofiled_frames_without_line_events() -> None:
     assert seen["lines"] is False
 
 
+@pytest.mark.skipif("setprofile" not in _lineprof.BACKENDS, reason="setprofile is <= 3.11")
+def test_setprofile_traces_profiled_frames_only() -> None:
+    seen = {}
+
+    def unprofiled() -> None:
+        seen["inside helper"] = sys.gettrace()
+
+    def profiled() -> None:
+        seen["inside profiled"] = sys.gettrace()
+        unprofiled()
+        seen["back in profiled"] = sys.gettrace()
+
+    lp = LineProfiler(profiled, backend="setprofile")
+    with lp:
+        seen["outside"] = sys.gettrace()
+        profiled()
+        seen["after"] = sys.gettrace()
+    assert sys.getprofile() is None
+    assert seen == {
+        "outside": None,
+        "inside profiled": _lineprof,  # the object our C trace function was installed with
+        "inside helper": None,
+        "back in profiled": _lineprof,
+        "after": None,
+    }
+
+
 @pytest.mark.skipif(not _lineprof.HAVE_SYS_MONITORING, reason="sys.monitoring is 3.12+")
 def test_monitoring_sets_events_on_registered_code_only() -> None:
     def profiled() -> None:

@@ -78,11 +78,12 @@ def test_many_functions_profiled_and_released(backend: str) -> None:
                 f(1)
         lp.get_stats()
 
-    cycle()
-    gc.collect()
     tracemalloc.start()
     try:
-        cycle()
+        # Warm up until CPython's bounded free lists (argument tuples of the sys.monitoring
+        # calls, mostly) are full; they hold memory but do not grow without bound.
+        for _ in range(12):
+            cycle()
         gc.collect()
         base = tracemalloc.get_traced_memory()[0]
         for _ in range(5):
@@ -91,7 +92,8 @@ def test_many_functions_profiled_and_released(backend: str) -> None:
         grown = tracemalloc.get_traced_memory()[0] - base
     finally:
         tracemalloc.stop()
-    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 5 cycles"
+    # A leaked table or entry per function would be over 300 * 100 bytes per cycle.
+    assert grown < 16 * 1024, f"memory grew by {grown} bytes over 5 cycles"
 
 
 @pytest.mark.parametrize("kind", ["trace", "profile"])

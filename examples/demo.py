@@ -1,6 +1,6 @@
 """A small program to profile: which line of word_stats is slow?
 
-    python examples/demo.py
+python examples/demo.py
 """
 
 from __future__ import annotations
@@ -9,10 +9,13 @@ import re
 
 from lineprof import LineProfiler
 
-TEXT = """It was the best of times, it was the worst of times, it was the age of wisdom,
+TEXT = (
+    """It was the best of times, it was the worst of times, it was the age of wisdom,
 it was the age of foolishness, it was the epoch of belief, it was the epoch of incredulity,
 it was the season of Light, it was the season of Darkness, it was the spring of hope,
-it was the winter of despair.""" * 200
+it was the winter of despair."""
+    * 200
+)
 
 
 def normalise(word: str) -> str:

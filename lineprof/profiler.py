@@ -156,9 +156,7 @@ class LineProfiler:
         finally:
             self.disable_by_count()
 
-    def runctx(
-        self, cmd: str, globals: dict[str, Any] | None, locals: Any = None
-    ) -> LineProfiler:
+    def runctx(self, cmd: str, globals: dict[str, Any] | None, locals: Any = None) -> LineProfiler:
         """``exec(cmd, globals, locals)`` with profiling on."""
         self.enable_by_count()
         try:
@@ -176,7 +174,7 @@ class LineProfiler:
 
     # ---- as a decorator -----------------------------------------------------------------
 
-    def __call__(self, func: F) -> F:
+    def __call__(self, func: Any) -> Any:
         """``@lp``: register ``func`` and profile each call to it.
 
         Works on functions, generator functions, coroutine functions, async generator
@@ -184,16 +182,16 @@ class LineProfiler:
         registered, the class returned as is)."""
         if isinstance(func, type):
             self.add_class(func)
-            return func  # type: ignore[return-value]
+            return func
         if isinstance(func, property):
-            return property(  # type: ignore[return-value]
-                *(self(f) if f is not None else None for f in (func.fget, func.fset, func.fdel)),
-                func.__doc__,
+            fget, fset, fdel = (
+                self(f) if f is not None else None for f in (func.fget, func.fset, func.fdel)
             )
+            return property(fget, fset, fdel, func.__doc__)
         if isinstance(func, staticmethod):
-            return staticmethod(self(func.__func__))  # type: ignore[return-value]
+            return staticmethod(self(func.__func__))
         if isinstance(func, classmethod):
-            return classmethod(self(func.__func__))  # type: ignore[return-value]
+            return classmethod(self(func.__func__))
         self.add_function(func)
         return self._wrap(func)
 
@@ -372,4 +370,3 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
 
     visit(obj)
     return found
-

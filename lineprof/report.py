@@ -17,14 +17,17 @@ from lineprof.stats import FunctionKey, LineTiming
 __all__ = ["format_func", "format_text", "show_func", "show_text"]
 
 HEADER = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
-_ROW = "%6s %9s %12s %8s %8s  %s"
 
 
-def _fit(value: float, width: int, fmt: str) -> str:
-    """``fmt`` if it fits the column, else 3 significant digits (as line_profiler does)."""
-    text = fmt % value
+def _row(lineno: int, hits: str, time: str, per_hit: str, percent: str, text: str) -> str:
+    return f"{lineno:>6} {hits:>9} {time:>12} {per_hit:>8} {percent:>8}  {text}"
+
+
+def _fit(value: float, width: int, spec: str) -> str:
+    """``spec`` if it fits the column, else 3 significant digits (as line_profiler does)."""
+    text = format(value, spec)
     if len(text) > width:
-        text = "%5.3g" % value
+        text = format(value, "5.3g")
     return text
 
 
@@ -79,21 +82,20 @@ def format_func(
         lineno = start_lineno + offset
         if lineno in by_line:
             hits, time = by_line[lineno]
-            per_hit = _fit(time * scalar / hits, 8, "%5.1f") if hits else ""
-            percent = _fit(100 * time / total_time, 8, "%5.1f") if total_time else ""
+            per_hit = _fit(time * scalar / hits, 8, "5.1f") if hits else ""
+            percent = _fit(100 * time / total_time, 8, "5.1f") if total_time else ""
             out.append(
-                _ROW
-                % (
+                _row(
                     lineno,
-                    _fit(hits, 9, "%d"),
-                    _fit(time * scalar, 12, "%5.1f"),
+                    _fit(hits, 9, "d"),
+                    _fit(time * scalar, 12, "5.1f"),
                     per_hit,
                     percent,
                     text,
                 )
             )
         else:
-            out.append(_ROW % (lineno, "", "", "", "", text))
+            out.append(_row(lineno, "", "", "", "", text))
     out.append("")
     return "\n".join(out) + "\n"
 
@@ -120,9 +122,7 @@ def format_text(
     out = [f"Timer unit: {output_unit:g} s\n\n"]
     if details:
         for (filename, lineno, name), timings in order:
-            out.append(
-                format_func(filename, lineno, name, timings, unit, output_unit, stripzeros)
-            )
+            out.append(format_func(filename, lineno, name, timings, unit, output_unit, stripzeros))
     if summarize:
         for (filename, lineno, name), timings in order:
             total = sum(t for _, _, t in timings)

@@ -29,9 +29,7 @@ class LineStats:
     """Per-line results: ``timings`` maps (filename, first line, qualified name) to a sorted
     list of (line, hits, time); times count ``unit`` seconds each."""
 
-    def __init__(
-        self, timings: Mapping[FunctionKey, Sequence[LineTiming]], unit: float
-    ) -> None:
+    def __init__(self, timings: Mapping[FunctionKey, Sequence[LineTiming]], unit: float) -> None:
         self.timings: dict[FunctionKey, list[LineTiming]] = {
             key: sorted((int(ln), int(h), int(t)) for ln, h, t in lines)
             for key, lines in timings.items()
@@ -74,10 +72,7 @@ class LineStats:
                     row[0] += hits
                     row[1] += round(time * scale)
         return LineStats(
-            {
-                key: [(line, h, t) for line, (h, t) in rows.items()]
-                for key, rows in merged.items()
-            },
+            {key: [(line, h, t) for line, (h, t) in rows.items()] for key, rows in merged.items()},
             unit,
         )
 

@@ -247,11 +247,11 @@ def test_runcall_runctx_run(make: Make) -> None:
     assert lp.runcall(targets.basic, n=2) == 1
     assert lp.runctx("targets.basic(1)", {"targets": targets}, None) is lp
     main = sys.modules["__main__"]
-    setattr(main, "_lineprof_test_targets", targets)
+    vars(main)["_lineprof_test_targets"] = targets
     try:
         assert lp.run("_lineprof_test_targets.basic(1)") is lp
     finally:
-        delattr(main, "_lineprof_test_targets")
+        del vars(main)["_lineprof_test_targets"]
     assert by_mark(lp, targets.basic)["tick5"] == (3, 15)
 
 
@@ -322,10 +322,15 @@ def test_loading_never_executes_the_file(tmp_path: Path) -> None:
     [
         ('{"format": "lineprof-results", "schema_version": 1, "unit": 1e-9, "funct', "truncated"),
         ('{"hello": 1}', "no 'format'"),
-        ('{"format": "lineprof-results", "schema_version": 99, "unit": 1e-9, "functions": []}',
-         "newer lineprof"),
-        ('{"format": "lineprof-results", "schema_version": 1, "unit": 1e-9, '
-         '"functions": [{"filename": "x"}]}', "malformed"),
+        (
+            '{"format": "lineprof-results", "schema_version": 99, "unit": 1e-9, "functions": []}',
+            "newer lineprof",
+        ),
+        (
+            '{"format": "lineprof-results", "schema_version": 1, "unit": 1e-9, '
+            '"functions": [{"filename": "x"}]}',
+            "malformed",
+        ),
     ],
 )
 def test_bad_results_files(tmp_path: Path, content: str, message: str) -> None:

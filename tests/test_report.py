@@ -62,9 +62,9 @@ def test_never_hit_function_and_stripzeros() -> None:
     assert format_func(TARGETS_FILE, first, "basic", [], 1e-9, stripzeros=True) == ""
     text = format_func(TARGETS_FILE, first, "basic", [], 1e-9)
     assert text.startswith("Total time: 0 s\n")
-    assert all(
-        line[6:49].strip() == "" for line in text.splitlines()[6:-1]
-    ), "no numbers for lines never hit"
+    assert all(line[6:49].strip() == "" for line in text.splitlines()[6:-1]), (
+        "no numbers for lines never hit"
+    )
 
 
 def test_hits_with_no_time_leave_percent_blank() -> None:
@@ -85,8 +85,8 @@ def _random_timings(rng: random.Random, first: int) -> list[tuple[int, int, int]
     timings = []
     for line in range(first + 1, first + 7):
         if rng.random() < 0.7:
-            hits = rng.choice([1, 3, 10**rng.randint(0, 13)])
-            time = rng.choice([0, 1, rng.randint(1, 10**rng.randint(1, 15))])
+            hits = rng.choice([1, 3, 10 ** rng.randint(0, 13)])
+            time = rng.choice([0, 1, rng.randint(1, 10 ** rng.randint(1, 15))])
             timings.append((line, hits, time))
     return timings
 
@@ -101,20 +101,29 @@ def test_show_func_matches_line_profiler(seed: int) -> None:
     stripzeros = rng.random() < 0.3
     theirs = io.StringIO()
     lp_module.show_func(
-        TARGETS_FILE, first, "basic", timings, 1e-9, output_unit=output_unit,
-        stream=theirs, stripzeros=stripzeros,
+        TARGETS_FILE,
+        first,
+        "basic",
+        timings,
+        1e-9,
+        output_unit=output_unit,
+        stream=theirs,
+        stripzeros=stripzeros,
     )
     ours = format_func(TARGETS_FILE, first, "basic", timings, 1e-9, output_unit, stripzeros)
     assert ours == theirs.getvalue()
 
 
-@pytest.mark.parametrize("options", [
-    {},
-    {"summarize": True},
-    {"summarize": True, "sort": True},
-    {"details": False, "summarize": True},
-    {"stripzeros": True, "output_unit": 1e-3},
-])
+@pytest.mark.parametrize(
+    "options",
+    [
+        {},
+        {"summarize": True},
+        {"summarize": True, "sort": True},
+        {"details": False, "summarize": True},
+        {"stripzeros": True, "output_unit": 1e-3},
+    ],
+)
 def test_show_text_matches_line_profiler(options: dict[str, object]) -> None:
     lp_module = _line_profiler()
     stats = {

@@ -58,8 +58,18 @@ class LineProfiler:
                 f"({type(func).__name__}), which has no Python code underneath"
             )
         for function in functions:
-            self._add_code(function.__code__, function.__qualname__)
+            self._add_code(function.__code__, _qualname(function))
             self.functions.append(function)
+
+    def add_code(self, code: types.CodeType, qualname: str | None = None) -> bool:
+        """Profile a code object directly: a script's or a notebook cell's module code, say.
+        ``qualname`` names it in reports (default: the code's own qualified name).  Returns
+        False if it was registered already."""
+        if not isinstance(code, types.CodeType):
+            raise TypeError(f"add_code needs a code object, got {code!r}")
+        if qualname is None:
+            qualname = str(getattr(code, "co_qualname", code.co_name))
+        return self._add_code(code, qualname)
 
     def add_class(self, cls: type) -> int:
         """Profile every function defined in ``cls`` (and in classes nested in it).
@@ -88,7 +98,7 @@ class LineProfiler:
             for function in _underlying_functions(value):
                 if function.__module__ != module_name:
                     continue
-                if self._add_code(function.__code__, function.__qualname__):
+                if self._add_code(function.__code__, _qualname(function)):
                     self.functions.append(function)
                     added += 1
         return added
@@ -97,7 +107,7 @@ class LineProfiler:
         lay = codemap.layout(code)
         added = bool(self._tracer.add_code(code, lay.first_line, lay.rows, lay.start_offset))
         if added:
-            self._qualnames[id(code)] = getattr(code, "co_qualname", qualname)
+            self._qualnames[id(code)] = qualname
         return added
 
     # ---- switching on and off -----------------------------------------------------------
@@ -165,7 +175,7 @@ class LineProfiler:
             self.disable_by_count()
         return self
 
-    def run(self, cmd: str) -> LineProfiler:
+    def run(self, cmd: str | types.CodeType) -> LineProfiler:
         """``exec(cmd)`` in ``__main__`` with profiling on."""
         import __main__
 
@@ -327,6 +337,12 @@ class LineProfiler:
         """The hook in use while profiling ('monitoring', 'setprofile' or 'settrace'), or
         None when idle."""
         return _lineprof.active_backend() if self._tracer.enabled else None
+
+
+def _qualname(function: types.FunctionType) -> str:
+    # co_qualname (3.11+) names the code wherever it is found; before 3.11 the function's own
+    # __qualname__ is the best there is.
+    return getattr(function.__code__, "co_qualname", function.__qualname__)
 
 
 def _merge_lines(

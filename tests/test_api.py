@@ -386,6 +386,22 @@ def test_function_defined_again_by_exec_is_reported_once(make: Make) -> None:
     assert lp.get_stats().timings == {("<twin>", 1, "twin"): [(2, 3, 0)]}
 
 
+def test_add_code_profiles_module_level_code(make: Make) -> None:
+    source = "total = 0\nfor i in range(3):\n    total += i\n"
+    code = compile(source, "<script>", "exec")
+    lp = make()
+    assert lp.add_code(code, "<module>") is True
+    assert lp.add_code(code) is False
+    namespace: dict[str, Any] = {}
+    lp.runctx(code, namespace, None)
+    assert namespace["total"] == 3
+    assert lp.get_stats().timings == {
+        ("<script>", 1, "<module>"): [(1, 1, 0), (2, 4, 0), (3, 3, 0)]
+    }
+    with pytest.raises(TypeError):
+        lp.add_code(targets.basic)  # type: ignore[arg-type]
+
+
 def test_module_type_check(make: Make) -> None:
     lp = make()
     with pytest.raises(TypeError):

@@ -166,7 +166,9 @@ class LineProfiler:
         finally:
             self.disable_by_count()
 
-    def runctx(self, cmd: str, globals: dict[str, Any] | None, locals: Any = None) -> LineProfiler:
+    def runctx(
+        self, cmd: str | types.CodeType, globals: dict[str, Any] | None, locals: Any = None
+    ) -> LineProfiler:
         """``exec(cmd, globals, locals)`` with profiling on."""
         self.enable_by_count()
         try:

@@ -11,6 +11,15 @@ from lineprof.profiler import LineProfiler
 from lineprof.report import show_func, show_text
 from lineprof.stats import LineStats, ResultsFileError, load_stats
 
+
+
+def load_ipython_extension(ipython: object) -> None:
+    """``%load_ext lineprof``: register the ``%lprun`` and ``%%lprun`` magics."""
+    from lineprof.ipython import load_ipython_extension as load
+
+    load(ipython)
+
+
 __all__ = [
     "LineProfiler",
     "LineStats",

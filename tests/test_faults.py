@@ -1,0 +1,346 @@
+"""What the profiled program may throw at the profiler: it must not change the program's
+behaviour, crash, or lose data, on every backend."""
+
+from __future__ import annotations
+
+import gc
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import threading
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+from tests import targets
+from tests.conftest import by_mark
+
+pytestmark = pytest.mark.usefixtures("fake_clock")
+
+Make = Callable[..., LineProfiler]
+tick = targets.tick
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+
+
+# ---- exceptions ---------------------------------------------------------------------------
+
+
+def reraiser() -> None:
+    try:  # @try
+        targets.raiser()  # @call
+    except ValueError as exc:  # @except
+        tick(5)  # @handle
+        raise KeyError("again") from exc  # @reraise
+
+
+def test_raise_catch_and_reraise(make: Make) -> None:
+    lp = make(reraiser, targets.raiser)
+    for _ in range(3):
+        with pytest.raises(KeyError, match="again"):
+            lp.runcall(reraiser)
+    assert by_mark(lp, reraiser) == {
+        "try": (3, 0),
+        "call": (3, 3),
+        "except": (3, 0),
+        "handle": (3, 15),
+        "reraise": (3, 0),
+    }
+
+
+def recurse_forever(n: int) -> int:
+    return recurse_forever(n + 1) + 1
+
+
+def test_recursion_error_deep_in_profiled_frames(make: Make) -> None:
+    lp = make(recurse_forever, targets.basic)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(2000)
+    try:
+        with lp:
+            with pytest.raises(RecursionError):
+                recurse_forever(0)
+            targets.basic(1)  # the stack unwound cleanly: the next call is seen normally
+    finally:
+        sys.setrecursionlimit(limit)
+    ((_, rows),) = [
+        (key, rows) for key, rows in lp.get_stats().timings.items() if key[2] == "recurse_forever"
+    ]
+    assert rows[0][1] > 500  # one hit per frame that started
+    assert by_mark(lp, targets.basic)["ret"][0] == 1
+
+
+def test_sys_exit_from_a_profiled_function(make: Make) -> None:
+    def leave() -> None:
+        tick(1)
+        sys.exit(3)
+
+    lp = make(leave)
+    with pytest.raises(SystemExit) as info:
+        lp.runcall(leave)
+    assert info.value.code == 3
+    assert lp.backend is None
+    ((_, rows),) = lp.get_stats().timings.items()
+    assert [hits for _, hits, _ in rows] == [1, 1]
+
+
+def test_keyboard_interrupt_in_the_middle_of_a_line(make: Make) -> None:
+    def interrupted() -> None:
+        tick(2)  # @before
+        os.kill(os.getpid(), signal.SIGINT)  # @interrupt
+        tick(100)  # @never
+
+    lp = make(interrupted, targets.basic)
+    with lp:
+        with pytest.raises(KeyboardInterrupt):
+            interrupted()
+        targets.basic(1)
+    assert by_mark(lp, interrupted) == {"before": (1, 2), "interrupt": (1, 0)}
+    assert by_mark(lp, targets.basic)["tick5"] == (1, 5)
+
+
+# ---- generators ---------------------------------------------------------------------------
+
+
+def test_abandoned_generators_and_throw_and_close(make: Make) -> None:
+    lp = make(targets.gen, targets.basic)
+    with lp:
+        abandoned = targets.gen(5)
+        next(abandoned)
+        del abandoned  # never exhausted nor closed
+        gc.collect()
+        thrown = targets.gen(5)
+        next(thrown)
+        with pytest.raises(ZeroDivisionError):
+            thrown.throw(ZeroDivisionError)
+        closed = targets.gen(5)
+        next(closed)
+        closed.close()
+        unstarted = targets.gen(5)
+        with pytest.raises(KeyError):
+            unstarted.throw(KeyError)
+        targets.basic(1)
+    assert by_mark(lp, targets.gen) == {"loop": (3, 0), "tick1": (3, 3), "yield": (3, 0)}
+    assert by_mark(lp, targets.basic)["tick5"] == (1, 5)
+
+
+# ---- threads ------------------------------------------------------------------------------
+
+
+def test_many_threads_started_and_finished_while_profiling(make: Make) -> None:
+    lp = make(targets.basic)
+    with lp:
+        for _ in range(5):
+            threads = [threading.Thread(target=targets.basic, args=(2,)) for _ in range(4)]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+    hits = by_mark(lp, targets.basic)
+    assert hits["tick5"][0] == 20 and hits["body"][0] == 40
+
+
+def test_enable_and_disable_from_another_thread(make: Make) -> None:
+    stop = threading.Event()
+    counted = {"calls": 0}
+
+    def worker() -> None:
+        while not stop.is_set():
+            targets_loop()
+            counted["calls"] += 1
+
+    lp = make(targets_loop)
+    thread = threading.Thread(target=worker)
+    thread.start()
+    try:
+        for _ in range(20):
+            switcher = threading.Thread(target=lp.enable)
+            switcher.start()
+            switcher.join()
+            wait_calls(counted, 2)
+            switcher = threading.Thread(target=lp.disable)
+            switcher.start()
+            switcher.join()
+            wait_calls(counted, 2)
+    finally:
+        stop.set()
+        thread.join()
+        lp.disable()
+    ((_, rows),) = lp.get_stats().timings.items()
+    assert rows, "the worker's calls while enabled were recorded"
+    assert counted["calls"] > 40
+
+
+def targets_loop() -> int:
+    total = 0
+    for i in range(50):
+        total += i
+    return total
+
+
+def wait_calls(counted: dict[str, int], more: int) -> None:
+    start = counted["calls"]
+    while counted["calls"] < start + more:
+        threading.Event().wait(0.0005)
+
+
+def test_disable_from_inside_a_profiled_function(make: Make) -> None:
+    lp = make()
+
+    def stops_itself() -> int:
+        a = 1
+        lp.disable()
+        return a + 1
+
+    lp.add_function(stops_itself)
+    lp.enable()
+    assert stops_itself() == 2
+    assert lp.backend is None
+    ((_, rows),) = lp.get_stats().timings.items()
+    assert [line - stops_itself.__code__.co_firstlineno for line, _, _ in rows] == [1, 2]
+
+
+# ---- objects going away -------------------------------------------------------------------
+
+
+def test_registered_functions_collected_while_profiling(make: Make) -> None:
+    namespace: dict[str, Any] = {}
+    exec("def doomed(x):\n    return x + 1\n", namespace)
+    lp = make(namespace["doomed"])
+    with lp:
+        assert namespace["doomed"](1) == 2
+        namespace.clear()
+        gc.collect()
+        targets_loop()
+    ((_, rows),) = lp.get_stats().timings.items()
+    assert rows[0][1] == 1
+
+
+def test_profiler_collected_while_enabled_inside_profiled_code(make: Make) -> None:
+    def body() -> int:
+        holder["lp"] = None  # drops the last reference: the profiler goes away mid-frame
+        gc.collect()
+        x = 1
+        return x + 1
+
+    holder: dict[str, Any] = {"lp": make(body)}
+    holder["lp"].enable()
+    assert body() == 2
+    assert _lineprof.active_backend() is None
+
+
+# ---- fork ---------------------------------------------------------------------------------
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
+def test_fork_while_profiling(backend: str) -> None:
+    result = run_python(
+        f"""
+        import os, sys
+        from lineprof import LineProfiler
+        def work(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+        lp = LineProfiler(work, backend={backend!r})
+        with lp:
+            work(3)
+            pid = os.fork()
+            if pid == 0:
+                work(5)
+                lp.disable()
+                rows = list(lp.get_stats().timings.values())[0]
+                print("child", [h for _, h, _ in rows], flush=True)
+                os._exit(0)
+            work(3)
+            _, status = os.waitpid(pid, 0)
+        rows = list(lp.get_stats().timings.values())[0]
+        print("parent", [h for _, h, _ in rows], os.waitstatus_to_exitcode(status))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    lines = sorted(result.stdout.splitlines())
+    # The child inherits what was recorded before the fork and adds its own call; the parent
+    # sees only its own two calls.
+    assert lines == ["child [2, 10, 8, 2]", "parent [2, 8, 6, 2] 0"]
+
+
+# ---- other tools --------------------------------------------------------------------------
+
+
+def test_python_tracer_running_at_the_same_time(backend: str) -> None:
+    # A pure-Python sys.settrace user (a debugger or coverage tool) active while profiling.
+    result = run_python(
+        f"""
+        import sys
+        from lineprof import LineProfiler
+        seen = []
+        def tracer(frame, event, arg):
+            if frame.f_code.co_name == "work":
+                seen.append(event)
+            return tracer
+        def work(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+        lp = LineProfiler(work, backend={backend!r})
+        sys.settrace(tracer)
+        with lp:
+            assert work(3) == 3
+        sys.settrace(None)
+        rows = list(lp.get_stats().timings.values())[0]
+        print([h for _, h, _ in rows], "tracer saw", len(seen))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    print(result.stdout)
+    hits, _, saw = result.stdout.partition(" tracer saw ")
+    if backend == "monitoring":
+        # sys.monitoring and sys.settrace are independent: both see everything.
+        assert hits == "[1, 4, 3, 1]" and int(saw) > 0
+    else:
+        # One trace hook per thread before 3.12: no crash, and the program still runs.
+        assert hits.startswith("[")
+
+
+def test_cprofile_running_at_the_same_time(backend: str) -> None:
+    result = run_python(
+        f"""
+        import cProfile, pstats, io
+        from lineprof import LineProfiler
+        def work(n):
+            total = 0
+            for i in range(n):
+                total += i
+            return total
+        prof = cProfile.Profile()
+        prof.enable()
+        lp = LineProfiler(work, backend={backend!r})
+        with lp:
+            work(3)
+        prof.disable()
+        rows = list(lp.get_stats().timings.values())[0]
+        out = io.StringIO()
+        pstats.Stats(prof, stream=out).print_stats("work")
+        print([h for _, h, _ in rows], "work" in out.getvalue())
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[1, 4, 3, 1] True"

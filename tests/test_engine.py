@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import os
 import sys
 import threading
 from collections.abc import Iterator
@@ -209,3 +210,42 @@ def test_tracer_rejects_bad_registrations() -> None:
     with pytest.raises(ValueError):
         tracer.add_code(code, code.co_firstlineno, [], 0)
     assert tracer.codes == ()
+
+
+@pytest.mark.skipif(
+    bool(os.environ.get("LINEPROF_UNDER_VALGRIND")), reason="minutes under valgrind"
+)
+def test_ten_thousand_functions_profiled_and_unprofiled_in_a_loop(backend: str) -> None:
+    import tracemalloc
+
+    namespace: dict[str, Any] = {}
+    exec(
+        "".join(f"def f{i}(x):\n    y = x + {i}\n    return y\n" for i in range(10_000)),
+        namespace,
+    )
+    funcs = [namespace[f"f{i}"] for i in range(10_000)]
+    codes = [f.__code__ for f in funcs]
+    refcounts = [sys.getrefcount(code) for code in codes]
+
+    def cycle() -> None:
+        lp = LineProfiler(*funcs, backend=backend)
+        with lp:
+            for f in funcs[::50]:
+                f(1)
+        assert len(lp.get_stats().timings) == 10_000
+
+    tracemalloc.start()
+    try:
+        for _ in range(2):  # warm-up: free lists and caches fill
+            cycle()
+        gc.collect()
+        base = tracemalloc.get_traced_memory()[0]
+        for _ in range(2):
+            cycle()
+        gc.collect()
+        grown = tracemalloc.get_traced_memory()[0] - base
+    finally:
+        tracemalloc.stop()
+    # Tables and entries for 10,000 functions are over a megabyte: a leak would show.
+    assert grown < 64 * 1024, f"memory grew by {grown} bytes over 2 cycles"
+    assert [sys.getrefcount(code) for code in codes] == refcounts

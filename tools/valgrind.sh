@@ -10,7 +10,7 @@ shift || true
 CFLAGS="-O0 -g" "$vpy" setup.py -q build_ext --inplace >build.log 2>&1 || { cat build.log; exit 1; }
 echo "valgrind: $("$vpy" -c 'import sys; print(sys.version.split()[0])')"
 status=0
-PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+LINEPROF_UNDER_VALGRIND=1 PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,possible --errors-for-leak-kinds=none --num-callers=40 \
     --log-file=valgrind.log "$vpy" -m pytest -q -p no:cacheprovider "${@:-tests}" || status=$?
 grep -E "ERROR SUMMARY|definitely lost|possibly lost" valgrind.log | tail -3

@@ -7,10 +7,10 @@
 """
 
 from lineprof._version import __version__
+from lineprof.html import write_html
 from lineprof.profiler import LineProfiler
 from lineprof.report import show_func, show_text
-from lineprof.stats import LineStats, ResultsFileError, load_stats
-
+from lineprof.stats import LineStats, Metadata, ResultsFileError, load_stats
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -23,9 +23,11 @@ def load_ipython_extension(ipython: object) -> None:
 __all__ = [
     "LineProfiler",
     "LineStats",
+    "Metadata",
     "ResultsFileError",
     "__version__",
     "load_stats",
     "show_func",
     "show_text",
+    "write_html",
 ]

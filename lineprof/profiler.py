@@ -7,15 +7,17 @@ and off.  The C ``Tracer`` only records.
 
 from __future__ import annotations
 
+import datetime
 import functools
 import inspect
+import os
 import sys
 import types
 from collections.abc import Callable, Iterator
 from typing import IO, Any, TypeVar
 
 from lineprof import _config, _lineprof, codemap
-from lineprof.stats import LineStats, load_stats
+from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
 
 __all__ = ["LineProfiler", "load_stats"]
 
@@ -295,7 +297,9 @@ class LineProfiler:
 
     def get_stats(self) -> LineStats:
         """A snapshot of the results: ``.timings`` maps (filename, first line, qualified
-        name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit."""
+        name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit; ``.sources``
+        keeps each function's source lines as they are now, so the results can be shown where
+        the files are gone; ``.metadata`` says what ran, when and with what."""
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
         for code, lines in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
@@ -305,7 +309,24 @@ class LineProfiler:
                 timings[key] = _merge_lines(timings[key], lines)
             else:
                 timings[key] = lines
-        return LineStats(timings, 1e-9)
+        # When profiling started and how long it was on, once enable()/disable() keep them:
+        # _started_at (aware datetime of the first enable), _enabled_seconds (float: closed
+        # periods) and _enabled_since (time.perf_counter() of the open period, or None).
+        from time import perf_counter
+
+        started: datetime.datetime | None = getattr(self, "_started_at", None)
+        duration: float | None = None
+        if started is not None:
+            duration = float(getattr(self, "_enabled_seconds", 0.0))
+            since: float | None = getattr(self, "_enabled_since", None)
+            if since is not None:
+                duration += perf_counter() - since
+        return LineStats(
+            timings,
+            1e-9,
+            sources=capture_sources(timings),
+            metadata=Metadata.current(started, duration),
+        )
 
     def clear(self) -> None:
         """Forget everything recorded so far (registrations stay)."""
@@ -330,8 +351,10 @@ class LineProfiler:
             sort=sort,
         )
 
-    def dump_stats(self, filename: str) -> None:
-        """Save the results (JSON, written atomically); read back with ``load_stats``."""
+    def dump_stats(self, filename: str | os.PathLike[str]) -> None:
+        """Save the results, written atomically, in the format the extension chooses:
+        ``.lprof`` line_profiler's (``python -m line_profiler`` shows it), ``.html`` the HTML
+        report, anything else lineprof's JSON.  Read back with ``load_stats``."""
         self.get_stats().dump(filename)
 
     @property

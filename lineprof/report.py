@@ -6,15 +6,14 @@ line_profiler's function names and signatures so existing scripts keep working.
 
 from __future__ import annotations
 
-import inspect
 import linecache
 import sys
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-from lineprof.stats import FunctionKey, LineTiming
+from lineprof.stats import FunctionKey, LineTiming, function_source
 
-__all__ = ["format_func", "format_text", "show_func", "show_text"]
+__all__ = ["format_func", "format_text", "function_lines", "show_func", "show_text"]
 
 HEADER = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
 
@@ -31,17 +30,28 @@ def _fit(value: float, width: int, spec: str) -> str:
     return text
 
 
-def _source_block(filename: str, start_lineno: int) -> list[str] | None:
-    """The function's source lines, from its first line to the end of its block."""
-    all_lines = linecache.getlines(filename)
-    if not all_lines or start_lineno > len(all_lines):
-        return None
-    tail = all_lines[start_lineno - 1 :]
-    try:
-        block = inspect.getblock(tail)
-    except Exception:  # tokenizer trouble on odd source: show to the end of the file
-        block = tail
-    return list(block) or tail[:1]
+def function_lines(
+    filename: str,
+    start_lineno: int,
+    timings: Sequence[LineTiming],
+    source: Sequence[str] | None = None,
+) -> list[str] | None:
+    """The contents of the lines to show for a function, from its first line to the end of its
+    block or its last timed line, whichever is later: from ``source`` (the lines stored with
+    the results) when given, else from the file.  None when neither is available."""
+    last_timed = max((line for line, _, _ in timings), default=start_lineno)
+    if source is not None:
+        contents = list(source)
+    else:
+        block = function_source(filename, start_lineno)
+        if block is None:
+            return None
+        contents = block
+        missing = last_timed - (start_lineno + len(contents) - 1)
+        if missing > 0:
+            extra = linecache.getlines(filename)[start_lineno - 1 + len(contents) :]
+            contents += [line.rstrip("\n").rstrip("\r") for line in extra[:missing]]
+    return contents + [""] * (last_timed - (start_lineno + len(contents) - 1))
 
 
 def format_func(
@@ -52,8 +62,10 @@ def format_func(
     unit: float,
     output_unit: float | None = None,
     stripzeros: bool = False,
+    source: Sequence[str] | None = None,
 ) -> str:
-    """One function's table."""
+    """One function's table.  ``source``: the function's lines as stored with the results
+    (``LineStats.sources``); without it they are read from ``filename``."""
     total_time = sum(time for _, _, time in timings)
     if stripzeros and total_time == 0:
         return ""
@@ -63,18 +75,11 @@ def format_func(
 
     out = [f"Total time: {total_time * unit:g} s", f"File: {filename}"]
     out.append(f"Function: {func_name} at line {start_lineno}")
-    block = _source_block(filename, start_lineno)
-    last_timed = max((line for line, _, _ in timings), default=start_lineno)
-    if block is None:
+    contents = function_lines(filename, start_lineno, timings, source)
+    if contents is None:
         out.append(f"(source not available: {filename} cannot be read; line contents omitted)")
+        last_timed = max((line for line, _, _ in timings), default=start_lineno)
         contents = [""] * (last_timed - start_lineno + 1)
-    else:
-        contents = [line.rstrip("\n").rstrip("\r") for line in block]
-        missing = last_timed - (start_lineno + len(contents) - 1)
-        if missing > 0:
-            extra = linecache.getlines(filename)[start_lineno - 1 + len(contents) :]
-            extra = [line.rstrip("\n").rstrip("\r") for line in extra[:missing]]
-            contents += extra + [""] * (missing - len(extra))
     out += ["", HEADER, "=" * len(HEADER)]
 
     by_line = {line: (hits, time) for line, hits, time in timings}
@@ -108,11 +113,13 @@ def format_text(
     details: bool = True,
     summarize: bool = False,
     sort: bool = False,
+    sources: Mapping[FunctionKey, Sequence[str]] | None = None,
 ) -> str:
     """The whole report: timer unit, every function's table, and optionally a summary.
 
     With ``sort``, functions go from least to most total time, so the most expensive one is
-    printed last, next to the prompt."""
+    printed last, next to the prompt.  ``sources``: functions' lines stored with the results
+    (``LineStats.sources``); a function without them is read from its file."""
     if output_unit is None:
         output_unit = unit
     if sort:
@@ -121,8 +128,12 @@ def format_text(
         order = sorted(stats.items())
     out = [f"Timer unit: {output_unit:g} s\n\n"]
     if details:
-        for (filename, lineno, name), timings in order:
-            out.append(format_func(filename, lineno, name, timings, unit, output_unit, stripzeros))
+        for key, timings in order:
+            filename, lineno, name = key
+            source = sources.get(key) if sources else None
+            out.append(
+                format_func(filename, lineno, name, timings, unit, output_unit, stripzeros, source)
+            )
     if summarize:
         for (filename, lineno, name), timings in order:
             total = sum(t for _, _, t in timings)
@@ -141,9 +152,12 @@ def show_func(
     output_unit: float | None = None,
     stream: IO[str] | None = None,
     stripzeros: bool = False,
+    source: Sequence[str] | None = None,
 ) -> None:
     """Print one function's table (line_profiler's ``show_func``)."""
-    text = format_func(filename, start_lineno, func_name, timings, unit, output_unit, stripzeros)
+    text = format_func(
+        filename, start_lineno, func_name, timings, unit, output_unit, stripzeros, source
+    )
     (stream if stream is not None else sys.stdout).write(text)
 
 
@@ -156,7 +170,8 @@ def show_text(
     details: bool = True,
     summarize: bool = False,
     sort: bool = False,
+    sources: Mapping[FunctionKey, Sequence[str]] | None = None,
 ) -> None:
     """Print the whole report (line_profiler's ``show_text``)."""
-    text = format_text(stats, unit, output_unit, stripzeros, details, summarize, sort)
+    text = format_text(stats, unit, output_unit, stripzeros, details, summarize, sort, sources)
     (stream if stream is not None else sys.stdout).write(text)

@@ -1,20 +1,52 @@
 """LineStats: the results data model.  Merging, saving and loading; no formatting.
 
-Saved results are JSON with a versioned schema (``format`` and ``schema_version`` fields), so
-loading never executes anything from the file, unlike line_profiler's pickles.
+Writing, the file name's extension chooses the format (``results_format``):
+
+- ``.lprof``: line_profiler's format (a pickle of its ``LineStats``, see ``lprof_format``), so
+  ``python -m line_profiler out.lprof`` shows lineprof's results;
+- ``.html`` / ``.htm``: the HTML report (``lineprof.html``), which cannot be read back;
+- ``.json`` and every other name: lineprof's own format, JSON described by the versioned JSON
+  Schema in ``lineprof/results.schema.json``.
+
+Reading looks at the content, never the name (JSON starts with ``{``, a pickle with byte 0x80),
+and never executes anything from the file: JSON is parsed as data, and pickles go through an
+unpickler that admits line_profiler's ``LineStats`` and plain data only.  Every file is written
+atomically (temporary file in the same directory, then rename).
 """
 
 from __future__ import annotations
 
+import contextlib
+import datetime
+import inspect
 import json
+import linecache
+import math
 import os
-import tempfile
-from collections.abc import Iterable, Mapping, Sequence
-from typing import IO, Any
+import platform
+import secrets
+import stat
+import sys
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import IO, Any, BinaryIO, TypeGuard
 
-__all__ = ["LineStats", "load_stats", "ResultsFileError"]
+from lineprof import lprof_format
+from lineprof._version import __version__
+
+__all__ = [
+    "LineStats",
+    "Metadata",
+    "ResultsFileError",
+    "atomic_write",
+    "function_source",
+    "load_stats",
+    "results_format",
+]
 
 FORMAT_NAME = "lineprof-results"
+# The major version of the JSON format.  Adding an optional field keeps it (readers ignore
+# fields they do not know); a change an older reader would misread bumps it.
 SCHEMA_VERSION = 1
 
 FunctionKey = tuple[str, int, str]  # (filename, first line, qualified name)
@@ -25,16 +57,148 @@ class ResultsFileError(ValueError):
     """A results file that cannot be read: the message is one line meant for the user."""
 
 
-class LineStats:
-    """Per-line results: ``timings`` maps (filename, first line, qualified name) to a sorted
-    list of (line, hits, time); times count ``unit`` seconds each."""
+def results_format(filename: str | os.PathLike[str]) -> str:
+    """The format written to ``filename``, from its extension: 'lprof', 'html' or 'json'."""
+    extension = os.path.splitext(os.fspath(filename))[1].lower()
+    if extension == ".lprof":
+        return "lprof"
+    if extension in (".html", ".htm"):
+        return "html"
+    return "json"
 
-    def __init__(self, timings: Mapping[FunctionKey, Sequence[LineTiming]], unit: float) -> None:
+
+# ---- where results come from ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Metadata:
+    """What was profiled, when and with what.  A field is None when unknown (results read from
+    a line_profiler file have none of them)."""
+
+    lineprof_version: str | None = None
+    python_version: str | None = None
+    command_line: tuple[str, ...] | None = None
+    start_time: datetime.datetime | None = None  # when profiling first started (aware, UTC)
+    duration: float | None = None  # seconds profiling was on
+
+    @classmethod
+    def current(
+        cls, start_time: datetime.datetime | None = None, duration: float | None = None
+    ) -> Metadata:
+        """This process: lineprof and Python versions and its command line."""
+        argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
+        return cls(__version__, platform.python_version(), tuple(argv), start_time, duration)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "lineprof_version": self.lineprof_version,
+            "python_version": self.python_version,
+            "command_line": list(self.command_line) if self.command_line is not None else None,
+            "start_time": self.start_time.isoformat() if self.start_time is not None else None,
+            "duration": self.duration,
+        }
+
+    @classmethod
+    def from_json(cls, data: Any) -> Metadata:
+        """Raises ValueError saying what is wrong."""
+        if not isinstance(data, dict):
+            raise ValueError("'metadata' must be an object")
+
+        def text(name: str) -> str | None:
+            value = data.get(name)
+            if value is not None and not isinstance(value, str):
+                raise ValueError(f"metadata '{name}' must be a string or null")
+            return value
+
+        argv = data.get("command_line")
+        if argv is not None and (
+            not isinstance(argv, list) or not all(isinstance(a, str) for a in argv)
+        ):
+            raise ValueError("metadata 'command_line' must be a list of strings or null")
+        start_text = text("start_time")
+        start = None
+        if start_text is not None:
+            try:
+                # Python < 3.11 does not take the "Z" other tools write for UTC.
+                zulu = start_text[:-1] + "+00:00" if start_text.endswith("Z") else start_text
+                start = datetime.datetime.fromisoformat(zulu)
+            except ValueError:
+                raise ValueError(f"metadata 'start_time' is not ISO 8601: {start_text!r}") from None
+            if start.tzinfo is None:
+                raise ValueError("metadata 'start_time' has no UTC offset")
+        duration = data.get("duration")
+        if duration is not None and (not _is_number(duration) or duration < 0):
+            raise ValueError("metadata 'duration' must be a non-negative number or null")
+        return cls(
+            text("lineprof_version"),
+            text("python_version"),
+            tuple(argv) if argv is not None else None,
+            start,
+            float(duration) if duration is not None else None,
+        )
+
+    @staticmethod
+    def merge(items: Sequence[Metadata]) -> Metadata:
+        """Versions: the common value, or the distinct values joined by ', '.  Command line:
+        the first known (merging a program's results with its children's keeps the
+        program's).  Start: the earliest; duration: from the earliest start to the latest end
+        among the results that know both."""
+
+        def distinct(values: Iterable[str | None]) -> str | None:
+            found = list(dict.fromkeys(v for v in values if v is not None))
+            return ", ".join(found) if found else None
+
+        timed = [
+            (m.start_time, m.duration)
+            for m in items
+            if m.start_time is not None and m.duration is not None
+        ]
+        start = min((m.start_time for m in items if m.start_time is not None), default=None)
+        duration = None
+        if timed:
+            first = min(s for s, _ in timed)
+            last = max(s + datetime.timedelta(seconds=d) for s, d in timed)
+            duration = (last - first).total_seconds()
+        return Metadata(
+            distinct(m.lineprof_version for m in items),
+            distinct(m.python_version for m in items),
+            next((m.command_line for m in items if m.command_line is not None), None),
+            start,
+            duration,
+        )
+
+
+# ---- the results ---------------------------------------------------------------------------
+
+
+class LineStats:
+    """Per-line results.
+
+    ``timings`` maps (filename, first line, qualified name) to a sorted list of (line, hits,
+    time); times count ``unit`` seconds each.  ``sources`` maps the same keys to the function's
+    source lines (no line endings) as they were when profiled, starting at its first line, so
+    a report can be shown where the file is gone; a function without one is shown from its
+    file.  ``metadata`` says what ran, when and with what.
+
+    Two LineStats are equal when their timings and unit are (sources and metadata describe the
+    results; they are not results)."""
+
+    def __init__(
+        self,
+        timings: Mapping[FunctionKey, Sequence[LineTiming]],
+        unit: float,
+        sources: Mapping[FunctionKey, Sequence[str]] | None = None,
+        metadata: Metadata | None = None,
+    ) -> None:
         self.timings: dict[FunctionKey, list[LineTiming]] = {
             key: sorted((int(ln), int(h), int(t)) for ln, h, t in lines)
             for key, lines in timings.items()
         }
         self.unit = float(unit)
+        self.sources: dict[FunctionKey, list[str]] = {
+            key: list(lines) for key, lines in (sources or {}).items() if key in self.timings
+        }
+        self.metadata = metadata if metadata is not None else Metadata()
 
     def __repr__(self) -> str:
         return f"LineStats({len(self.timings)} functions, unit={self.unit:g})"
@@ -54,15 +218,23 @@ class LineStats:
             return NotImplemented
         return LineStats.merge([self, other])
 
+    def __radd__(self, other: object) -> LineStats:
+        # sum(list_of_stats) starts from 0.
+        if isinstance(other, int) and other == 0:
+            return LineStats.merge([self])
+        return NotImplemented
+
     @staticmethod
     def merge(stats: Iterable[LineStats]) -> LineStats:
         """Sum hits and times per line of the same function; the finest unit wins and the
-        others are rescaled to it."""
+        others are rescaled to it.  A function's source is the first one found among the
+        results; metadata is merged by ``Metadata.merge``."""
         stats = list(stats)
         if not stats:
             return LineStats({}, 1e-9)
         unit = min(s.unit for s in stats)
         merged: dict[FunctionKey, dict[int, list[int]]] = {}
+        sources: dict[FunctionKey, list[str]] = {}
         for s in stats:
             scale = s.unit / unit
             for key, lines in s.timings.items():
@@ -71,9 +243,13 @@ class LineStats:
                     row = rows.setdefault(line, [0, 0])
                     row[0] += hits
                     row[1] += round(time * scale)
+            for key, source in s.sources.items():
+                sources.setdefault(key, source)
         return LineStats(
             {key: [(line, h, t) for line, (h, t) in rows.items()] for key, rows in merged.items()},
             unit,
+            sources,
+            Metadata.merge([s.metadata for s in stats]),
         )
 
     # ---- presentation (delegated) -------------------------------------------------------
@@ -98,25 +274,29 @@ class LineStats:
             details=details,
             summarize=summarize,
             sort=sort,
+            sources=self.sources,
         )
 
-    # ---- saving and loading -------------------------------------------------------------
+    def to_html(self, title: str | None = None) -> str:
+        """The HTML report: one self-contained page (see ``lineprof.html``)."""
+        from lineprof.html import render_html
+
+        return render_html(self, title=title)
+
+    # ---- lineprof's JSON format ---------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "format": FORMAT_NAME,
             "schema_version": SCHEMA_VERSION,
             "unit": self.unit,
-            "functions": [
-                {
-                    "filename": filename,
-                    "first_line": first_line,
-                    "qualname": qualname,
-                    "lines": [list(row) for row in lines],
-                }
-                for (filename, first_line, qualname), lines in self.timings.items()
-            ],
+            "metadata": self.metadata.to_json(),
+            "functions": [_function_json(self, key) for key in self.timings],
         }
+
+    def to_json(self) -> str:
+        """The JSON text ``dump`` writes to a ``.json`` file."""
+        return "".join(_json_chunks(self))
 
     @classmethod
     def from_dict(cls, data: Any, source: str = "results") -> LineStats:
@@ -126,8 +306,8 @@ class LineStats:
         if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
             raise bad("no 'format': 'lineprof-results' field")
         version = data.get("schema_version")
-        if not isinstance(version, int):
-            raise bad("no integer 'schema_version'")
+        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
+            raise bad("no positive integer 'schema_version'")
         if version > SCHEMA_VERSION:
             raise ResultsFileError(
                 f"{source}: written by a newer lineprof (schema version {version}; this "
@@ -135,49 +315,248 @@ class LineStats:
             )
         unit = data.get("unit")
         functions = data.get("functions")
-        if not isinstance(unit, int | float) or unit <= 0:
+        if not _is_number(unit) or not 0 < unit < math.inf:
             raise bad("'unit' must be a positive number")
         if not isinstance(functions, list):
             raise bad("'functions' must be a list")
+        metadata = Metadata()
+        if data.get("metadata") is not None:
+            try:
+                metadata = Metadata.from_json(data["metadata"])
+            except ValueError as exc:
+                raise bad(str(exc)) from None
         timings: dict[FunctionKey, list[LineTiming]] = {}
+        sources: dict[FunctionKey, list[str]] = {}
         for index, item in enumerate(functions):
             try:
-                key = (str(item["filename"]), int(item["first_line"]), str(item["qualname"]))
-                lines = [(int(ln), int(h), int(t)) for ln, h, t in item["lines"]]
+                key, lines, text = _parse_function(item)
             except (KeyError, TypeError, ValueError) as exc:
-                raise bad(f"function #{index} is malformed: {exc!r}") from None
+                why = str(exc) if isinstance(exc, ValueError) else repr(exc)
+                raise bad(f"function #{index} is malformed: {why}") from None
+            if key in timings:
+                raise bad(f"function #{index} ({key[2]} at {key[0]}:{key[1]}) is listed twice")
             timings[key] = lines
-        return cls(timings, float(unit))
+            if text is not None:
+                sources[key] = text
+        return cls(timings, float(unit), sources, metadata)
+
+    # ---- files --------------------------------------------------------------------------
 
     def dump(self, filename: str | os.PathLike[str]) -> None:
-        """Write JSON atomically: a crash mid-write leaves any previous file intact."""
-        path = os.fspath(filename)
-        directory = os.path.dirname(os.path.abspath(path))
-        fd, tmp = tempfile.mkstemp(prefix=".lineprof-", suffix=".tmp", dir=directory)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as out:
-                json.dump(self.to_dict(), out, indent=1)
-                out.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
-            raise
+        """Write to ``filename`` atomically (a crash mid-write leaves any previous file
+        intact), in the format its extension chooses: ``.lprof`` line_profiler's, ``.html``
+        the HTML report, anything else lineprof's JSON."""
+        kind = results_format(filename)
+        if kind == "html":
+            from lineprof.html import write_html
+
+            write_html(self, filename)
+        elif kind == "lprof":
+            data = lprof_format.dumps(self.timings, self.unit)
+            atomic_write(filename, lambda out: out.write(data))
+        else:
+            atomic_write(filename, self._write_json)
+
+    def _write_json(self, out: BinaryIO) -> None:
+        for chunk in _json_chunks(self):
+            out.write(chunk.encode("utf-8"))
 
 
-def load_stats(filename: str | os.PathLike[str]) -> LineStats:
-    """Read results saved by ``dump_stats``.  Never executes anything from the file."""
-    path = os.fspath(filename)
+def _is_number(value: object) -> TypeGuard[int | float]:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _is_int(value: object) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _function_json(stats: LineStats, key: FunctionKey) -> dict[str, Any]:
+    filename, first_line, qualname = key
+    item: dict[str, Any] = {"filename": filename, "first_line": first_line, "qualname": qualname}
+    if key in stats.sources:
+        item["source"] = stats.sources[key]
+    item["lines"] = [list(row) for row in stats.timings[key]]
+    return item
+
+
+def _encode_function(stats: LineStats, key: FunctionKey) -> str:
+    """One entry of "functions", laid out to be read by people: a field a line."""
+    item = _function_json(stats, key)
+    fields = [f"{json.dumps(name)}: {json.dumps(value)}" for name, value in item.items()]
+    return "  {" + ",\n   ".join(fields) + "}"
+
+
+def _json_chunks(stats: LineStats) -> Iterable[str]:
+    # Written piece by piece so a large result never needs one huge string.
+    head = {k: v for k, v in stats.to_dict().items() if k != "functions"}
+    yield "{" + ",\n ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items())
+    yield ',\n "functions": ['
+    for index, key in enumerate(stats.timings):
+        yield ("\n" if index == 0 else ",\n") + _encode_function(stats, key)
+    yield "\n ]}\n" if stats.timings else "]}\n"
+
+
+def _parse_function(item: Any) -> tuple[FunctionKey, list[LineTiming], list[str] | None]:
+    if not isinstance(item, dict):
+        raise ValueError("not an object")
+    filename, first_line, qualname = item["filename"], item["first_line"], item["qualname"]
+    if not isinstance(filename, str) or not isinstance(qualname, str):
+        raise ValueError("'filename' and 'qualname' must be strings")
+    if not _is_int(first_line):
+        raise ValueError("'first_line' must be an integer")
+    rows = item["lines"]
+    if not isinstance(rows, list):
+        raise ValueError("'lines' must be a list")
+    lines: list[LineTiming] = []
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == 3
+            and all(_is_int(v) for v in row)
+            and row[1] >= 0
+            and row[2] >= 0
+        ):
+            raise ValueError(
+                f"a row of 'lines' must be [line, hits, time], integers, hits and time >= 0, "
+                f"not {row!r}"
+            )
+        lines.append((row[0], row[1], row[2]))
+    text = item.get("source")
+    if text is not None and (
+        not isinstance(text, list) or not all(isinstance(line, str) for line in text)
+    ):
+        raise ValueError("'source' must be a list of strings")
+    return (filename, first_line, qualname), lines, text
+
+
+# ---- sources ----------------------------------------------------------------------------------
+
+
+def function_source(filename: str, first_line: int, last_line: int = 0) -> list[str] | None:
+    """The source lines (no line endings) of the function starting at ``first_line``, as
+    ``linecache`` has them now: to the end of its block, and at least to ``last_line`` as far
+    as the file goes.  None when the source cannot be read."""
+    all_lines = linecache.getlines(filename)
+    if not all_lines or first_line > len(all_lines):
+        return None
+    tail = all_lines[first_line - 1 :]
     try:
-        with open(path, encoding="utf-8") as stream:
-            data = json.load(stream)
+        block = list(inspect.getblock(tail))
+    except Exception:  # tokenizer trouble on odd source: to the end of the file
+        block = tail
+    block = block or tail[:1]
+    if last_line >= first_line + len(block):
+        block = tail[: last_line - first_line + 1]
+    return [line.rstrip("\n").rstrip("\r") for line in block]
+
+
+def capture_sources(
+    timings: Mapping[FunctionKey, Sequence[LineTiming]],
+) -> dict[FunctionKey, list[str]]:
+    """Every function's source lines as they are now, for the functions whose source can be
+    read (``get_stats`` keeps them with the results)."""
+    sources: dict[FunctionKey, list[str]] = {}
+    for key, lines in timings.items():
+        filename, first_line, _ = key
+        last = max((line for line, _, _ in lines), default=0)
+        block = function_source(filename, first_line, last)
+        if block is not None:
+            sources[key] = block
+    return sources
+
+
+# ---- atomic writing ---------------------------------------------------------------------------
+
+
+def atomic_write(filename: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
+    """Call ``write`` on a new temporary file beside ``filename``, then rename it over
+    ``filename``: readers see the old file or the whole new one, never a part.  If ``write``
+    fails, the temporary file is removed and ``filename`` is untouched.  The new file gets the
+    old one's permissions, or the umask's for a new name."""
+    path = os.fspath(filename)
+    directory, name = os.path.split(os.path.abspath(path))
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    while True:
+        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        try:
+            fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
+            break
+        except FileExistsError:
+            continue
+    try:
+        with os.fdopen(fd, "wb") as out:
+            with contextlib.suppress(FileNotFoundError):
+                os.chmod(out.fileno(), stat.S_IMODE(os.stat(path).st_mode))
+            write(out)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _sync_directory(directory)
+
+
+def _sync_directory(directory: str) -> None:
+    # The rename is durable once the directory is written (POSIX); best effort elsewhere.
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+# ---- loading ----------------------------------------------------------------------------------
+
+
+def load_stats(filename: str | os.PathLike[str], *more: str | os.PathLike[str]) -> LineStats:
+    """Read results written by lineprof (JSON) or line_profiler (``.lprof``); several files
+    are merged.  The format is recognised from the content.  Never executes anything from the
+    file; a file that is not results raises ``ResultsFileError`` with a one-line message."""
+    loaded = [_load_one(os.fspath(name)) for name in (filename, *more)]
+    return loaded[0] if len(loaded) == 1 else LineStats.merge(loaded)
+
+
+def _load_one(path: str) -> LineStats:
+    with open(path, "rb") as stream:
+        data = stream.read()
+    start = data.lstrip()[:1]
+    if data[:1] == b"\x80":  # a pickle of protocol 2 or more: line_profiler's format
+        try:
+            timings, unit = lprof_format.loads(data)
+        except ValueError as exc:
+            raise ResultsFileError(f"{path}: {exc}") from None
+        return LineStats(timings, unit)
+    if start == b"":
+        raise ResultsFileError(f"{path}: not a lineprof results file (the file is empty)")
+    if start == b"<":
+        raise ResultsFileError(
+            f"{path}: not a lineprof results file (HTML or XML; an HTML report cannot be "
+            f"read back: load the .json or .lprof it was made from)"
+        )
+    if start != b"{":
+        raise ResultsFileError(
+            f"{path}: not a lineprof results file (neither lineprof's JSON nor line_profiler's "
+            f".lprof)"
+        )
+    try:
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise ResultsFileError(f"{path}: not a lineprof results file (not UTF-8 text)") from None
+    try:
+        parsed = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ResultsFileError(
-            f"{path}: not a lineprof results file, or truncated (invalid JSON: {exc.msg} at "
-            f"line {exc.lineno})"
+            f"{path}: not a lineprof results file, or truncated (invalid JSON at line "
+            f"{exc.lineno} column {exc.colno}: {exc.msg})"
         ) from None
-    return LineStats.from_dict(data, source=path)
+    except (ValueError, RecursionError) as exc:  # absurd nesting, integers too long
+        why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ResultsFileError(f"{path}: not a lineprof results file ({why})") from None
+    return LineStats.from_dict(parsed, source=path)

@@ -349,7 +349,7 @@ def test_results_file_schema(make: Make, tmp_path: Path) -> None:
     data = json.loads(path.read_text())
     assert data["format"] == "lineprof-results" and data["schema_version"] == 1
     (function,) = data["functions"]
-    assert set(function) == {"filename", "first_line", "qualname", "lines"}
+    assert set(function) == {"filename", "first_line", "qualname", "source", "lines"}
 
 
 def test_merge_sums_and_rescales() -> None:

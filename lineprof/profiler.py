@@ -13,7 +13,9 @@ import inspect
 import os
 import sys
 import types
+import warnings
 from collections.abc import Callable, Iterator
+from time import perf_counter
 from typing import IO, Any, TypeVar
 
 from lineprof import _config, _lineprof, codemap
@@ -44,6 +46,12 @@ class LineProfiler:
         self._qualnames: dict[int, str] = {}  # id(code) -> qualified name; codes are held
         self.functions: list[Callable[..., Any]] = []
         self.enable_count = 0
+        # For the results' metadata: when profiling first started, and how long it has been
+        # on (closed periods, plus the open one since _enabled_since).
+        self._displaced_trace: Any = None  # another tool's trace function settrace replaced
+        self._started_at: datetime.datetime | None = None
+        self._enabled_seconds = 0.0
+        self._enabled_since: float | None = None
         for function in functions:
             self.add_function(function)
 
@@ -118,6 +126,15 @@ class LineProfiler:
         """Start recording (idempotent)."""
         if self._tracer.enabled:
             return
+        foreign: object = sys.gettrace()  # our own C trace function reports _lineprof here
+        self._start_tracer()
+        if foreign is not None and foreign is not _lineprof:
+            self._note_foreign_tracer(foreign)
+        if self._started_at is None:
+            self._started_at = datetime.datetime.now(datetime.timezone.utc)
+        self._enabled_since = perf_counter()
+
+    def _start_tracer(self) -> None:
         if self._backend != "auto":
             self._tracer.enable(self._backend)
             return
@@ -134,9 +151,39 @@ class LineProfiler:
                 continue
         self._tracer.enable(candidates[-1])
 
+    def _note_foreign_tracer(self, foreign: object) -> None:
+        """Another tool (a debugger, coverage) traces this thread.  Before CPython 3.12 a
+        thread has one trace function: say what that means for each side."""
+        backend = _lineprof.active_backend()
+        if backend == "setprofile":
+            warnings.warn(
+                f"lineprof: this thread's trace function is another tool's ({foreign!r}); "
+                "lines of profiled functions are not recorded in this thread while it stays "
+                "installed (one trace function per thread before CPython 3.12)",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+        elif backend == "settrace":
+            self._displaced_trace = foreign
+            warnings.warn(
+                f"lineprof: replacing this thread's trace function ({foreign!r}) while "
+                "profiling (one trace function per thread); it is put back when profiling "
+                "stops",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+
     def disable(self) -> None:
         """Stop recording.  Raises any internal error met while recording."""
-        self._tracer.disable()
+        if self._enabled_since is not None:
+            self._enabled_seconds += perf_counter() - self._enabled_since
+            self._enabled_since = None
+        try:
+            self._tracer.disable()
+        finally:
+            displaced, self._displaced_trace = self._displaced_trace, None
+            if displaced is not None and sys.gettrace() is None:
+                sys.settrace(displaced)
 
     def enable_by_count(self) -> None:
         """Nestable enable: recording stops when every enable has been matched."""
@@ -309,28 +356,26 @@ class LineProfiler:
                 timings[key] = _merge_lines(timings[key], lines)
             else:
                 timings[key] = lines
-        # When profiling started and how long it was on, once enable()/disable() keep them:
-        # _started_at (aware datetime of the first enable), _enabled_seconds (float: closed
-        # periods) and _enabled_since (time.perf_counter() of the open period, or None).
-        from time import perf_counter
-
-        started: datetime.datetime | None = getattr(self, "_started_at", None)
-        duration: float | None = None
-        if started is not None:
-            duration = float(getattr(self, "_enabled_seconds", 0.0))
-            since: float | None = getattr(self, "_enabled_since", None)
-            if since is not None:
-                duration += perf_counter() - since
+        duration = None
+        if self._started_at is not None:
+            duration = self._enabled_seconds
+            if self._enabled_since is not None:
+                duration += perf_counter() - self._enabled_since
         return LineStats(
             timings,
             1e-9,
             sources=capture_sources(timings),
-            metadata=Metadata.current(started, duration),
+            metadata=Metadata.current(self._started_at, duration),
         )
 
     def clear(self) -> None:
         """Forget everything recorded so far (registrations stay)."""
         self._tracer.clear()
+        self._started_at = None
+        self._enabled_seconds = 0.0
+        if self._enabled_since is not None:
+            self._started_at = datetime.datetime.now(datetime.timezone.utc)
+            self._enabled_since = perf_counter()
 
     def print_stats(
         self,

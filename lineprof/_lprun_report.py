@@ -1,23 +1,20 @@
 """What ``%lprun`` and ``%%lprun`` display: the text report in a terminal, a small HTML table in
 Jupyter.  Presentation only (no IPython, no profiling state): LineStats in, text and HTML out.
 
-The text is ``report.format_text`` itself; for module-level code (a notebook cell) the table is
-extended to the end of the source, so the whole cell is shown.
+The text is ``report.format_text`` itself, given the functions' stored source lines, with
+module-level code (a notebook cell) shown to the end of its source: the whole cell.
 """
 
 from __future__ import annotations
 
 import html
-import inspect
 import linecache
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 
-from lineprof.report import HEADER, format_text
+from lineprof.report import format_text, function_lines
 from lineprof.stats import FunctionKey, LineStats, LineTiming
 
 __all__ = ["LprunReport", "format_html"]
-
-_CONTENTS_COLUMN = HEADER.index("Line Contents")
 
 
 class LprunReport:
@@ -40,12 +37,11 @@ class LprunReport:
         self.summarize = summarize
         self.sort = sort
         self.whole = frozenset(whole)
-        sources = getattr(stats, "sources", None)
-        if isinstance(sources, dict):
-            # Results that keep their functions' source (LineStats.sources) keep the whole
-            # cell, so saved results show it too.
-            for key in self.whole & stats.timings.keys():
-                sources[key] = _whole_source(key[0], key[1])
+        # The lines each table shows: the stored sources, with module-level code (a cell)
+        # to the end of its source.
+        self.sources: dict[FunctionKey, list[str]] = dict(stats.sources)
+        for key in self.whole & stats.timings.keys():
+            self.sources[key] = _whole_source(key[0], key[1])
 
     def text(self) -> str:
         text = format_text(
@@ -55,9 +51,8 @@ class LprunReport:
             stripzeros=self.stripzeros,
             summarize=self.summarize,
             sort=self.sort,
+            sources=self.sources,
         )
-        for key in sorted(self.whole):
-            text = _extend_table(text, key)
         return text
 
     def html(self) -> str:
@@ -67,7 +62,7 @@ class LprunReport:
             stripzeros=self.stripzeros,
             summarize=self.summarize,
             sort=self.sort,
-            whole=self.whole,
+            sources=self.sources,
         )
 
     def __repr__(self) -> str:
@@ -85,50 +80,6 @@ def _whole_source(filename: str, first_line: int) -> list[str]:
     return lines
 
 
-def _extend_table(text: str, key: FunctionKey) -> str:
-    """Append to ``key``'s table in ``text`` the source lines after the last one it shows."""
-    filename, first_line, qualname = key
-    start = text.find(f"File: {filename}\nFunction: {qualname} at line {first_line}\n")
-    rule = "\n" + "=" * len(HEADER) + "\n"
-    table = text.find(rule, start) if start >= 0 else -1
-    if table < 0:
-        return text  # not in the report (stripped as all zeros, say)
-    rows = table + len(rule)
-    end = text.find("\n\n", rows)
-    if end < 0:
-        end = len(text)
-    last_shown = first_line + text.count("\n", rows, end)
-    source = _whole_source(filename, first_line)
-    extra = [
-        f"{lineno:>6}".ljust(_CONTENTS_COLUMN) + line
-        for lineno, line in enumerate(source, first_line)
-        if lineno > last_shown
-    ]
-    return text[:end] + "".join("\n" + row for row in extra) + text[end:]
-
-
-def _shown_lines(
-    filename: str, first_line: int, timings: Sequence[LineTiming], whole: bool
-) -> tuple[list[str], bool]:
-    """The source lines a function's table shows (as the text report chooses them: the
-    function's block, at least up to its last timed line), and whether source was found."""
-    last_timed = max((line for line, _, _ in timings), default=first_line)
-    wanted = last_timed - first_line + 1
-    tail = [line.rstrip("\r\n") for line in linecache.getlines(filename)[first_line - 1 :]]
-    if not tail:
-        return [""] * wanted, False
-    if whole:
-        block = _whole_source(filename, first_line)
-    else:
-        try:
-            block = list(inspect.getblock(tail))
-        except Exception:  # tokenizer trouble on odd source: show to the end of the file
-            block = tail
-    count = max(len(block), wanted, 1)
-    shown = tail[:count]
-    return shown + [""] * (count - len(shown)), True
-
-
 # Inline styles only (notebook front ends drop <style> from untrusted output); they also beat
 # the front ends' own table rules (centred, fixed layout, right-aligned cells).
 _TABLE = (
@@ -144,12 +95,19 @@ _COLUMNS = ["Line #", "Hits", "Time", "Per Hit", "% Time"]
 
 
 def _function_html(
-    key: FunctionKey, timings: Sequence[LineTiming], unit: float, output_unit: float, whole: bool
+    key: FunctionKey,
+    timings: Sequence[LineTiming],
+    unit: float,
+    output_unit: float,
+    source: Sequence[str] | None,
 ) -> str:
     filename, first_line, qualname = key
     total = sum(time for _, _, time in timings)
     scale = unit / output_unit
-    lines, found = _shown_lines(filename, first_line, timings, whole)
+    shown = function_lines(filename, first_line, timings, source)
+    found = shown is not None
+    last_timed = max((line for line, _, _ in timings), default=first_line)
+    lines = shown if shown is not None else [""] * (last_timed - first_line + 1)
     esc = html.escape
     out = [
         '<p style="font-family:monospace;margin:1em 0 0.4em">',
@@ -187,7 +145,7 @@ def format_html(
     stripzeros: bool = False,
     summarize: bool = False,
     sort: bool = False,
-    whole: Collection[FunctionKey] = (),
+    sources: Mapping[FunctionKey, Sequence[str]] | None = None,
 ) -> str:
     """The report as one self-contained HTML fragment (inline styles, no scripts): the text
     report's tables, in its order."""
@@ -207,7 +165,8 @@ def format_html(
     out = ['<div class="lineprof">\n']
     out.append(f'<p style="font-family:monospace;margin:0">Timer unit: {output_unit:g} s</p>\n')
     for key, timings in kept:
-        out.append(_function_html(key, timings, unit, output_unit, key in whole))
+        source = (sources if sources is not None else stats.sources).get(key)
+        out.append(_function_html(key, timings, unit, output_unit, source))
     if summarize:
         out.append('<p style="font-family:monospace;margin:1em 0 0.4em">Summary</p>\n')
         out.append(f"<table {_TABLE}>\n<thead><tr><th {_HEAD_NUM}>Seconds</th>")

@@ -71,25 +71,54 @@ def _start_offset(code: CodeType) -> int:
     return -1
 
 
-_heads_cache: dict[str, tuple[list[str], dict[int, int]]] = {}
+@dataclass(frozen=True)
+class _FileSyntax:
+    """What the syntax tree of one source file says, computed once per file version."""
+
+    heads: dict[int, int]  # continuation line of a multi-line statement -> its first line
+    block_ends: dict[int, int]  # first line of a def/class (its first decorator) -> last line
 
 
-def _statement_heads(filename: str) -> dict[int, int]:
-    """Map each continuation line of a multi-line statement to the statement's first line."""
+_syntax_cache: dict[str, tuple[list[str], _FileSyntax]] = {}
+
+
+def _file_syntax(filename: str) -> _FileSyntax:
     lines = linecache.getlines(filename)
-    cached = _heads_cache.get(filename)
+    cached = _syntax_cache.get(filename)
     if cached is not None and cached[0] is lines:
         return cached[1]
-    heads: dict[int, int] = {}
+    syntax = _FileSyntax({}, {})
     if lines:
         try:
             tree = ast.parse("".join(lines))
         except (SyntaxError, ValueError):
             tree = None
         if tree is not None:
-            heads = _heads_of(tree)
-    _heads_cache[filename] = (lines, heads)
-    return heads
+            syntax = _FileSyntax(_heads_of(tree), _block_ends_of(tree))
+    _syntax_cache[filename] = (lines, syntax)
+    return syntax
+
+
+def _statement_heads(filename: str) -> dict[int, int]:
+    """Map each continuation line of a multi-line statement to the statement's first line."""
+    return _file_syntax(filename).heads
+
+
+def block_end(filename: str, first_line: int) -> int | None:
+    """The last line of the function or class whose code starts at ``first_line`` (its
+    ``co_firstlineno``: the first decorator's line if decorated), from the file's syntax tree
+    as linecache has it; None when unknown (no source, a lambda)."""
+    return _file_syntax(filename).block_ends.get(first_line)
+
+
+def _block_ends_of(tree: ast.AST) -> dict[int, int]:
+    ends: dict[int, int] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
+            if node.end_lineno is not None:
+                ends.setdefault(start, node.end_lineno)
+    return ends
 
 
 def _heads_of(tree: ast.AST) -> dict[int, int]:

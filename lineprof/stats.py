@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import IO, Any, BinaryIO, TypeGuard
 
-from lineprof import lprof_format
+from lineprof import codemap, lprof_format
 from lineprof._version import __version__
 
 __all__ = [
@@ -439,14 +439,20 @@ def function_source(filename: str, first_line: int, last_line: int = 0) -> list[
     all_lines = linecache.getlines(filename)
     if not all_lines or first_line > len(all_lines):
         return None
-    tail = all_lines[first_line - 1 :]
-    try:
-        block = list(inspect.getblock(tail))
-    except Exception:  # tokenizer trouble on odd source: to the end of the file
-        block = tail
-    block = block or tail[:1]
+    end = codemap.block_end(filename, first_line)
+    if end is not None:
+        block = all_lines[first_line - 1 : end]
+    else:
+        # Not a def or class the syntax tree knows (a lambda, source that does not parse):
+        # the indented block that starts there.
+        tail = all_lines[first_line - 1 :]
+        try:
+            block = list(inspect.getblock(tail))
+        except Exception:  # tokenizer trouble on odd source: to the end of the file
+            block = tail
+        block = block or tail[:1]
     if last_line >= first_line + len(block):
-        block = tail[: last_line - first_line + 1]
+        block = all_lines[first_line - 1 : last_line]
     return [line.rstrip("\n").rstrip("\r") for line in block]
 
 
@@ -454,10 +460,16 @@ def capture_sources(
     timings: Mapping[FunctionKey, Sequence[LineTiming]],
 ) -> dict[FunctionKey, list[str]]:
     """Every function's source lines as they are now, for the functions whose source can be
-    read (``get_stats`` keeps them with the results)."""
+    read (``get_stats`` keeps them with the results).  Module-level code (a script, a
+    notebook cell) keeps its whole file."""
     sources: dict[FunctionKey, list[str]] = {}
     for key, lines in timings.items():
-        filename, first_line, _ = key
+        filename, first_line, qualname = key
+        if qualname == "<module>":
+            whole = linecache.getlines(filename)
+            if whole:
+                sources[key] = [line.rstrip("\n").rstrip("\r") for line in whole]
+            continue
         last = max((line for line, _, _ in lines), default=0)
         block = function_source(filename, first_line, last)
         if block is not None:

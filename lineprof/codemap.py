@@ -134,6 +134,10 @@ def _heads_of(tree: ast.AST) -> dict[int, int]:
 def _first_line(node: ast.AST) -> int:
     if isinstance(node, ast.match_case):
         return node.pattern.lineno
+    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+        # A decorated definition is one statement from its first decorator: CPython moves
+        # between the decorator and def lines as it evaluates and applies the decorators.
+        return min([node.lineno, *(d.lineno for d in node.decorator_list)])
     return node.lineno  # type: ignore[attr-defined, no-any-return]
 
 

@@ -402,6 +402,26 @@ def test_add_code_profiles_module_level_code(make: Make) -> None:
         lp.add_code(targets.basic)  # type: ignore[arg-type]
 
 
+def test_decorated_definition_counts_once_on_its_first_decorator(
+    make: Make, tmp_path: Path
+) -> None:
+    script = tmp_path / "decorated.py"
+    script.write_text(
+        "import functools\n"
+        "@functools.lru_cache(maxsize=None)\n"
+        "@functools.wraps(print)\n"
+        "def f():\n"
+        "    return 1\n"
+        "x = f()\n"
+    )
+    code = compile(script.read_text(), str(script), "exec")
+    lp = make()
+    lp.add_code(code)
+    lp.runctx(code, {"__name__": "decorated"}, None)
+    hits = {line: h for line, h, _ in next(iter(lp.get_stats().timings.values()))}
+    assert hits == {1: 1, 2: 1, 6: 1}
+
+
 def test_module_type_check(make: Make) -> None:
     lp = make()
     with pytest.raises(TypeError):

@@ -4,13 +4,48 @@
 >>> lp = LineProfiler(my_function)
 >>> lp.runcall(my_function, 10_000)
 >>> lp.print_stats()
+
+``from lineprof import profile`` is all a program pays when profiling is off, so everything
+else is imported on first use.
 """
 
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from lineprof._version import __version__
-from lineprof.html import write_html
-from lineprof.profiler import LineProfiler
-from lineprof.report import show_func, show_text
-from lineprof.stats import LineStats, Metadata, ResultsFileError, load_stats
+from lineprof.decorator import profile
+
+if TYPE_CHECKING:
+    from lineprof.html import write_html
+    from lineprof.profiler import LineProfiler
+    from lineprof.report import show_func, show_text
+    from lineprof.stats import LineStats, Metadata, ResultsFileError, load_stats
+
+_LAZY = {
+    "LineProfiler": "lineprof.profiler",
+    "LineStats": "lineprof.stats",
+    "Metadata": "lineprof.stats",
+    "ResultsFileError": "lineprof.stats",
+    "load_stats": "lineprof.stats",
+    "show_func": "lineprof.report",
+    "show_text": "lineprof.report",
+    "write_html": "lineprof.html",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'lineprof' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *_LAZY])
 
 
 def load_ipython_extension(ipython: object) -> None:
@@ -27,6 +62,7 @@ __all__ = [
     "ResultsFileError",
     "__version__",
     "load_stats",
+    "profile",
     "show_func",
     "show_text",
     "write_html",

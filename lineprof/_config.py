@@ -1,8 +1,12 @@
-"""Environment knobs, read in one place.  Every knob is named LINEPROF_*."""
+"""Environment knobs, read in one place.  lineprof's own knobs are named LINEPROF_*;
+LINE_PROFILE is line_profiler's switch for ``@profile``, kept so existing habits work."""
 
 from __future__ import annotations
 
 import os
+import sys
+
+_FALSE_WORDS = {"", "0", "false", "f", "no", "n", "off"}
 
 
 def backend() -> str:
@@ -14,3 +18,19 @@ def backend() -> str:
     on it.
     """
     return os.environ.get("LINEPROF_BACKEND", "auto").strip().lower() or "auto"
+
+
+def line_profile_requested() -> bool:
+    """LINE_PROFILE=1 in the environment, or ``--line-profile`` (or ``--line_profile``) among
+    the program's arguments: ``@profile`` profiles.  ``0``, ``false``, ``no``, ``off`` and the
+    empty string count as unset, as in line_profiler."""
+    if os.environ.get("LINE_PROFILE", "").strip().lower() not in _FALSE_WORDS:
+        return True
+    return any(arg in ("--line-profile", "--line_profile") for arg in sys.argv[1:])
+
+
+def output_prefix() -> str:
+    """LINEPROF_OUTPUT: where ``@profile`` under LINE_PROFILE=1 writes at exit: PREFIX.txt (the
+    report) and PREFIX.lprof (the results).  Default ``profile_output``, in the working
+    directory, as line_profiler."""
+    return os.environ.get("LINEPROF_OUTPUT", "").strip() or "profile_output"

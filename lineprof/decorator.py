@@ -1,0 +1,192 @@
+"""``@profile``: switched on by LINE_PROFILE=1 (or ``--line-profile``), free otherwise.
+
+>>> from lineprof import profile
+>>> @profile
+... def work(): ...
+
+Off (the default), ``profile(func)`` returns ``func`` itself: nothing is wrapped, nothing is
+paid.  On, the first ``@profile`` starts one profiling session for the whole process and every
+``@profile`` registers its function (or every method of its class) with it, still returning
+the function itself: recording costs nothing per call beyond the line events.  When the
+program ends (normally, by an uncaught exception, ``sys.exit()``, Ctrl-C or SIGTERM) a summary
+goes to stdout, the full report to ``profile_output.txt`` and the results to
+``profile_output.lprof`` (see ``_config.output_prefix``).
+
+Under the ``lineprof`` command the command owns the session and writes its own files; the
+same ``profile`` object registers into it.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import shlex
+import shutil
+import sys
+from typing import IO, TYPE_CHECKING, Any, TypeVar
+
+from lineprof import _config
+
+if TYPE_CHECKING:  # imported when profiling starts: the off path stays an import of this file
+    from lineprof.profiler import LineProfiler
+    from lineprof.session import Session
+    from lineprof.stats import LineStats
+
+__all__ = ["GlobalProfiler", "profile"]
+
+T = TypeVar("T")
+
+
+class GlobalProfiler:
+    """The ``profile`` decorator and its switches (``enable``, ``disable``, ``show``)."""
+
+    def __init__(self) -> None:
+        self._session: Session | None = None
+        self._decided = False  # whether the environment has been consulted
+        self._output_prefix: str | None = None  # absolute, fixed when the session starts
+
+    def __repr__(self) -> str:
+        state = "off" if self._session is None else "on"
+        return f"<lineprof.profile ({state})>"
+
+    # ---- the decorator ------------------------------------------------------------------
+
+    def __call__(self, func: T) -> T:
+        """Register ``func`` when profiling is on; return ``func`` itself either way."""
+        if self._session is None:
+            if self._decided:
+                return func
+            self._decided = True
+            if not _config.line_profile_requested() or _in_multiprocessing_child():
+                return func
+            self._start_own_session()
+            if self._session is None:
+                return func
+        self._register(self._session.profiler, func)
+        return func
+
+    @staticmethod
+    def _register(profiler: LineProfiler, func: Any) -> None:
+        try:
+            if isinstance(func, type):
+                profiler.add_class(func)
+            else:
+                profiler.add_function(func)
+        except TypeError as exc:
+            # Profiling must not break a program that runs fine without it.
+            print(f"lineprof: @profile: {exc}; left unprofiled", file=sys.stderr)
+
+    # ---- explicit control ---------------------------------------------------------------
+
+    def enable(self, output_prefix: str | None = None) -> None:
+        """Profile from now on: start recording, and make later ``@profile`` register.
+
+        Without LINE_PROFILE=1 this starts the same session LINE_PROFILE=1 would (results
+        written at exit, to ``output_prefix``.txt/.lprof when given)."""
+        if output_prefix is not None:
+            self._output_prefix = os.path.abspath(output_prefix)
+        self._decided = True
+        if self._session is None:
+            if _in_multiprocessing_child():
+                return
+            self._start_own_session()
+        else:
+            self._session.profiler.enable()
+
+    def disable(self) -> None:
+        """Stop recording until ``enable()``.  Called before any ``@profile`` (and
+        before LINE_PROFILE=1 took effect), it keeps ``@profile`` off."""
+        self._decided = True
+        if self._session is not None:
+            self._session.profiler.disable()
+
+    def show(self, stream: IO[str] | None = None, output_unit: float | None = None) -> None:
+        """Print the full report of what was recorded so far (nothing when profiling is
+        off).  The results files are still written at exit."""
+        if self._session is not None:
+            self._session.profiler.get_stats().print(stream=stream, output_unit=output_unit)
+
+    @property
+    def profiler(self) -> LineProfiler | None:
+        """The LineProfiler ``@profile`` registers into, or None while profiling is off."""
+        return self._session.profiler if self._session is not None else None
+
+    # ---- sessions -----------------------------------------------------------------------
+
+    def _use_session(self, session: Session | None) -> None:
+        """The ``lineprof`` command lends its session (None hands it back): ``@profile``
+        registers there and the command writes the results."""
+        self._session = session
+        self._decided = session is not None
+
+    def _start_own_session(self) -> None:
+        if self._output_prefix is None:
+            self._output_prefix = os.path.abspath(_config.output_prefix())
+        from lineprof.profiler import LineProfiler
+        from lineprof.session import Session
+
+        try:
+            session = Session(LineProfiler(), self._write_outputs)
+            session.start()
+        except (ValueError, RuntimeError) as exc:  # LINEPROF_BACKEND: unavailable or taken
+            # Profiling must not break a program that runs fine without it.
+            print(f"lineprof: @profile: profiling is off: {exc}", file=sys.stderr)
+            return
+        self._session = session
+
+    def _write_outputs(self, stats: LineStats) -> None:
+        """At exit: summary on stdout, report and results files, and where they are."""
+        if not stats.timings:
+            return
+        assert self._output_prefix is not None
+        text_path = self._output_prefix + ".txt"
+        results_path = self._output_prefix + ".lprof"
+        summary = io.StringIO()
+        stats.print(stream=summary, details=False, summarize=True, sort=True, stripzeros=True)
+        lines = [summary.getvalue().rstrip("\n")]
+        try:
+            with open(text_path, "w", encoding="utf-8") as out:
+                stats.print(stream=out)
+            lines.append(f"Wrote profile results to {_shown(text_path)}")
+        except OSError as exc:
+            lines.append(f"lineprof: cannot write {_shown(text_path)}: {exc.strerror}")
+        try:
+            stats.dump(results_path)
+            lines.append(f"Wrote profile results to {_shown(results_path)}")
+            lines.append("To view details run:")
+            quoted = shlex.quote(_shown(results_path))
+            lines.append(f"{_python_command()} -m lineprof show {quoted}")
+        except OSError as exc:
+            lines.append(f"lineprof: cannot write {_shown(results_path)}: {exc.strerror}")
+        try:
+            print("\n".join(lines), flush=True)
+        except (OSError, ValueError):  # stdout closed or a broken pipe: the files are there
+            pass
+
+
+def _in_multiprocessing_child() -> bool:
+    from lineprof.session import in_multiprocessing_child
+
+    return in_multiprocessing_child()
+
+
+def _shown(path: str) -> str:
+    """``path`` relative to the working directory when it is below it."""
+    try:
+        relative = os.path.relpath(path)
+    except ValueError:
+        return path
+    return path if relative.startswith(os.pardir) else relative
+
+
+def _python_command() -> str:
+    """How to call this Python: its short name when that finds the same interpreter."""
+    executable = sys.executable or "python"
+    name = os.path.basename(executable)
+    found = shutil.which(name)
+    if found and os.path.realpath(found) == os.path.realpath(executable):
+        return name
+    return shlex.quote(executable)
+
+
+profile = GlobalProfiler()

@@ -1,0 +1,1 @@
+"""Programs the front-door tests run (in subprocesses), and the helpers that run them."""

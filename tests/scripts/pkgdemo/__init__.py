@@ -1,0 +1,5 @@
+"""A package for -m and -p tests."""
+
+
+def top(x):
+    return x + 1

@@ -1,0 +1,339 @@
+"""``-p/--prof-mod``: profile whole scripts, modules and packages without decorating them.
+
+A target is a path (a script or module file, or a directory: everything below it) or a dotted
+name (a module; a package and all its submodules, unless written ``pkg.__init__``; or a
+function or class inside a module, ``pkg.mod.func``).
+
+Nothing is rewritten.  Every function's code object is a constant of the code that defines
+it, so registering the code objects of a module before executing it (``LineProfiler.add_code``)
+profiles all its functions, methods, nested functions and lambdas: a ``sys.meta_path`` hook
+does that for each target module when it is imported.  The program's own code (``-p
+script.py``) is registered the same way, with its module-level code.  Modules imported before
+profiling started are registered through their functions and classes (``add_module``).
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.abc
+import importlib.machinery
+import importlib.util
+import os
+import sys
+import threading
+import types
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from lineprof.profiler import LineProfiler
+
+__all__ = ["AutoProfiler", "TargetError", "imported_names", "split_targets"]
+
+_CO_OPTIMIZED = 0x1  # set on function code; unset on module and class bodies
+_COMPREHENSIONS = {"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"}
+
+
+class TargetError(ValueError):
+    """A ``-p`` target that names nothing: the message is one line."""
+
+
+def split_targets(chunks: Iterable[str]) -> list[str]:
+    """kernprof's rules: each ``-p`` value is a path (which may contain commas) or a
+    comma-separated list; an empty value forgets the targets given before it."""
+    targets: list[str] = []
+    for chunk in chunks:
+        if not chunk:
+            targets.clear()
+            continue
+        parts = [chunk] if os.path.exists(chunk) else [p.strip() for p in chunk.split(",")]
+        for part in parts:
+            if part and part not in targets:
+                targets.append(part)
+    return targets
+
+
+def imported_names(source: bytes) -> list[str]:
+    """Absolute module names (and ``module.name`` for ``from module import name``) that
+    ``source`` imports, in order: what ``--prof-imports`` profiles."""
+    try:
+        tree = ast.parse(source)
+    except (SyntaxError, ValueError):
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.extend(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            for alias in node.names:
+                names.append(node.module if alias.name == "*" else f"{node.module}.{alias.name}")
+    return list(dict.fromkeys(names))
+
+
+class AutoProfiler:
+    """Decide which modules to profile whole, and register them with ``profiler``."""
+
+    def __init__(self, profiler: LineProfiler) -> None:
+        self.profiler = profiler
+        self.files: set[str] = set()  # real paths of module files
+        self.directories: list[str] = []  # real paths: every module below
+        self.modules: set[str] = set()  # dotted names, exactly
+        self.packages: set[str] = set()  # dotted names, with their submodules
+        self.attributes: dict[str, list[str]] = {}  # module -> ["func", "Class.method", ...]
+        self.warnings: list[str] = []
+        self._finder: _Finder | None = None
+
+    # ---- targets ------------------------------------------------------------------------
+
+    def add_targets(self, targets: Sequence[str], *, strict: bool = True) -> None:
+        """Resolve each target (without importing anything).  ``strict``: a target that
+        names nothing raises TargetError; otherwise it is skipped."""
+        for target in targets:
+            try:
+                self._add_target(target)
+            except TargetError:
+                if strict:
+                    raise
+
+    def _add_target(self, target: str) -> None:
+        if os.path.exists(target):
+            real = _real(target)
+            if os.path.isdir(target):
+                self.directories.append(real.rstrip(os.sep) + os.sep)
+            else:
+                self.files.add(real)
+            return
+        parts = target.split(".")
+        if not all(part.isidentifier() for part in parts) or "__init__" in parts[:-1]:
+            raise TargetError(f"-p {target}: no such file, directory or module")
+        if parts[-1] == "__init__" and len(parts) > 1:
+            package = ".".join(parts[:-1])
+            spec = _find_spec(package)
+            if spec is None or spec.submodule_search_locations is None:
+                raise TargetError(f"-p {target}: no package named {package!r}")
+            self.modules.add(package)
+            return
+        for cut in range(len(parts), 0, -1):
+            name = ".".join(parts[:cut])
+            spec = _find_spec(name)
+            if spec is None:
+                continue
+            if cut < len(parts):  # mod.func, mod.Class.method: attributes of mod
+                self.attributes.setdefault(name, []).append(".".join(parts[cut:]))
+            elif spec.submodule_search_locations is not None:
+                self.packages.add(name)
+                # the same files imported under another name (or run with -m) count too
+                self.directories.extend(
+                    _real(d).rstrip(os.sep) + os.sep for d in spec.submodule_search_locations
+                )
+            else:
+                self.modules.add(name)
+                if spec.origin and os.path.isfile(spec.origin):
+                    self.files.add(_real(spec.origin))
+            return
+        raise TargetError(f"-p {target}: no such file, directory or module")
+
+    def wants(self, name: str, origin: str | None) -> bool:
+        """Whether the module ``name`` (loaded from ``origin``) is profiled whole."""
+        if name == "lineprof" or name.startswith("lineprof."):
+            return False
+        if name in self.modules or name in self.packages:
+            return True
+        if any(name.startswith(package + ".") for package in self.packages):
+            return True
+        if origin and (self.files or self.directories) and os.path.isabs(origin):
+            real = _real(origin)
+            if real in self.files or any(real.startswith(d) for d in self.directories):
+                return True
+        return False
+
+    @property
+    def empty(self) -> bool:
+        return not (
+            self.files or self.directories or self.modules or self.packages or self.attributes
+        )
+
+    # ---- registering --------------------------------------------------------------------
+
+    def register_code(self, code: types.CodeType, with_module_code: bool) -> int:
+        """Register every function under ``code`` (and ``code`` itself when asked)."""
+        added = 0
+        if with_module_code:
+            added += self.profiler.add_code(code)
+        for function_code, qualname in _function_codes(code, ""):
+            added += self.profiler.add_code(function_code, qualname)
+        return added
+
+    def install(self) -> None:
+        """Profile target modules imported from now on; register those already imported."""
+        if self.empty or self._finder is not None:
+            return
+        self._finder = _Finder(self)
+        sys.meta_path.insert(0, self._finder)
+        for name, module in list(sys.modules.items()):
+            if isinstance(module, types.ModuleType) and name != "__main__":
+                if self.wants(name, getattr(module, "__file__", None)):
+                    self._register_module_object(module)
+                self.register_attributes(name, module)
+
+    def uninstall(self) -> None:
+        if self._finder is not None and self._finder in sys.meta_path:
+            sys.meta_path.remove(self._finder)
+        self._finder = None
+
+    def _register_module_object(self, module: types.ModuleType) -> None:
+        before = len(self.profiler.functions)
+        self.profiler.add_module(module)
+        for function in self.profiler.functions[before:]:
+            code = getattr(function, "__code__", None)
+            if isinstance(code, types.CodeType):
+                prefix = _qualname_of(function) + ".<locals>."
+                for nested, qualname in _function_codes(code, prefix):
+                    self.profiler.add_code(nested, qualname)
+
+    def register_attributes(self, name: str, module: types.ModuleType) -> None:
+        """Register the functions and classes targeted inside module ``name``."""
+        for path in self.attributes.get(name, ()):
+            obj: Any = module
+            try:
+                for part in path.split("."):
+                    obj = getattr(obj, part)
+            except AttributeError:
+                self.warnings.append(f"-p {name}.{path}: module {name!r} has no {path!r}")
+                continue
+            try:
+                if isinstance(obj, type):
+                    self.profiler.add_class(obj)
+                elif isinstance(obj, types.ModuleType):
+                    self._register_module_object(obj)
+                else:
+                    self.profiler.add_function(obj)
+            except TypeError as exc:
+                self.warnings.append(f"-p {name}.{path}: {exc}")
+
+    def exec_module(self, loader: Any, module: types.ModuleType) -> None:
+        """A loader's ``exec_module`` that registers the module's functions first."""
+        name = module.__name__
+        code = loader.get_code(name)
+        if code is None:
+            raise ImportError(f"cannot profile module {name!r}: its loader has no code", name=name)
+        self.register_code(code, with_module_code=False)
+        exec(code, module.__dict__)
+        self.register_attributes(name, module)
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+    """Finds target modules through the other finders and gives their loaders an
+    ``exec_module`` that registers the code before running it."""
+
+    def __init__(self, auto: AutoProfiler) -> None:
+        self.auto = auto
+        self._local = threading.local()
+
+    def find_spec(
+        self,
+        fullname: str,
+        path: Sequence[str] | None,
+        target: types.ModuleType | None = None,
+    ) -> importlib.machinery.ModuleSpec | None:
+        auto = self.auto
+        by_path = bool(auto.files or auto.directories)
+        if not by_path and not (fullname in auto.attributes or auto.wants(fullname, None)):
+            return None
+        busy: set[str] = self._local.__dict__.setdefault("busy", set())
+        if fullname in busy:
+            return None
+        busy.add(fullname)
+        try:
+            spec = _find_with_others(self, fullname, path, target)
+        finally:
+            busy.discard(fullname)
+        if spec is None:
+            return None
+        loader: Any = spec.loader
+        wanted = auto.wants(fullname, spec.origin)
+        if (wanted or fullname in auto.attributes) and hasattr(loader, "get_code"):
+            if hasattr(loader, "__dict__") and "exec_module" not in loader.__dict__:
+                original = type(loader).exec_module
+
+                def exec_module(module: types.ModuleType) -> None:
+                    try:
+                        if wanted:
+                            auto.exec_module(loader, module)
+                        else:
+                            original(loader, module)
+                            auto.register_attributes(fullname, module)
+                    finally:
+                        loader.__dict__.pop("exec_module", None)
+
+                loader.exec_module = exec_module
+        return spec
+
+
+def _find_with_others(
+    finder: _Finder, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
+) -> importlib.machinery.ModuleSpec | None:
+    for other in list(sys.meta_path):
+        if other is finder:
+            continue
+        find_spec = getattr(other, "find_spec", None)
+        if find_spec is None:
+            continue
+        spec = find_spec(fullname, path, target)
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    return None
+
+
+def _find_spec(name: str) -> importlib.machinery.ModuleSpec | None:
+    """Find module ``name`` without importing anything (not even its parent packages)."""
+    module = sys.modules.get(name)
+    if module is not None:
+        spec = getattr(module, "__spec__", None)
+        if spec is not None:
+            return spec  # type: ignore[no-any-return]
+    parts = name.split(".")
+    try:
+        spec = importlib.util.find_spec(parts[0])
+    except (ImportError, ValueError):
+        return None
+    for depth in range(2, len(parts) + 1):
+        locations = spec.submodule_search_locations if spec is not None else None
+        if locations is None:
+            return None
+        sub = ".".join(parts[:depth])
+        loaded = sys.modules.get(sub)
+        if loaded is not None and getattr(loaded, "__spec__", None) is not None:
+            spec = loaded.__spec__
+            continue
+        spec = importlib.machinery.PathFinder.find_spec(sub, list(locations))
+    return spec
+
+
+def _function_codes(code: types.CodeType, prefix: str) -> Iterable[tuple[types.CodeType, str]]:
+    """(code, qualified name) of every function defined under ``code``, nested ones
+    included; comprehensions and other hidden scopes are left to the line that runs them."""
+    for const in code.co_consts:
+        if not isinstance(const, types.CodeType):
+            continue
+        name = const.co_name
+        qualname = str(getattr(const, "co_qualname", prefix + name))
+        is_function = bool(const.co_flags & _CO_OPTIMIZED)
+        if not is_function:  # a class body: its methods are Class.method
+            yield from _function_codes(const, qualname + ".")
+        elif name in _COMPREHENSIONS:
+            yield from _function_codes(const, qualname + ".")
+        elif name.startswith("<") and name != "<lambda>":
+            # 3.12+ annotation and type-parameter scopes: not the user's function
+            yield from _function_codes(const, prefix)
+        else:
+            yield const, qualname
+            yield from _function_codes(const, qualname + ".<locals>.")
+
+
+def _qualname_of(function: Any) -> str:
+    code = function.__code__
+    return str(getattr(code, "co_qualname", function.__qualname__))
+
+
+def _real(path: str) -> str:
+    return os.path.normcase(os.path.realpath(path))

@@ -1,0 +1,277 @@
+"""Run a script, a module (``-m``), a string (``-c``) or stdin (``-``) as ``__main__``, the way
+``python`` itself would: same ``sys.argv``, ``sys.path[0]``, ``__file__``, ``__spec__``, and a
+real ``sys.modules['__main__']`` so that pickling the program's classes works.
+
+``prepare`` finds and compiles the code without running anything of it, so that the caller
+can register the code objects with a profiler first; ``run`` executes it.  An uncaught
+exception leaves ``run`` as is; its traceback, printed by ``sys.excepthook``, starts at the
+program's own first frame, as under ``python``.
+"""
+
+from __future__ import annotations
+
+import builtins
+import importlib.machinery
+import importlib.util
+import io
+import linecache
+import os
+import sys
+import types
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["Prepared", "RunError", "enter_main", "prepare", "run", "run_setup"]
+
+_OWN_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+class RunError(Exception):
+    """The program cannot be started: the message is one line for the user.  ``status`` is
+    the exit status ``python`` uses for the same problem."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Prepared:
+    """Code ready to run as ``__main__``."""
+
+    code: types.CodeType
+    source: bytes | None  # the source text, when it is a file or a string
+    filename: str  # the code's file name (absolute for files)
+    module_name: str  # what it would be called if imported ("__main__" for scripts)
+    argv0: str
+    path0: str | None  # what goes first on sys.path (None: leave sys.path alone)
+    attributes: dict[str, Any]  # the __main__ module's dunders
+    module: types.ModuleType | None = None  # made by enter_main
+
+
+def prepare(kind: str, what: str, safe_path: bool | None = None) -> Prepared:
+    """``kind`` is ``script`` (a path, or a name found on PATH), ``module``, ``command`` (the
+    text of -c) or ``stdin``."""
+    if safe_path is None:
+        safe_path = bool(getattr(sys.flags, "safe_path", False))
+    if kind == "script":
+        return _prepare_script(what, safe_path)
+    if kind == "module":
+        return _prepare_module(what, safe_path)
+    if kind == "command":
+        return _prepare_string(what.encode("utf-8"), "<string>", "-c", safe_path)
+    if kind == "stdin":
+        return _prepare_string(sys.stdin.buffer.read(), "<stdin>", "-", safe_path)
+    raise ValueError(f"unknown kind {kind!r}")
+
+
+def enter_main(prepared: Prepared, args: list[str]) -> None:
+    """Make the process look like ``python`` started the program: ``sys.argv = [argv0,
+    *args]``, ``sys.path[0]``, and a fresh ``sys.modules['__main__']``, which stays the
+    program's afterwards (its atexit handlers and pickles may need it)."""
+    module = types.ModuleType("__main__")
+    module.__dict__.update(prepared.attributes)
+    module.__dict__["__builtins__"] = builtins
+    sys.argv[:] = [prepared.argv0, *args]
+    if prepared.path0 is not None:
+        if sys.path:
+            sys.path[0] = prepared.path0
+        else:
+            sys.path.insert(0, prepared.path0)
+    sys.modules["__main__"] = module
+    prepared.module = module
+
+
+def run_setup(path: str) -> None:
+    """Run a setup file (``-s``) before the program, in its own namespace; its directory is
+    put on sys.path after the program's, as kernprof does."""
+    filename = os.path.abspath(path)
+    with io.open_code(filename) as stream:
+        source = stream.read()
+    code = _compile(source, filename, path)
+    directory = os.path.dirname(filename)
+    if directory not in sys.path:
+        sys.path.insert(1 if sys.path else 0, directory)
+    _trim_tracebacks()
+    exec(code, {"__name__": "__main__", "__file__": filename, "__builtins__": builtins})
+
+
+def run(prepared: Prepared) -> None:
+    """Execute the program in the ``__main__`` module ``enter_main`` made."""
+    assert prepared.module is not None, "enter_main first"
+    _trim_tracebacks()
+    try:
+        exec(prepared.code, prepared.module.__dict__)
+    except BaseException:
+        _trim_tracebacks()  # the program may have installed its own excepthook
+        raise
+
+
+def _prepare_script(name: str, safe_path: bool) -> Prepared:
+    path = _find_script(name)
+    if os.path.isdir(path):
+        raise RunError(f"{name} is a directory; give a script, or a package with -m")
+    filename = os.path.abspath(path)
+    try:
+        with io.open_code(filename) as stream:
+            source = stream.read()
+    except OSError as exc:
+        raise RunError(f"cannot open {name}: {exc.strerror}") from None
+    code = _compile(source, filename, name)
+    loader = importlib.machinery.SourceFileLoader("__main__", filename)
+    attributes = {
+        "__name__": "__main__",
+        "__file__": filename,
+        "__cached__": None,
+        "__doc__": None,
+        "__loader__": loader,
+        "__package__": None,
+        "__spec__": None,
+    }
+    path0 = None if safe_path else os.path.dirname(os.path.realpath(filename))
+    return Prepared(code, source, filename, "__main__", name, path0, attributes)
+
+
+def _find_script(name: str) -> str:
+    if os.path.exists(name):
+        return name
+    if os.sep not in name:  # as kernprof: a script installed on PATH
+        for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+            candidate = os.path.join(directory, name)
+            if directory and os.path.isfile(candidate):
+                return candidate
+    hint = ""
+    if name == "show":
+        hint = " (to display results files: lineprof show FILE...)"
+    raise RunError(f"cannot find script {name!r}: no such file{hint}")
+
+
+def _prepare_module(name: str, safe_path: bool) -> Prepared:
+    # python -m puts the working directory first on sys.path before it looks for the module.
+    path0 = None if safe_path else os.getcwd()
+    if path0 is not None:
+        if sys.path:
+            sys.path[0] = path0
+        else:
+            sys.path.insert(0, path0)
+    spec = _module_spec(name)
+    loader = spec.loader
+    assert loader is not None
+    try:
+        code = loader.get_code(spec.name)  # type: ignore[attr-defined]
+    except SyntaxError as exc:
+        raise RunError(_syntax_error_message(exc, spec.name), 1) from None
+    except (ImportError, OSError) as exc:
+        raise RunError(f"cannot load module {spec.name}: {exc}", 1) from None
+    if code is None:
+        raise RunError(f"no code object available for {spec.name}", 1)
+    source = None
+    try:
+        text = loader.get_source(spec.name)  # type: ignore[attr-defined]
+        source = text.encode("utf-8") if isinstance(text, str) else None
+    except (ImportError, OSError, AttributeError):
+        pass
+    filename = spec.origin or code.co_filename
+    attributes = {
+        "__name__": "__main__",
+        "__file__": filename,
+        "__cached__": spec.cached,
+        "__doc__": None,
+        "__loader__": loader,
+        "__package__": spec.parent,
+        "__spec__": spec,
+    }
+    return Prepared(code, source, code.co_filename, spec.name, filename, path0, attributes)
+
+
+def _module_spec(name: str) -> importlib.machinery.ModuleSpec:
+    """What ``python -m name`` would run, with python's error messages."""
+    if name.startswith("."):
+        raise RunError("relative module names are not supported with -m", 1)
+    try:
+        spec = importlib.util.find_spec(name)
+    except (ImportError, AttributeError, TypeError, ValueError) as exc:
+        # find_spec imports the parent packages; one of them failed.
+        message = f"error while finding module specification for {name!r}"
+        raise RunError(f"{message} ({type(exc).__name__}: {exc})", 1) from None
+    if spec is None:
+        raise RunError(f"no module named {name}", 1)
+    if spec.submodule_search_locations is not None:
+        if name == "__main__" or name.endswith(".__main__"):
+            raise RunError("cannot use package as __main__ module", 1)
+        try:
+            return _module_spec(name + ".__main__")
+        except RunError as exc:
+            message = f"{exc}; {name!r} is a package and cannot be directly executed"
+            raise RunError(message, 1) from None
+    if spec.loader is None or not hasattr(spec.loader, "get_code"):
+        raise RunError(f"{name!r} is a namespace package or has no code to execute", 1)
+    return spec
+
+
+def _prepare_string(source: bytes, filename: str, argv0: str, safe_path: bool) -> Prepared:
+    code = _compile(source, filename, filename)
+    # Keep the text where the report (and tracebacks) look for source lines.
+    text = source.decode("utf-8", errors="replace")
+    lines = text.splitlines(keepends=True)
+    linecache.cache[filename] = (len(text), None, lines, filename)
+    attributes = {
+        "__name__": "__main__",
+        "__doc__": None,
+        "__loader__": importlib.machinery.BuiltinImporter,
+        "__package__": None,
+        "__spec__": None,
+    }
+    path0 = None if safe_path else ""
+    return Prepared(code, source, filename, "__main__", argv0, path0, attributes)
+
+
+def _compile(source: bytes, filename: str, shown: str) -> types.CodeType:
+    try:
+        return compile(source, filename, "exec", dont_inherit=True)
+    except SyntaxError as exc:
+        raise RunError(_syntax_error_message(exc, shown), 1) from None
+    except ValueError as exc:  # null bytes in the source
+        raise RunError(f"cannot compile {shown}: {exc}", 1) from None
+
+
+def _syntax_error_message(exc: SyntaxError, shown: str) -> str:
+    where = shown
+    if exc.lineno:
+        where += f", line {exc.lineno}"
+    text = (exc.text or "").strip()
+    detail = f": {text}" if text else ""
+    return f"{type(exc).__name__} in {where}: {exc.msg}{detail}"
+
+
+# ---- tracebacks ---------------------------------------------------------------------------
+
+
+class _TrimmingHook:
+    """An excepthook that drops lineprof's (and runpy's) frames from the start of a
+    traceback, then calls the hook it replaced."""
+
+    def __init__(self, hook: Any) -> None:
+        self.hook = hook
+
+    def __call__(
+        self, kind: type[BaseException], value: BaseException, tb: types.TracebackType | None
+    ) -> Any:
+        first = tb
+        while first is not None and _is_launcher_frame(first.tb_frame.f_code.co_filename):
+            first = first.tb_next
+        if first is not None:
+            tb = first
+            value.__traceback__ = tb
+        return self.hook(kind, value, tb)
+
+
+def _is_launcher_frame(filename: str) -> bool:
+    if filename.startswith("<frozen runpy") or os.path.basename(filename) == "runpy.py":
+        return True
+    return os.path.dirname(os.path.abspath(filename)) == _OWN_DIR
+
+
+def _trim_tracebacks() -> None:
+    if not isinstance(sys.excepthook, _TrimmingHook):
+        sys.excepthook = _TrimmingHook(sys.excepthook)

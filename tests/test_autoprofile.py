@@ -1,0 +1,294 @@
+"""-p/--prof-mod and --prof-imports: the target rules and the import hook in process, the
+command line in subprocesses."""
+
+from __future__ import annotations
+
+import sys
+import textwrap
+import types
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+from lineprof.autoprofile import (
+    AutoProfiler,
+    TargetError,
+    _function_codes,
+    imported_names,
+    split_targets,
+)
+from tests.scripts._run import copy_script, functions, hits, load, run_lineprof, stderr_lines
+
+Make = Callable[..., LineProfiler]
+
+# ---- target rules -------------------------------------------------------------------------
+
+
+def test_split_targets(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "a,b.py").write_text("")
+    assert split_targets(["x,y", "z", "x"]) == ["x", "y", "z"]
+    assert split_targets(["a,b.py", "c"]) == ["a,b.py", "c"]  # an existing path keeps its comma
+    assert split_targets(["x", "", "y"]) == ["y"]  # an empty value drops what came before
+    assert split_targets(["x, y ,"]) == ["x", "y"]
+
+
+def test_imported_names() -> None:
+    source = textwrap.dedent(
+        """\
+        import os, json.decoder
+        from collections import OrderedDict
+        from . import sibling
+        from pkg.sub import *
+        def f():
+            import csv
+        """
+    ).encode()
+    assert imported_names(source) == [
+        "os",
+        "json.decoder",
+        "collections.OrderedDict",
+        "pkg.sub",
+        "csv",
+    ]
+    assert imported_names(b"def (:") == []
+
+
+NESTED = """\
+class Outer:
+    class Inner:
+        def method(self):
+            return [x for x in range(2)]
+
+    def outer_method(self):
+        def helper():
+            return lambda: 1
+        return helper
+
+def top():
+    async def coro():
+        pass
+    return (y for y in range(2))
+
+square = lambda v: v * v
+"""
+
+
+def test_function_codes_names_every_function_like_python() -> None:
+    code = compile(NESTED, "<nested>", "exec")
+    names = [qualname for _, qualname in _function_codes(code, "")]
+    assert names == [
+        "Outer.Inner.method",
+        "Outer.outer_method",
+        "Outer.outer_method.<locals>.helper",
+        "Outer.outer_method.<locals>.helper.<locals>.<lambda>",
+        "top",
+        "top.<locals>.coro",
+        "<lambda>",
+    ]
+    namespace: dict[str, object] = {}
+    exec(code, namespace)
+    outer: Any = namespace["Outer"]
+    helper = outer.outer_method(None)
+    assert [outer.outer_method.__qualname__, helper.__qualname__, helper().__qualname__] == [
+        "Outer.outer_method",
+        "Outer.outer_method.<locals>.helper",
+        "Outer.outer_method.<locals>.helper.<locals>.<lambda>",
+    ]
+
+
+# ---- the import hook, in process ----------------------------------------------------------
+
+
+@pytest.fixture
+def package(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """tests/scripts/pkgdemo, importable, and forgotten afterwards."""
+    copy_script("pkgdemo", tmp_path)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    meta_path = list(sys.meta_path)
+    yield tmp_path / "pkgdemo"
+    sys.meta_path[:] = meta_path
+    for name in [n for n in sys.modules if n == "pkgdemo" or n.startswith("pkgdemo.")]:
+        del sys.modules[name]
+
+
+def imported(name: str) -> types.ModuleType:
+    __import__(name)
+    return sys.modules[name]
+
+
+def test_hook_profiles_a_package(package: Path, make: Make, fake_clock: None) -> None:
+    lp = make()
+    auto = AutoProfiler(lp)
+    auto.add_targets(["pkgdemo"])
+    auto.install()
+    try:
+        mod = imported("pkgdemo.sub.mod")
+        top = imported("pkgdemo").top
+    finally:
+        auto.uninstall()
+    registered = functions(lp.get_stats())
+    assert registered == {
+        "top",
+        "Counter.__init__",
+        "Counter.add",
+        "Counter.add.<locals>.double",
+        "total",
+        "<lambda>",
+    }
+    with lp:
+        mod.total(3)
+        top(1)
+    stats = lp.get_stats()
+    assert hits(stats, "Counter.add.<locals>.double") == {"return i * 2": 3}
+    assert hits(stats, "Counter.add")["self.count += double(i)"] == 3
+    assert hits(stats, "top") == {"return x + 1": 1}
+
+
+def test_init_only_and_attribute_targets(package: Path, make: Make) -> None:
+    lp = make()
+    auto = AutoProfiler(lp)
+    auto.add_targets(["pkgdemo.__init__", "pkgdemo.sub.mod.Counter.add"])
+    auto.install()
+    try:
+        imported("pkgdemo.sub.mod")
+        imported("pkgdemo.other")
+    finally:
+        auto.uninstall()
+    assert functions(lp.get_stats()) == {"top", "Counter.add"}
+    assert auto.warnings == []
+
+
+def test_modules_imported_before_are_registered(package: Path, make: Make) -> None:
+    imported("pkgdemo.sub.mod")
+    lp = make()
+    auto = AutoProfiler(lp)
+    auto.add_targets([str(package / "sub")])  # a directory
+    auto.install()
+    auto.uninstall()
+    assert functions(lp.get_stats()) == {
+        "Counter.__init__",
+        "Counter.add",
+        "Counter.add.<locals>.double",
+        "total",
+        "<lambda>",
+    }
+
+
+def test_path_target_and_missing_attribute(package: Path, make: Make) -> None:
+    lp = make()
+    auto = AutoProfiler(lp)
+    auto.add_targets([str(package / "other.py"), "pkgdemo.sub.mod.nothing"])
+    auto.install()
+    try:
+        imported("pkgdemo.other")
+        imported("pkgdemo.sub.mod")
+    finally:
+        auto.uninstall()
+    assert functions(lp.get_stats()) == {"helper"}
+    assert auto.warnings == [
+        "-p pkgdemo.sub.mod.nothing: module 'pkgdemo.sub.mod' has no 'nothing'"
+    ]
+
+
+def test_bad_targets(package: Path, make: Make) -> None:
+    auto = AutoProfiler(make())
+    for target in [
+        "no_such_module_xyz",
+        "pkgdemo..x",
+        "nodir/x.py",
+        "os.__init__",
+        "pkgdemo.__init__.x",
+    ]:
+        with pytest.raises(TargetError, match=r"^-p "):
+            auto.add_targets([target])
+    auto.add_targets(["no_such_module_xyz"], strict=False)  # --prof-imports skips these
+    assert auto.empty
+
+
+def test_lineprof_itself_is_never_profiled(make: Make) -> None:
+    auto = AutoProfiler(make())
+    auto.add_targets(["lineprof"])
+    assert not auto.wants("lineprof.cli", None)
+    assert not auto.wants("lineprof", None)
+    assert _lineprof.active_backend() is None
+
+
+# ---- the command line ---------------------------------------------------------------------
+
+
+def test_seed_prof_mod_script(tmp_path: Path) -> None:
+    """python -m lineprof -lv -p script.py script.py: the whole script, no decorators."""
+    script = copy_script("usepkg.py", tmp_path)
+    copy_script("pkgdemo", tmp_path)
+    result = run_lineprof("-lv", "-p", "usepkg.py", "usepkg.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "value 25 9" in result.stdout
+    assert "Function: <module> at line 1" in result.stdout
+    assert "Function: local at line" in result.stdout
+    stats = load(tmp_path / "usepkg.py.lprof")
+    assert functions(stats) == {"<module>", "local"}  # the package was not asked for
+    assert hits(stats, "<module>", str(script)) == {
+        "import sys": 1,
+        "import pkgdemo.sub.mod": 1,
+        "from pkgdemo import top": 1,
+        "def local(x):": 1,
+        "value = pkgdemo.sub.mod.total(4) + top(2) + local(1)": 1,
+        'print("value", value, pkgdemo.sub.mod.square(3), file=sys.stdout)': 1,
+    }
+    assert hits(stats, "local") == {"return x * 10": 1}
+
+
+@pytest.mark.parametrize("target", ["pkgdemo", "pkgdemo/", "pkgdemo.sub,pkgdemo.__init__"])
+def test_prof_mod_package(tmp_path: Path, target: str) -> None:
+    copy_script("usepkg.py", tmp_path)
+    copy_script("pkgdemo", tmp_path)
+    result = run_lineprof("-q", "-p", target, "usepkg.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stats = load(tmp_path / "usepkg.py.lprof")
+    assert functions(stats) == {
+        "top",
+        "Counter.__init__",
+        "Counter.add",
+        "Counter.add.<locals>.double",
+        "total",
+        "<lambda>",
+    }
+    assert hits(stats, "Counter.add.<locals>.double") == {"return i * 2": 4}
+    assert hits(stats, "<lambda>") == {"return x * x": 1} or hits(stats, "<lambda>") == {
+        "square = lambda x: x * x  # noqa: E731": 1
+    }
+
+
+def test_prof_mod_repeated_and_cleared(tmp_path: Path) -> None:
+    copy_script("usepkg.py", tmp_path)
+    copy_script("pkgdemo", tmp_path)
+    args = ["-q", "-p", "pkgdemo", "-p", "", "-p", "pkgdemo.sub.mod.total", "-p", "usepkg.py"]
+    result = run_lineprof(*args, "usepkg.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert functions(load(tmp_path / "usepkg.py.lprof")) == {"total", "<module>", "local"}
+
+
+def test_prof_imports(tmp_path: Path) -> None:
+    copy_script("usepkg.py", tmp_path)
+    copy_script("pkgdemo", tmp_path)
+    result = run_lineprof("-q", "--prof-imports", "usepkg.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    found = functions(load(tmp_path / "usepkg.py.lprof"))
+    # import pkgdemo.sub.mod: the module; from pkgdemo import top: the function
+    assert {"Counter.add", "total", "top"} <= found
+    assert "local" not in found  # the script itself needs -p
+    assert result.stderr == ""
+
+
+def test_unknown_target_is_one_line(tmp_path: Path) -> None:
+    copy_script("usepkg.py", tmp_path)
+    result = run_lineprof("-p", "pkgdemo_missing", "usepkg.py", cwd=tmp_path)
+    assert result.returncode == 2
+    assert stderr_lines(result) == [
+        "lineprof: error: -p pkgdemo_missing: no such file, directory or module"
+    ]
+    assert "value" not in result.stdout  # nothing ran

@@ -1,0 +1,664 @@
+"""The lineprof command, in subprocesses: ``python -m lineprof ...`` (and the ``lineprof``
+console script when it is installed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import lineprof
+from lineprof import cli, config
+from tests.scripts._run import (
+    SCRIPTS,
+    copy_script,
+    default_sigint,
+    environment,
+    functions,
+    hits,
+    lineprof_script,
+    load,
+    run_lineprof,
+    stderr_lines,
+)
+
+PROBE = str(SCRIPTS / "mainprobe.py")
+
+
+def source_line(path: str, text: str) -> int:
+    """The number of the line of ``path`` whose stripped text is ``text``."""
+    lines = [line.strip() for line in Path(path).read_text().splitlines()]
+    return lines.index(text) + 1
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """Bad input: a non-zero status, one line on stderr, no traceback."""
+    assert result.returncode != 0
+    lines = stderr_lines(result)
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("lineprof: error: ")
+    return lines[0]
+
+
+# ---- the seed workflow and running as __main__ ------------------------------------------
+
+
+def test_seed_kernprof_workflow(tmp_path: Path) -> None:
+    """lineprof -lv script.py in.txt out.txt, the script using a bare @profile."""
+    copy_script("kern_script.py", tmp_path)
+    (tmp_path / "in.txt").write_text("alpha\nbeta\ngamma\n")
+    result = run_lineprof("-lv", "kern_script.py", "in.txt", "out.txt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.txt").read_text() == "ALPHA\nBETA\nGAMMA\n"
+    assert "Wrote profile results to kern_script.py.lprof" in result.stdout
+    assert "Function: transform at line 6" in result.stdout
+    assert "result.append(line.upper())" in result.stdout
+    stats = load(tmp_path / "kern_script.py.lprof")
+    assert hits(stats, "transform") == {
+        "result = []": 1,
+        "for line in lines:": 4,
+        "result.append(line.upper())": 3,
+        "return result": 1,
+    }
+
+
+def test_console_script(tmp_path: Path) -> None:
+    script = lineprof_script()
+    if script is None:
+        pytest.skip("the lineprof console script is not installed for this interpreter")
+    copy_script("kern_script.py", tmp_path)
+    (tmp_path / "in.txt").write_text("x\n")
+    result = subprocess.run(
+        [script, "-lv", "kern_script.py", "in.txt", "out.txt"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.txt").read_text() == "X\n"
+    assert "lineprof show kern_script.py.lprof" not in result.stdout  # -v: the report instead
+    assert "Function: transform" in result.stdout
+
+
+def test_runs_as_main(tmp_path: Path) -> None:
+    result = run_lineprof(PROBE, "a", "--b", "-c", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout.splitlines()
+    assert f"argv {[PROBE, 'a', '--b', '-c']}" in out
+    assert "path0 True" in out
+    assert "file True mainprobe.py" in out
+    assert "name __main__ None True" in out
+    assert "pickle 5" in out
+    assert "Wrote profile results to mainprobe.py.lprof" in out
+    assert out[-1].endswith("-m lineprof show mainprobe.py.lprof")
+    stats = load(tmp_path / "mainprobe.py.lprof")
+    assert functions(stats) == {"work", "never_called"}
+    assert hits(stats, "work") == {
+        "total = 0": 2,
+        "for i in range(n):": 8,
+        "total += i": 6,
+        "return total": 2,
+    }
+    assert hits(stats, "never_called") == {}
+
+
+def test_script_on_path(tmp_path: Path) -> None:
+    bin_dir = tmp_path / "bin"
+    bin_dir.mkdir()
+    (bin_dir / "tool-script").write_text("import sys\nprint('tool', sys.argv[1:])\n")
+    env = environment(PATH=f"{bin_dir}{os.pathsep}{os.environ.get('PATH', '')}")
+    result = run_lineprof("-q", "tool-script", "x", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "tool ['x']\n"
+
+
+# ---- how the program ends -----------------------------------------------------------------
+
+
+def test_exit_status_is_the_programs(tmp_path: Path) -> None:
+    result = run_lineprof(PROBE, "exit", "5", cwd=tmp_path)
+    assert result.returncode == 5
+    assert (tmp_path / "mainprobe.py.lprof").exists()
+    result = run_lineprof(PROBE, "exit-message", cwd=tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.startswith("goodbye\n")
+
+
+def test_failing_script_traceback_is_the_programs(tmp_path: Path) -> None:
+    plain = subprocess.run(
+        [sys.executable, PROBE, "raise"],
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    result = run_lineprof(PROBE, "raise", cwd=tmp_path)
+    assert plain.returncode == result.returncode == 1
+    assert result.stderr == plain.stderr  # no lineprof frames
+    raise_line = source_line(PROBE, 'raise ValueError("failing on purpose")')
+    assert result.stderr.splitlines()[1] == f'  File "{PROBE}", line {raise_line}, in <module>'
+    assert "Wrote profile results to mainprobe.py.lprof" in result.stdout
+    assert hits(load(tmp_path / "mainprobe.py.lprof"), "work")["total = 0"] == 2
+
+
+def spin(tmp_path: Path, *options: str) -> subprocess.Popen[str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineprof", *options, str(SCRIPTS / "spin.py"), "builtin"],
+        cwd=tmp_path,
+        env=environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=default_sigint,
+    )
+    assert process.stdout is not None
+    assert process.stdout.readline().startswith("ready"), process.stderr
+    return process
+
+
+def test_ctrl_c(tmp_path: Path) -> None:
+    process = spin(tmp_path, "-b")
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGINT
+    lines = err.splitlines()
+    assert lines[0] == "Traceback (most recent call last):"
+    assert lines[1].startswith(f'  File "{SCRIPTS / "spin.py"}"')  # the program's frames only
+    assert lines[-1] == "KeyboardInterrupt"
+    assert "Wrote profile results to spin.py.lprof" in out
+    assert hits(load(tmp_path / "spin.py.lprof"), "step")["return i * 2"] >= 10
+
+
+def test_sigterm(tmp_path: Path) -> None:
+    process = spin(tmp_path, "-b", "-o", "term.lprof")
+    process.send_signal(signal.SIGTERM)
+    out, err = process.communicate(timeout=120)
+    assert process.returncode == -signal.SIGTERM
+    assert "not interrupted" not in out
+    assert "Wrote profile results to term.lprof" in out
+    assert hits(load(tmp_path / "term.lprof"), "step")["return i * 2"] >= 10
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_multiprocessing(tmp_path: Path, method: str) -> None:
+    result = run_lineprof(str(SCRIPTS / "mp_pool.py"), method, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "pool 55" in result.stdout and "child exit 0" in result.stdout
+    assert result.stdout.count("Wrote profile results") == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["mp_pool.py.lprof"]
+    assert hits(load(tmp_path / "mp_pool.py.lprof"), "square") == {"return x * x": 1}
+
+
+# ---- -m, -c, stdin ------------------------------------------------------------------------
+
+
+def test_module(tmp_path: Path) -> None:
+    copy_script("pkgdemo", tmp_path)
+    result = run_lineprof("-m", "pkgdemo.sub.mod", "x", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "pkgdemo.sub.mod.lprof").exists()
+    result = run_lineprof("-p", "pkgdemo", "-mpkgdemo", "x", "-v", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    main_file = tmp_path / "pkgdemo" / "__main__.py"
+    assert f"main {[str(main_file), 'x', '-v']} 2 6" in result.stdout
+    stats = load(tmp_path / "pkgdemo.lprof")
+    assert hits(stats, "Counter.add") == {
+        "def double(i):": 1,
+        "for i in range(n):": 4,
+        "self.count += double(i)": 3,
+        "return self.count": 1,
+    }
+    assert hits(stats, "<module>", "__main__.py")["from pkgdemo import top"] == 1
+
+
+def test_module_errors(tmp_path: Path) -> None:
+    copy_script("pkgdemo", tmp_path)
+    assert "no module named nosuchmodule" in one_error_line(
+        run_lineprof("-m", "nosuchmodule", cwd=tmp_path)
+    )
+    assert "cannot be directly executed" in one_error_line(
+        run_lineprof("-m", "pkgdemo.sub", cwd=tmp_path)
+    )
+
+
+def test_command(tmp_path: Path) -> None:
+    code = "import sys\ndef f(n):\n    return n * 2\nprint(f(3), sys.argv)\n"
+    result = run_lineprof("-c", code, "a", "-v", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "6 ['-c', 'a', '-v']" in result.stdout
+    stats = load(tmp_path / "lineprof-command.lprof")
+    assert functions(stats) == {"<module>", "f"}  # -c code is profiled whole
+    rows = {line: count for line, count, _ in next(iter(stats.timings.values()))}
+    assert rows[4] == 1
+
+
+def test_stdin(tmp_path: Path) -> None:
+    code = "import sys\ndef f(n):\n    return n * 2\nprint(f(4), sys.argv)\n"
+    result = run_lineprof("-v", "-", "x", cwd=tmp_path, input=code)
+    assert result.returncode == 0, result.stderr
+    assert "8 ['-', 'x']" in result.stdout
+    assert "File: <stdin>" in result.stdout
+    assert "    return n * 2" in result.stdout  # the source is shown
+    assert functions(load(tmp_path / "lineprof-stdin.lprof")) == {"<module>", "f"}
+
+
+# ---- options ------------------------------------------------------------------------------
+
+
+def test_builtin(tmp_path: Path) -> None:
+    copy_script("kern_script.py", tmp_path)
+    (tmp_path / "in.txt").write_text("a\n")
+    result = run_lineprof("-b", "kern_script.py", "in.txt", "out.txt", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "transform" in functions(load(tmp_path / "kern_script.py.lprof"))
+
+
+def test_without_builtin_a_bare_profile_fails_with_a_hint(tmp_path: Path) -> None:
+    copy_script("kern_script.py", tmp_path)
+    result = run_lineprof("kern_script.py", "in.txt", "out.txt", cwd=tmp_path)
+    assert result.returncode == 1
+    assert "NameError: name 'profile' is not defined" in result.stderr
+    assert "lineprof: warning: 'profile' is not defined" in result.stderr
+    assert "-b" in result.stderr.splitlines()[-1]
+
+
+def test_outfile(tmp_path: Path) -> None:
+    (tmp_path / "results").mkdir()
+    result = run_lineprof("-o", "results/run.json", "-q", PROBE, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Wrote" not in result.stdout  # -q
+    assert hits(load(tmp_path / "results" / "run.json"), "work")["return total"] == 2
+    assert not (tmp_path / "mainprobe.py.lprof").exists()
+    assert "no directory" in one_error_line(
+        run_lineprof("-o", "nodir/x.lprof", PROBE, cwd=tmp_path)
+    )
+
+
+def test_setup(tmp_path: Path) -> None:
+    (tmp_path / "setup_file.py").write_text(
+        "import builtins, sys\nbuiltins.FROM_SETUP = sys.argv[1:]\nprint('setup ran')\n"
+    )
+    (tmp_path / "main.py").write_text("print('main sees', FROM_SETUP)\n")
+    result = run_lineprof("-s", "setup_file.py", "-q", "main.py", "x", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "setup ran\nmain sees ['x']\n"
+    assert "no such file" in one_error_line(run_lineprof("-s", "nope.py", PROBE, cwd=tmp_path))
+
+
+def test_unit_skip_zero_summarize(tmp_path: Path) -> None:
+    plain = run_lineprof("-v", PROBE, cwd=tmp_path).stdout
+    assert "Timer unit: 1e-09 s" in plain
+    assert "Function: never_called" in plain
+    assert " seconds - " not in plain
+    result = run_lineprof("-v", "-u", "1e-3", "-z", "--summarize", PROBE, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 0.001 s" in result.stdout
+    assert "Function: never_called" not in result.stdout  # -z
+    summary = [line for line in result.stdout.splitlines() if " seconds - " in line]
+    assert len(summary) == 1 and summary[0].endswith(" - work")
+
+
+INTERVAL_SCRIPT = """\
+import os, sys, time
+from lineprof import load_stats
+from lineprof.decorator import profile
+
+@profile
+def step(i):
+    return i + 1
+
+step(0)
+deadline = time.monotonic() + 120
+while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+    step(1)
+    time.sleep(0.01)
+rows = [r for rows in load_stats(sys.argv[1]).timings.values() for r in rows]
+print("intermediate hits", sum(hits for _, hits, _ in rows) > 0)
+"""
+
+
+def test_output_interval(tmp_path: Path) -> None:
+    (tmp_path / "interval.py").write_text(INTERVAL_SCRIPT)
+    result = run_lineprof("-i", "0.05", "-o", "out.lprof", "interval.py", "out.lprof", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "intermediate hits True" in result.stdout
+    assert hits(load(tmp_path / "out.lprof"), "step")["return i + 1"] >= 2
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".lineprof-")] == []
+
+
+def test_rich_without_a_terminal_is_plain(tmp_path: Path) -> None:
+    plain = run_lineprof("-v", "-u", "1", PROBE, cwd=tmp_path)
+    coloured = run_lineprof("-v", "-r", "-u", "1", PROBE, cwd=tmp_path)
+    assert coloured.returncode == 0, coloured.stderr
+    assert "\x1b[" not in coloured.stdout
+
+    def table(text: str) -> list[str]:  # times differ between runs; the layout must not
+        lines = [line for line in text.splitlines() if not line.startswith("Total time")]
+        return [line[:20] + line[49:] for line in lines]
+
+    assert table(coloured.stdout) == table(plain.stdout)
+
+
+def test_rich_in_a_terminal(tmp_path: Path) -> None:
+    pytest.importorskip("rich")
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lineprof", "-v", "-r", PROBE],
+        cwd=tmp_path,
+        env=environment(TERM="xterm-256color", NO_COLOR=None),
+        stdout=follower,
+        stderr=subprocess.PIPE,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=180)
+    os.close(leader)
+    output = b"".join(chunks).decode()
+    assert process.returncode == 0
+    assert "\x1b[" in output
+    assert "total += i" in output
+
+
+# ---- pyproject.toml -----------------------------------------------------------------------
+
+PYPROJECT = """\
+[project]
+name = "demo"
+
+[tool.lineprof]  # defaults for the lineprof command
+view = true
+unit = 1e-3
+outfile = "results/custom.lprof"
+skip-zero = true
+prof-mod = [
+    "helpers.py",  # a path, relative to this file
+]
+
+[tool.other]
+view = false
+"""
+
+
+def test_pyproject_defaults(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT)
+    (tmp_path / "results").mkdir()
+    (tmp_path / "helpers.py").write_text("def helper(x):\n    return x + 1\n")
+    work = tmp_path / "src" / "deep"
+    work.mkdir(parents=True)
+    (work / "app.py").write_text(
+        "import sys\nsys.path.insert(0, sys.argv[1])\nimport helpers\nprint(helpers.helper(1))\n"
+    )
+    result = run_lineprof("app.py", str(tmp_path), cwd=work)
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 0.001 s" in result.stdout  # view and unit
+    assert "Function: helper at line 1" in result.stdout  # prof-mod
+    stats = load(tmp_path / "results" / "custom.lprof")  # outfile, relative to pyproject.toml
+    assert hits(stats, "helper") == {"return x + 1": 1}
+    # the command line wins; --no-config forgets the file
+    result = run_lineprof("-u", "1", "-q", "-o", "x.lprof", "app.py", str(tmp_path), cwd=work)
+    assert "Timer unit: 1 s" in result.stdout
+    assert "Wrote" not in result.stdout
+    result = run_lineprof("--no-view", "app.py", str(tmp_path), cwd=work)
+    assert "Timer unit" not in result.stdout
+    assert "Wrote profile results to" in result.stdout
+    result = run_lineprof("--no-config", "app.py", str(tmp_path), cwd=work)
+    assert "Timer unit" not in result.stdout
+    assert functions(load(work / "app.py.lprof")) == set()
+
+
+def test_pyproject_errors(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nvieww = true\n")
+    assert "no option 'vieww'" in one_error_line(run_lineprof(PROBE, cwd=tmp_path))
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nunit = 'fast'\n")
+    assert "unit must be a positive number" in one_error_line(run_lineprof(PROBE, cwd=tmp_path))
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nview = true\n")
+    (tmp_path / "other.toml").write_text("[tool.lineprof]\nview = false\n")
+    result = run_lineprof("--config", "other.toml", PROBE, cwd=tmp_path)
+    assert "Timer unit" not in result.stdout
+    assert "Timer unit" in run_lineprof(PROBE, cwd=tmp_path).stdout
+
+
+def test_nearest_pyproject_wins(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nview = true\n")
+    inner = tmp_path / "inner"
+    inner.mkdir()
+    (inner / "pyproject.toml").write_text("[project]\nname = 'x'\n")
+    assert config.find_pyproject(str(inner / "a" / "b")) is None or True
+    assert config.find_pyproject(str(inner)) == str(inner / "pyproject.toml")
+    assert "Timer unit" not in run_lineprof(PROBE, cwd=inner).stdout
+
+
+TOML_SAMPLES = [
+    PYPROJECT,
+    "[tool.lineprof]\nbuiltin = false\noutput-interval = 2\nsetup = 'a#b.py'\n",
+    '[tool.lineprof]\n"prof-mod" = ["a", "b,c"]  # two\nunit = 1_000e-9\n[tool.lineprof.x]\n',
+    "[tool]\nx = 1\n",
+    "",
+]
+
+
+@pytest.mark.parametrize("text", TOML_SAMPLES)
+def test_fallback_toml_reader(text: str) -> None:
+    """The 3.10 reader agrees with tomllib on [tool.lineprof] tables."""
+    table = config._read_lineprof_table(text, "pyproject.toml")
+    if sys.version_info >= (3, 11):
+        import tomllib
+
+        expected = tomllib.loads(text).get("tool", {}).get("lineprof", {})
+        expected = {k: v for k, v in expected.items() if not isinstance(v, dict)}
+        assert table == expected
+    assert all(not isinstance(v, dict) for v in table.values())
+
+
+def test_fallback_toml_reader_known_values() -> None:
+    table = config._read_lineprof_table(PYPROJECT, "p")
+    assert table == {
+        "view": True,
+        "unit": 1e-3,
+        "outfile": "results/custom.lprof",
+        "skip-zero": True,
+        "prof-mod": ["helpers.py"],
+    }
+
+
+# ---- lineprof show ------------------------------------------------------------------------
+
+
+def test_show_and_merge(tmp_path: Path) -> None:
+    run_lineprof("-o", "one.lprof", PROBE, cwd=tmp_path)
+    run_lineprof("-o", "two.lprof", PROBE, cwd=tmp_path)
+    result = run_lineprof("show", "one.lprof", "two.lprof", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("Timer unit: 1e-09 s")
+    assert f"Function: work at line {source_line(PROBE, 'def work(n):') - 1}" in result.stdout
+    row = next(line for line in result.stdout.splitlines() if line.endswith("total += i"))
+    assert row.split()[:2] == [str(source_line(PROBE, "total += i")), "12"]  # 6 in each
+    merged = load(tmp_path / "one.lprof") + load(tmp_path / "two.lprof")
+    assert hits(merged, "work")["total += i"] == 12
+
+
+def test_show_options(tmp_path: Path) -> None:
+    run_lineprof("-o", "one.lprof", PROBE, cwd=tmp_path)
+    plain = run_lineprof("show", "one.lprof", cwd=tmp_path).stdout
+    assert "Function: never_called" in plain
+    result = run_lineprof("show", "-z", "-u", "1e-6", "--summarize", "one.lprof", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Timer unit: 1e-06 s" in result.stdout
+    assert "never_called" not in result.stdout
+    assert result.stdout.rstrip().splitlines()[-1].endswith(" - work")
+    letters = run_lineprof("show", "-rmtz", "one.lprof", cwd=tmp_path)  # line_profiler's
+    assert letters.returncode == 0, letters.stderr
+    assert letters.stdout.rstrip().splitlines()[-1].endswith(" - work")
+    ordered = run_lineprof("show", "--sort", "one.lprof", cwd=tmp_path).stdout
+    assert ordered.index("never_called") < ordered.index("Function: work")
+
+
+def test_show_errors(tmp_path: Path) -> None:
+    assert "cannot read missing.lprof" in one_error_line(
+        run_lineprof("show", "missing.lprof", cwd=tmp_path)
+    )
+    (tmp_path / "junk.lprof").write_text("not results")
+    assert "not a lineprof results file" in one_error_line(
+        run_lineprof("show", "junk.lprof", cwd=tmp_path)
+    )
+    assert "required" in one_error_line(run_lineprof("show", cwd=tmp_path))
+
+
+def test_dash_dash_show_runs_a_script_called_show(tmp_path: Path) -> None:
+    (tmp_path / "show").write_text("print('I am show')\n")
+    result = run_lineprof("-q", "--", "show", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "I am show\n"
+    assert (tmp_path / "show.lprof").exists()
+
+
+# ---- bad input ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.py"], "cannot find script 'missing.py'"),
+        (["bad_syntax.py"], "SyntaxError in bad_syntax.py, line 2"),
+        (["--frobnicate", "x.py"], "unrecognized arguments: --frobnicate"),
+        (["-x", "x.py"], "unrecognized arguments: -x"),
+        (["-u", "fast", "x.py"], "-u/--unit: expected a positive number of seconds"),
+        (["-u", "0", "x.py"], "-u/--unit: expected a positive number of seconds"),
+        (["-i", "-1", "x.py"], "-i/--output-interval: expected a positive number"),
+        (["-p", "no_such_module_anywhere", "x.py"], "-p no_such_module_anywhere: no such"),
+        (["-p", "nodir/x.py", "x.py"], "-p nodir/x.py: no such file"),
+        ([], "no script given"),
+        (["-m"], "-m needs an argument"),
+        (["--"], "no script after '--'"),
+        (["results.lprof"], "looks like a results file"),
+        (["show", "missing.lprof"], "cannot read missing.lprof"),
+        (["show", "x.py"], "x.py: not a lineprof results file"),
+    ],
+)
+def test_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
+    (tmp_path / "x.py").write_text("print('never runs')\n")
+    (tmp_path / "bad_syntax.py").write_text("x = 1\ndef f(:\n")
+    (tmp_path / "results.lprof").write_text("{}")
+    result = run_lineprof(*args, cwd=tmp_path)
+    assert message in one_error_line(result)
+    assert "never runs" not in result.stdout
+
+
+def help_has(text: str, *names: str) -> bool:
+    """An option line of ``text`` starting with the first name and listing all of them
+    (argparse writes '-o FILE, --outfile FILE' before 3.13 and '-o, --outfile FILE' since)."""
+    for line in text.splitlines():
+        words = line.strip().replace(",", " ").split()
+        if words[:1] == [names[0]] and all(name in words for name in names):
+            return True
+    return False
+
+
+def test_help_and_version(tmp_path: Path) -> None:
+    result = run_lineprof("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for names in [
+        ("-l", "--line-by-line"),
+        ("-b", "--builtin", "--no-builtin"),
+        ("-v", "--view", "--no-view"),
+        ("-q", "--quiet"),
+        ("-o", "--outfile"),
+        ("-s", "--setup"),
+        ("-u", "--unit"),
+        ("-z", "--skip-zero", "--no-skip-zero"),
+        ("-r", "--rich", "--no-rich"),
+        ("--summarize", "--no-summarize"),
+        ("-i", "--output-interval"),
+        ("-p", "--prof-mod"),
+        ("--prof-imports", "--no-prof-imports"),
+        ("-m", "MODULE"),
+        ("-c", "CODE"),
+        ("--config", "FILE"),
+        ("--no-config",),
+        ("-V", "--version"),
+    ]:
+        assert help_has(result.stdout, *names), names
+    for text in ["lineprof show", "[tool.lineprof]", "script.py [args ...]", "stdin"]:
+        assert text in result.stdout
+    show_help = run_lineprof("show", "--help", cwd=tmp_path).stdout
+    for names in [
+        ("-u", "--unit"),
+        ("-z", "--skip-zero"),
+        ("-t", "--sort"),
+        ("-m", "--summarize"),
+        ("-r", "--rich"),
+    ]:
+        assert help_has(show_help, *names), names
+    version = run_lineprof("--version", cwd=tmp_path)
+    assert version.stdout == f"lineprof {lineprof.__version__}\n"
+
+
+# ---- the command line, split (in process: no global state) --------------------------------
+
+
+@pytest.mark.parametrize(
+    ("argv", "options", "kind", "target", "args"),
+    [
+        (["-lv", "s.py", "-v", "x"], ["-lv"], "script", "s.py", ["-v", "x"]),
+        (["-o", "out", "s.py"], ["-o", "out"], "script", "s.py", []),
+        (["-oout", "s.py"], ["-oout"], "script", "s.py", []),
+        (
+            ["--outfile", "o", "-p", "a,b", "s.py"],
+            ["--outfile", "o", "-p", "a,b"],
+            "script",
+            "s.py",
+            [],
+        ),
+        (["--unit=1e-3", "s.py"], ["--unit=1e-3"], "script", "s.py", []),
+        (["-i", "s.py"], ["-i"], "script", "s.py", []),
+        (["-i", "2", "s.py"], ["-i", "2"], "script", "s.py", []),
+        (["-l", "-m", "pkg.mod", "-v"], ["-l"], "module", "pkg.mod", ["-v"]),
+        (["-lvmpkg", "a"], ["-lv"], "module", "pkg", ["a"]),
+        (["-c", "print(1)", "a"], [], "command", "print(1)", ["a"]),
+        (["-v", "-", "a"], ["-v"], "stdin", "-", ["a"]),
+        (["-v", "--", "-m", "a"], ["-v"], "script", "-m", ["a"]),
+        (["-v"], ["-v"], None, "", []),
+    ],
+)
+def test_split_command_line(
+    argv: list[str], options: list[str], kind: str | None, target: str, args: list[str]
+) -> None:
+    command = cli.split_command_line(argv)
+    assert (command.options, command.kind, command.target, command.args) == (
+        options,
+        kind,
+        target,
+        args,
+    )
+
+
+def test_results_land_where_asked_when_the_program_changes_directory(tmp_path: Path) -> None:
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "wander.py").write_text("import os\nos.chdir('elsewhere')\n")
+    result = run_lineprof("-q", "-o", "out.lprof", "wander.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "out.lprof").exists()
+    assert list((tmp_path / "elsewhere").iterdir()) == []
+
+
+def test_unavailable_backend_is_one_line(tmp_path: Path) -> None:
+    env = environment(LINEPROF_BACKEND="no-such-backend")
+    result = run_lineprof(PROBE, cwd=tmp_path, env=env)
+    assert "backend 'no-such-backend' is not available" in one_error_line(result)

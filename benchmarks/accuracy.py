@@ -1,0 +1,329 @@
+"""Accuracy benchmark: functions whose lines' true costs are measured without any profiler.
+
+Child side (run by child.py in a benchmark venv):
+
+* ``measure_truth(case)``: runs the case once to learn, for every line of its profiled
+  functions, how many times it runs (the interpreter's own line events) and the local
+  variables it sees when it starts; then times each line's statement alone, unprofiled, in a
+  loop with those locals as fast locals (best of several runs, minus the cost of the empty
+  loop).  A ``for i in range(...)`` line costs one empty-loop iteration per hit.  The true time
+  of a line is its cost per run times its runs.  The whole case is also timed unprofiled, so
+  the sum of the line costs can be checked against it ("closure").
+* ``profile_case(case, mode)``: runs the case once under lineprof or line_profiler and returns
+  what the profiler reports for each line.
+
+run.py compares the two (median over fresh processes) and prints per line reported vs true
+time, the overall error (sum |reported - true| / true total) and the error of the "% Time"
+column in percentage points.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import random
+import sys
+import textwrap
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+# ---- the cases -------------------------------------------------------------------------
+# Every statement sits on one line (the isolation times one line's statement alone).
+
+
+def cheap_vs_expensive(data: list[int], n: int) -> int:
+    acc = 0
+    for i in range(n):
+        x = i + 1
+        s = sorted(data)
+        y = x * 3
+        acc += s[0] + y
+    return acc
+
+
+def py_helper(k: int) -> int:
+    # Unprofiled pure-Python helper.
+    t = 0
+    for j in range(k):
+        t += j * j
+    return t
+
+
+def helper_call(data: list[int], n: int) -> int:
+    acc = 0
+    for _ in range(n):
+        a = py_helper(40)
+        b = sum(data)
+        acc += a - b
+    return acc
+
+
+def many_cheap(rec: dict[str, int], n: int) -> int:
+    size = 0
+    for i in range(n):
+        a = rec["a"]
+        b = rec["b"] + i
+        c = a * b
+        d = c & 0xFF
+        e = (a, b)
+        f = e[0] + d
+        g = str(f) * 3
+        size = len(g)
+    return size
+
+
+def inner(v: int) -> int:
+    w = v * 2
+    w += 1
+    return w % 97
+
+
+def profiled_callee(n: int) -> int:
+    acc = 0
+    for i in range(n):
+        acc += inner(i)
+        acc ^= i
+    return acc
+
+
+@dataclass
+class Case:
+    name: str
+    profiled: list[Callable[..., Any]]
+    make_call: Callable[[], Callable[[], Any]]
+    what: str
+
+
+def _shuffled(n: int) -> list[int]:
+    data = list(range(n))
+    random.Random(5).shuffle(data)
+    return data
+
+
+CASES: dict[str, Case] = {
+    c.name: c
+    for c in [
+        Case(
+            "cheap_vs_expensive",
+            [cheap_vs_expensive],
+            lambda: functools.partial(cheap_vs_expensive, _shuffled(400), 4000),
+            "cheap lines next to sorted() of 400 ints",
+        ),
+        Case(
+            "helper_call",
+            [helper_call],
+            lambda: functools.partial(helper_call, _shuffled(250), 20000),
+            "a line calling an unprofiled Python helper, next to a C builtin of like cost",
+        ),
+        Case(
+            "many_cheap",
+            [many_cheap],
+            lambda: functools.partial(many_cheap, {"a": 3, "b": 4}, 30000),
+            "eight cheap lines (10-100 ns each)",
+        ),
+        Case(
+            "profiled_callee",
+            [profiled_callee, inner],
+            lambda: functools.partial(profiled_callee, 40000),
+            "a line calling a profiled function (both profiled)",
+        ),
+    ]
+}
+
+
+# ---- truth -----------------------------------------------------------------------------
+
+
+def _line_statements(func: Callable[..., Any]) -> dict[int, tuple[str, str]]:
+    """line -> (kind, source to time alone) for each statement line of ``func``'s body."""
+    src = textwrap.dedent(inspect.getsource(func))
+    first = func.__code__.co_firstlineno
+    tree = ast.parse(src).body[0]
+    out: dict[int, tuple[str, str]] = {}
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.stmt) or node is tree:
+            continue
+        line = first + node.lineno - 1
+        if isinstance(node, ast.For):
+            out[line] = ("for", f"for {ast.unparse(node.target)} in {ast.unparse(node.iter)}:")
+        elif isinstance(node, ast.If | ast.While):
+            out[line] = ("stmt", f"if {ast.unparse(node.test)}: pass")
+        elif isinstance(node, ast.Return):
+            out[line] = ("stmt", ast.unparse(node.value) if node.value else "pass")
+        else:
+            out[line] = ("stmt", ast.unparse(node))
+    return out
+
+
+class _Snapshot:
+    """Locals of the profiled frames at the start of each line, taken at the line's middle run
+    (``want[(code, line)]``), so that values that change as a loop goes (counters growing past
+    the small-int cache, say) are typical ones."""
+
+    def __init__(self, codes: set[Any], want: dict[tuple[Any, int], int]) -> None:
+        self.codes = codes
+        self.want = want
+        self.locals: dict[tuple[Any, int], dict[str, Any]] = {}
+        self.seen: dict[tuple[Any, int], int] = {}
+
+    def __call__(self, frame: Any, event: str, arg: Any) -> Any:
+        if event == "call":
+            return self if frame.f_code in self.codes else None
+        if event == "line":
+            key = (frame.f_code, frame.f_lineno)
+            n = self.seen.get(key, 0) + 1
+            self.seen[key] = n
+            if n == self.want.get(key, 1):
+                self.locals[key] = dict(frame.f_locals)
+        return self
+
+
+UNROLL = 5  # copies of the statement per loop iteration: the loop's own cost weighs less
+ROUNDS = 15  # every timed loop runs once per round; the best round counts
+RUN_NS = 2e6  # aim for each timed run to take this long
+
+
+class _Loop:
+    """``for _ in range(n): src`` (``src`` repeated UNROLL times unless it is ``pass``) with
+    ``names`` as fast locals, n sized so that one run takes about RUN_NS."""
+
+    def __init__(self, src: str, names: list[str], values: list[Any]) -> None:
+        params = ", ".join(["_n", *names])
+        body = "pass" if src == "pass" else "; ".join([src] * UNROLL)
+        code = f"def _iso({params}):\n    for _ in range(_n):\n        {body}\n"
+        namespace: dict[str, Any] = {}
+        exec(compile(code, "<isolated>", "exec"), globals(), namespace)
+        self.fn = namespace["_iso"]
+        self.values = values
+        self.best = float("inf")
+        n = 16
+        while True:
+            elapsed = self._run(n)
+            if elapsed > RUN_NS / 8 or n > 50_000_000:
+                break
+            n *= 4
+        self.n = max(1, int(n * RUN_NS / max(elapsed, 1.0)))
+
+    def _run(self, n: int) -> float:
+        t0 = time.perf_counter_ns()
+        self.fn(n, *self.values)
+        return time.perf_counter_ns() - t0
+
+    def round(self) -> None:
+        self.best = min(self.best, self._run(self.n) / self.n)
+
+
+def measure_truth(name: str) -> dict[str, Any]:
+    from child import EventCounter
+
+    case = CASES[name]
+    codes = {f.__code__ for f in case.profiled}
+    call = case.make_call()
+    call()  # warm up
+    with EventCounter(codes) as counter:
+        call()
+    snap = _Snapshot(codes, {key: (n + 1) // 2 for key, n in counter.per_line.items()})
+    sys.settrace(snap)
+    try:
+        call()
+    finally:
+        sys.settrace(None)
+
+    # Every line's loops (and the whole case) are timed round-robin, so a slow spell of the
+    # machine (another process on the other core) hits them all alike; the best round counts.
+    plan = []
+    for func in case.profiled:
+        code = func.__code__
+        for line, (kind, src) in sorted(_line_statements(func).items()):
+            hits = counter.per_line.get((code, line), 0)
+            if hits == 0:
+                continue
+            local = snap.locals.get((code, line), {})
+            names = sorted(local)
+            values = [local[k] for k in names]
+            empty = _Loop("pass", names, values)
+            stmt = None if kind == "for" else _Loop(src, names, values)
+            plan.append((func, line, hits, src, empty, stmt))
+    best_whole = float("inf")
+    for _ in range(ROUNDS):
+        t0 = time.perf_counter_ns()
+        call()
+        best_whole = min(best_whole, time.perf_counter_ns() - t0)
+        for *_, empty, stmt in plan:
+            empty.round()
+            if stmt is not None:
+                stmt.round()
+
+    functions = []
+    for func in case.profiled:
+        lines = []
+        for f, line, hits, src, empty, stmt in plan:
+            if f is not func:
+                continue
+            if stmt is None:
+                per_hit = empty.best  # a for line: one iteration of the empty loop
+            else:
+                per_hit = max(0.0, (stmt.best - empty.best) / UNROLL)
+            lines.append({"line": line, "hits": hits, "per_hit_ns": per_hit, "src": src})
+        functions.append(
+            {
+                "qualname": func.__qualname__,
+                "first_line": func.__code__.co_firstlineno,
+                "lines": lines,
+            }
+        )
+    return {"case": name, "whole_ns": best_whole, "functions": functions}
+
+
+# ---- what a profiler reports -----------------------------------------------------------
+
+
+PROFILED_RUNS = 5  # per process; the run with the least total time counts (as the truth's best)
+
+
+def profile_case(name: str, mode: str) -> dict[str, Any]:
+    """The case run PROFILED_RUNS times, each under a new profiler, alternating with unprofiled
+    runs; the per-line report of the profiled run whose total is smallest, and the best
+    unprofiled time (``whole_ns``: run.py scales this process's numbers by the truth's
+    whole_ns / this one, so that a process caught by a slow spell of the machine is compared
+    at the truth's speed)."""
+    from child import make_profiler, profiler_backend
+
+    case = CASES[name]
+    call = case.make_call()
+    call()  # warm up, unprofiled
+    best: dict[str, Any] | None = None
+    best_whole = float("inf")
+    for _ in range(PROFILED_RUNS):
+        t0 = time.perf_counter_ns()
+        call()
+        best_whole = min(best_whole, time.perf_counter_ns() - t0)
+        prof = make_profiler(mode)
+        for func in case.profiled:
+            prof.add_function(func)
+        prof.enable_by_count()
+        try:
+            backend = profiler_backend(prof)
+            call()
+        finally:
+            prof.disable_by_count()
+        stats = prof.get_stats()
+        to_ns = stats.unit * 1e9
+        functions = []
+        for func in case.profiled:
+            code = func.__code__
+            rows: list[tuple[int, int, float]] = []
+            for (_, first_line, _), lines in stats.timings.items():
+                if first_line == code.co_firstlineno:
+                    rows = [(ln, hits, t * to_ns) for ln, hits, t in lines]
+            functions.append({"qualname": func.__qualname__, "lines": rows})
+        total = sum(t for _, _, t in functions[0]["lines"])
+        if best is None or total < best["total_ns"]:
+            best = {"case": name, "mode": mode, "backend": backend, "functions": functions}
+            best["total_ns"] = total
+    assert best is not None
+    best["whole_ns"] = best_whole
+    return best

@@ -95,12 +95,38 @@ lp_untrace_all_threads(Py_tracefunc func)
 }
 #endif
 
-/* The calling thread's C trace function (a public PyThreadState field in every version we
- * support). */
+/* The calling thread's C trace and profile functions and their objects (public PyThreadState
+ * fields in every version we support).  Borrowed. */
 static inline Py_tracefunc
 lp_thread_trace_func(void)
 {
     return PyThreadState_Get()->c_tracefunc;
+}
+
+static inline void
+lp_thread_hook_get(int profile, Py_tracefunc *func, PyObject **obj)
+{
+    PyThreadState *ts = PyThreadState_Get();
+    *func = profile ? ts->c_profilefunc : ts->c_tracefunc;
+    *obj = profile ? ts->c_profileobj : ts->c_traceobj;
+}
+
+/* A small int's value without a function call: sys.monitoring passes line numbers and offsets
+ * as ints, and PyLong_AsLong costs a call and an error check on every event.  The compact-int
+ * accessors are public (unstable) API from 3.12, the only versions that pass such ints. */
+static inline long
+lp_long_value(PyObject *obj)
+{
+#if PY_VERSION_HEX >= 0x030C0000
+    if (PyLong_CheckExact(obj) && PyUnstable_Long_IsCompact((PyLongObject *)obj)) {
+        return (long)PyUnstable_Long_CompactValue((PyLongObject *)obj);
+    }
+#endif
+    long value = PyLong_AsLong(obj);
+    if (value == -1 && PyErr_Occurred()) {
+        PyErr_Clear();
+    }
+    return value;
 }
 
 /* Frames, as seen from a C trace function. */

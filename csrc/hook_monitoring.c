@@ -32,15 +32,6 @@ lp_listened_entry(LPModuleState *st, PyObject *code)
     return entry;
 }
 
-static inline int
-lp_int_arg(PyObject *obj)
-{
-    long value = PyLong_AsLong(obj);
-    if (value == -1 && PyErr_Occurred()) {
-        PyErr_Clear();
-    }
-    return (int)value;
-}
 
 /* LINE(code, line_number) */
 static PyObject *
@@ -54,10 +45,7 @@ lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
-        lp_event_line(st, entry, NULL, lp_row_for_line(entry, PyLong_AsLong(args[1])), t);
-        if (PyErr_Occurred()) {
-            PyErr_Clear();
-        }
+        lp_event_line(st, entry, NULL, lp_row_for_line(entry, lp_long_value(args[1])), t);
     }
     Py_RETURN_NONE;
 }
@@ -90,7 +78,7 @@ lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     }
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
-        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, lp_int_arg(args[1])));
+        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])));
     }
     Py_RETURN_NONE;
 }

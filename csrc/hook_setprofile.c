@@ -151,6 +151,7 @@ lp_setprofile_install(LPModuleState *st)
     if (lp_thread_hook_install(st, "setprofile") < 0) {
         return -1;
     }
+    lp_displaced_hook_save(st, 1, lp_setprofile_callback);
     PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
     return 0;
 }
@@ -166,6 +167,7 @@ void
 lp_setprofile_uninstall(LPModuleState *st)
 {
     PyEval_SetProfileAllThreads(NULL, NULL);
+    lp_displaced_hook_restore(st, 1);
     /* Our trace function may be on in any thread that was inside a profiled frame. */
     lp_untrace_all_threads(lp_settrace_callback);
     lp_thread_hook_uninstall(st, "setprofile");

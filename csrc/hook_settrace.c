@@ -168,12 +168,48 @@ lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
     PyErr_Restore(exc_type, exc_value, exc_tb);
 }
 
+/* Another tool's trace (profile) function in the thread starting the session is replaced while
+ * profiling; remember it to put it back when the session ends.  Python warns the user. */
+void
+lp_displaced_hook_save(LPModuleState *st, int profile, Py_tracefunc ours)
+{
+    Py_tracefunc func;
+    PyObject *obj;
+    lp_thread_hook_get(profile, &func, &obj);
+    Py_CLEAR(st->displaced_obj);
+    st->displaced_func = NULL;
+    if (func != NULL && func != ours) {
+        st->displaced_func = func;
+        st->displaced_obj = Py_XNewRef(obj);
+    }
+}
+
+/* Put the displaced hook back in the calling thread, unless something else is there now. */
+void
+lp_displaced_hook_restore(LPModuleState *st, int profile)
+{
+    Py_tracefunc func;
+    PyObject *obj;
+    lp_thread_hook_get(profile, &func, &obj);
+    if (st->displaced_func != NULL && func == NULL) {
+        if (profile) {
+            PyEval_SetProfile(st->displaced_func, st->displaced_obj);
+        }
+        else {
+            PyEval_SetTrace(st->displaced_func, st->displaced_obj);
+        }
+    }
+    st->displaced_func = NULL;
+    Py_CLEAR(st->displaced_obj);
+}
+
 int
 lp_settrace_install(LPModuleState *st)
 {
     if (lp_thread_hook_install(st, "settrace") < 0) {
         return -1;
     }
+    lp_displaced_hook_save(st, 0, lp_settrace_callback);
     PyEval_SetTraceAllThreads(lp_settrace_callback, st->module);
     return 0;
 }
@@ -182,5 +218,6 @@ void
 lp_settrace_uninstall(LPModuleState *st)
 {
     PyEval_SetTraceAllThreads(NULL, NULL);
+    lp_displaced_hook_restore(st, 0);
     lp_thread_hook_uninstall(st, "settrace");
 }

@@ -121,6 +121,7 @@ lp_module_traverse(PyObject *module, visitproc visit, void *arg)
     }
     Py_VISIT(st->thread_hook);
     Py_VISIT(st->prev_thread_hook);
+    Py_VISIT(st->displaced_obj);
     return 0;
 }
 
@@ -135,6 +136,8 @@ lp_module_clear(PyObject *module)
     }
     Py_CLEAR(st->thread_hook);
     Py_CLEAR(st->prev_thread_hook);
+    Py_CLEAR(st->displaced_obj);
+    st->displaced_func = NULL;
     Py_CLEAR(st->str_f_trace_lines);
     return 0;
 }

@@ -8,7 +8,7 @@
 
 #include <pthread.h>
 
-_Thread_local LPThreadState *lp_threadstate_current = NULL;
+_Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL = NULL;
 
 static pthread_key_t lp_key;
 static pthread_once_t lp_key_once = PTHREAD_ONCE_INIT;

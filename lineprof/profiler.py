@@ -48,7 +48,6 @@ class LineProfiler:
         self.enable_count = 0
         # For the results' metadata: when profiling first started, and how long it has been
         # on (closed periods, plus the open one since _enabled_since).
-        self._displaced_trace: Any = None  # another tool's trace function settrace replaced
         self._started_at: datetime.datetime | None = None
         self._enabled_seconds = 0.0
         self._enabled_since: float | None = None
@@ -126,10 +125,11 @@ class LineProfiler:
         """Start recording (idempotent)."""
         if self._tracer.enabled:
             return
-        foreign: object = sys.gettrace()  # our own C trace function reports _lineprof here
+        # Another tool's hooks in this thread (ours report the _lineprof module as object).
+        tracer: object = sys.gettrace()
+        profiler: object = sys.getprofile()
         self._start_tracer()
-        if foreign is not None and foreign is not _lineprof:
-            self._note_foreign_tracer(foreign)
+        self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
             self._started_at = datetime.datetime.now(datetime.timezone.utc)
         self._enabled_since = perf_counter()
@@ -151,26 +151,22 @@ class LineProfiler:
                 continue
         self._tracer.enable(candidates[-1])
 
-    def _note_foreign_tracer(self, foreign: object) -> None:
-        """Another tool (a debugger, coverage) traces this thread.  Before CPython 3.12 a
-        thread has one trace function: say what that means for each side."""
+    def _note_foreign_hooks(self, tracer: object, profiler: object) -> None:
+        """Another tool (a debugger, coverage, cProfile) hooks this thread.  Before CPython
+        3.12 a thread has one trace and one profile function: say what that means."""
         backend = _lineprof.active_backend()
-        if backend == "setprofile":
-            warnings.warn(
-                f"lineprof: this thread's trace function is another tool's ({foreign!r}); "
-                "lines of profiled functions are not recorded in this thread while it stays "
-                "installed (one trace function per thread before CPython 3.12)",
-                RuntimeWarning,
-                stacklevel=3,
+        if tracer is not None and tracer is not _lineprof and backend == "setprofile":
+            _warn(
+                f"this thread's trace function is another tool's ({tracer!r}); lines of "
+                "profiled functions are not recorded in this thread while it stays installed "
+                "(one trace function per thread before CPython 3.12)"
             )
-        elif backend == "settrace":
-            self._displaced_trace = foreign
-            warnings.warn(
-                f"lineprof: replacing this thread's trace function ({foreign!r}) while "
-                "profiling (one trace function per thread); it is put back when profiling "
-                "stops",
-                RuntimeWarning,
-                stacklevel=3,
+        replaced = {"settrace": ("trace", tracer), "setprofile": ("profile", profiler)}
+        kind, hook = replaced.get(backend or "", ("", None))
+        if hook is not None and hook is not _lineprof:
+            _warn(
+                f"replacing this thread's {kind} function ({hook!r}) while profiling (one per "
+                "thread); it is put back when profiling stops"
             )
 
     def disable(self) -> None:
@@ -178,12 +174,7 @@ class LineProfiler:
         if self._enabled_since is not None:
             self._enabled_seconds += perf_counter() - self._enabled_since
             self._enabled_since = None
-        try:
-            self._tracer.disable()
-        finally:
-            displaced, self._displaced_trace = self._displaced_trace, None
-            if displaced is not None and sys.gettrace() is None:
-                sys.settrace(displaced)
+        self._tracer.disable()
 
     def enable_by_count(self) -> None:
         """Nestable enable: recording stops when every enable has been matched."""
@@ -407,6 +398,10 @@ class LineProfiler:
         """The hook in use while profiling ('monitoring', 'setprofile' or 'settrace'), or
         None when idle."""
         return _lineprof.active_backend() if self._tracer.enabled else None
+
+
+def _warn(message: str) -> None:
+    warnings.warn(f"lineprof: {message}", RuntimeWarning, stacklevel=4)
 
 
 def _qualname(function: types.FunctionType) -> str:

@@ -4,6 +4,7 @@ when Debian's ``chromium`` is not installed)."""
 from __future__ import annotations
 
 import datetime
+import os
 import re
 import shutil
 import subprocess
@@ -212,7 +213,9 @@ def chromium(tmp_path: Path, *args: str) -> subprocess.CompletedProcess[str]:
         f"--user-data-dir={tmp_path / 'chromium-profile'}",
         *args,
     ]
-    return subprocess.run(command, capture_output=True, text=True, timeout=120)
+    # Not under the sanitizer runs' LD_PRELOAD (tools/sanitize.sh): Chromium hangs with it.
+    env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "ASAN_OPTIONS")}
+    return subprocess.run(command, capture_output=True, text=True, timeout=120, env=env)
 
 
 @needs_chromium

@@ -18,12 +18,42 @@
 #include "lineprof.h"
 #include "timer.h"
 
+/* Charge the interval that `frame`'s current row has been running, which ends at `t_end` with
+ * the event being handled now (counted already; `ending` is 1) or at no event (`ending` 0). */
 static inline void
-lp_charge(const LPCodeEntry *entry, int row, int64_t elapsed)
+lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int ending)
 {
+    int64_t elapsed = t_end - frame->t_start;
     uint64_t ns = elapsed > 0 ? (uint64_t)elapsed : 0;
+    uint64_t events = ts->events - frame->events_at_start - (uint64_t)ending;
+    uint64_t hooks = ts->hooks - frame->hooks_at_start;
+    const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
-        entry->sinks[i][row].ns += ns;
+        LPLineCell *cell = &entry->sinks[i][frame->row];
+        cell->ns += ns;
+        cell->intervals++;
+        cell->events += events;
+        cell->hooks += hooks;
+    }
+}
+
+/* `frame`'s current row starts (or resumes) timing now. */
+static inline void
+lp_start_interval(const LPThreadState *ts, LPFrame *frame, int64_t t)
+{
+    frame->t_start = t;
+    frame->events_at_start = ts->events;
+    frame->hooks_at_start = ts->hooks;
+}
+
+/* A hook call that is not a profiled event (an unprofiled call or return, say): its cost lands
+ * inside whatever interval is running on this thread. */
+static inline void
+lp_count_hook(void)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts != NULL) {
+        ts->hooks++;
     }
 }
 
@@ -93,7 +123,7 @@ lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *ke
     frame->key = key;
     frame->row = row;
     frame->saved_depth = 0;
-    frame->t_start = t;
+    lp_start_interval(ts, frame, t);
     return frame;
 }
 
@@ -116,6 +146,7 @@ lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row)
     if (ts == NULL) {
         return NULL;
     }
+    ts->events++;
     return lp_push(st, ts, entry, key, row, lp_timer_now(st));
 }
 
@@ -128,6 +159,7 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
     if (ts == NULL) {
         return;
     }
+    ts->events++;
     LPFrame *frame;
     if (lp_is_top(ts, entry, key)) {
         frame = &ts->frames[ts->depth - 1];
@@ -135,7 +167,7 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
             return;
         }
         if (frame->row >= 0) {
-            lp_charge(entry, frame->row, t_end - frame->t_start);
+            lp_charge(ts, frame, t_end, 1);
         }
     }
     else {
@@ -149,20 +181,24 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
     if (row >= 0) {
         lp_hit(entry, row);
     }
-    frame->t_start = lp_timer_now(st);
+    lp_start_interval(ts, frame, lp_timer_now(st));
 }
 
 static inline void
 lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_end)
 {
     LPThreadState *ts = lp_thread(st);
-    if (ts == NULL || !lp_is_top(ts, entry, key)) {
+    if (ts == NULL) {
+        return;
+    }
+    ts->events++;
+    if (!lp_is_top(ts, entry, key)) {
         /* Not a frame we are tracking (it started before profiling and ran no line since). */
         return;
     }
     LPFrame *frame = &ts->frames[--ts->depth];
     if (frame->row >= 0) {
-        lp_charge(entry, frame->row, t_end - frame->t_start);
+        lp_charge(ts, frame, t_end, 1);
     }
 }
 

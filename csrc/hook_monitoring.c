@@ -47,6 +47,9 @@ lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (entry != NULL) {
         lp_event_line(st, entry, NULL, lp_row_for_line(entry, lp_long_value(args[1])), t);
     }
+    else {
+        lp_count_hook();
+    }
     Py_RETURN_NONE;
 }
 
@@ -62,6 +65,9 @@ lp_mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
         lp_event_enter(st, entry, NULL, -1);
+    }
+    else {
+        lp_count_hook();
     }
     Py_RETURN_NONE;
 }
@@ -80,6 +86,9 @@ lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (entry != NULL) {
         lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])));
     }
+    else {
+        lp_count_hook();
+    }
     Py_RETURN_NONE;
 }
 
@@ -96,6 +105,9 @@ lp_mon_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
         lp_event_exit(st, entry, NULL, t);
+    }
+    else {
+        lp_count_hook();
     }
     Py_RETURN_NONE;
 }

@@ -57,8 +57,11 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
                 lp_line_events(st, 1);
             }
         }
-        else if (ts->depth > 0 && ts->unprofiled_depth++ == 0) {
-            lp_line_events(st, 0);
+        else {
+            ts->hooks++;
+            if (ts->depth > 0 && ts->unprofiled_depth++ == 0) {
+                lp_line_events(st, 0);
+            }
         }
         return 0;
     }
@@ -66,6 +69,7 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0) {
+            lp_count_hook();
             return 0;
         }
         LPFrame *top = &ts->frames[ts->depth - 1];
@@ -75,12 +79,16 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             ts->unprofiled_depth = saved;
             lp_line_events(st, ts->depth > 0 && saved == 0);
         }
-        else if (ts->unprofiled_depth > 0 && --ts->unprofiled_depth == 0) {
-            lp_line_events(st, 1);
+        else {
+            ts->hooks++;
+            if (ts->unprofiled_depth > 0 && --ts->unprofiled_depth == 0) {
+                lp_line_events(st, 1);
+            }
         }
         return 0;
     }
-    default:
+    default: /* C calls and returns */
+        lp_count_hook();
         return 0;
     }
 }

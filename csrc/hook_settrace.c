@@ -37,6 +37,7 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
                 if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                     PyErr_Clear();
                 }
+                lp_count_hook();
                 return 0;
             }
         }
@@ -45,6 +46,8 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     }
     case PyTrace_CALL: {
         if (st->error || st->backend != LP_BACKEND_SETTRACE) {
+            /* Under SETPROFILE the profile function handles calls; this call still costs. */
+            lp_count_hook();
             return 0;
         }
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
@@ -52,6 +55,7 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                 PyErr_Clear();
             }
+            lp_count_hook();
             return 0;
         }
         lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)));
@@ -62,12 +66,14 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || st->backend != LP_BACKEND_SETTRACE || ts == NULL ||
             ts->epoch != st->epoch || ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
+            lp_count_hook();
             return 0;
         }
         lp_event_exit(st, ts->frames[ts->depth - 1].entry, frame, t);
         return 0;
     }
     default:
+        lp_count_hook();
         return 0;
     }
 }

@@ -13,10 +13,19 @@
 
 /* ---- per-line cells ------------------------------------------------------------------------ */
 
-/* One row of a profiler's table for one code object. */
+/* One row of a profiler's table for one code object.
+ *
+ * Besides hits and time, the row counts what its time is made of, so that Python can take the
+ * profiler's own cost back out (lineprof/calibration.py): each timed interval pays a fixed
+ * cost between its two clock reads, and each event handled inside it (a profiled callee's
+ * lines, say) or other hook call (an unprofiled call or return seen by the legacy hooks) pays
+ * its whole cost inside the interval. */
 typedef struct {
-    uint64_t hits;
-    uint64_t ns;
+    uint64_t hits;      /* times the row started */
+    uint64_t ns;        /* time charged */
+    uint64_t intervals; /* timed intervals charged (hits, plus resumptions after a yield) */
+    uint64_t events;    /* profiled events handled inside those intervals */
+    uint64_t hooks;     /* other hook calls inside those intervals */
 } LPLineCell;
 
 /* ---- code entries (linestats.c) -------------------------------------------------------------
@@ -57,10 +66,14 @@ typedef struct {
     int row;            /* the line in progress, or -1 */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
     int64_t t_start;    /* when that line started (ns) */
+    uint64_t events_at_start; /* the thread's counters when it started */
+    uint64_t hooks_at_start;
 } LPFrame;
 
 typedef struct {
-    uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
+    uint64_t epoch;  /* the module epoch this stack belongs to; a stale stack is emptied */
+    uint64_t events; /* profiled events handled on this thread, ever */
+    uint64_t hooks;  /* other hook calls on this thread, ever */
     int depth;
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
@@ -177,6 +190,7 @@ extern _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL;
 PyObject *lp_timer_py_now(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_set_fake_clock(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *lp_timer_py_advance_fake_clock(PyObject *module, PyObject *arg);
+PyObject *lp_timer_py_is_fake(PyObject *module, PyObject *unused);
 
 /* hook_monitoring.c */
 int lp_monitoring_init(LPModuleState *st, PyObject *module);

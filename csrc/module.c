@@ -60,6 +60,7 @@ static PyMethodDef lp_module_methods[] = {
      "set_fake_clock(on, start=0): tests; a clock that moves only when advanced."},
     {"advance_fake_clock", lp_timer_py_advance_fake_clock, METH_O,
      "advance_fake_clock(ns): move the fake clock forward."},
+    {"clock_is_fake", lp_timer_py_is_fake, METH_NOARGS, "clock_is_fake() -> bool"},
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},

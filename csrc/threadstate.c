@@ -94,9 +94,9 @@ lp_threadstate_flush(LPModuleState *st)
     for (int i = 0; i < ts->depth; i++) {
         LPFrame *frame = &ts->frames[i];
         if (frame->row >= 0) {
-            lp_charge(frame->entry, frame->row, now - frame->t_start);
+            lp_charge(ts, frame, now, 0);
         }
-        frame->t_start = now;
+        lp_start_interval(ts, frame, now);
     }
 }
 

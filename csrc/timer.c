@@ -53,3 +53,9 @@ lp_timer_py_advance_fake_clock(PyObject *module, PyObject *arg)
     st->fake_now += ns;
     Py_RETURN_NONE;
 }
+
+PyObject *
+lp_timer_py_is_fake(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    return PyBool_FromLong(lp_state(module)->fake_clock);
+}

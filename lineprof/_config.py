@@ -34,3 +34,9 @@ def output_prefix() -> str:
     report) and PREFIX.lprof (the results).  Default ``profile_output``, in the working
     directory, as line_profiler."""
     return os.environ.get("LINEPROF_OUTPUT", "").strip() or "profile_output"
+
+
+def calibrate() -> bool:
+    """LINEPROF_CALIBRATE: take lineprof's own measured cost out of the times it reports
+    (lineprof/calibration.py).  On unless set to 0, false, no or off."""
+    return os.environ.get("LINEPROF_CALIBRATE", "1").strip().lower() not in _FALSE_WORDS - {""}

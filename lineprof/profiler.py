@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import IO, Any, TypeVar
 
-from lineprof import _config, _lineprof, codemap
+from lineprof import _config, _lineprof, calibration, codemap
 from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
 
 __all__ = ["LineProfiler", "load_stats"]
@@ -34,8 +34,13 @@ class LineProfiler:
     >>> lp.print_stats()
     """
 
-    def __init__(self, *functions: Any, backend: str | None = None) -> None:
+    def __init__(
+        self, *functions: Any, backend: str | None = None, calibrate: bool | None = None
+    ) -> None:
         self._tracer = _lineprof.Tracer()
+        # Take lineprof's own measured cost out of the reported times (calibration.py).
+        self._calibrate = calibrate if calibrate is not None else _config.calibrate()
+        self._recorded: tuple[str, bool] | None = None  # calibration.session_key
         self._backend = backend if backend is not None else _config.backend()
         if self._backend != "auto" and self._backend not in _lineprof.BACKENDS:
             version = ".".join(map(str, sys.version_info[:2]))
@@ -129,6 +134,7 @@ class LineProfiler:
         tracer: object = sys.gettrace()
         profiler: object = sys.getprofile()
         self._start_tracer()
+        self._recorded = calibration.session_key(_lineprof.active_backend())
         self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
             self._started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -136,12 +142,15 @@ class LineProfiler:
 
     def _start_tracer(self) -> None:
         if self._backend != "auto":
-            self._tracer.enable(self._backend)
-            return
-        candidates = list(_lineprof.BACKENDS)
-        if "setprofile" in candidates and sys.getprofile() is not None:
-            # Another profiler (cProfile, say) holds the profile hook: leave it alone.
-            candidates.remove("setprofile")
+            candidates = [self._backend]
+        else:
+            candidates = list(_lineprof.BACKENDS)
+            if "setprofile" in candidates and sys.getprofile() is not None:
+                # Another profiler (cProfile, say) holds the profile hook: leave it alone.
+                candidates.remove("setprofile")
+        if self._calibrate and _lineprof.active_backend() is None:
+            # Measured before the session starts, so that nothing is being recorded.
+            candidates = calibration.prepare(candidates)
         for backend in candidates[:-1]:
             try:
                 self._tracer.enable(backend)
@@ -338,9 +347,12 @@ class LineProfiler:
         name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit; ``.sources``
         keeps each function's source lines as they are now, so the results can be shown where
         the files are gone; ``.metadata`` says what ran, when and with what."""
+        overhead = calibration.cached(self._recorded) if self._calibrate else None
+        correct = (overhead or calibration.NONE).correct
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
-        for code, lines in self._tracer.stats():
+        for code, rows in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
+            lines = [(row[0], row[1], correct(*row[2:])) for row in rows]
             if key in timings:
                 # Distinct code objects with one name and place (e.g. a function defined
                 # again by exec): report them together.
@@ -356,7 +368,7 @@ class LineProfiler:
             timings,
             1e-9,
             sources=capture_sources(timings),
-            metadata=Metadata.current(self._started_at, duration),
+            metadata=Metadata.current(self._started_at, duration, overhead),
         )
 
     def clear(self) -> None:

@@ -80,14 +80,30 @@ class Metadata:
     command_line: tuple[str, ...] | None = None
     start_time: datetime.datetime | None = None  # when profiling first started (aware, UTC)
     duration: float | None = None  # seconds profiling was on
+    # lineprof's own cost taken out of the times (calibration.Overhead's fields, ns), or None
+    # when the times are as measured
+    overhead: dict[str, float] | None = None
 
     @classmethod
     def current(
-        cls, start_time: datetime.datetime | None = None, duration: float | None = None
+        cls,
+        start_time: datetime.datetime | None = None,
+        duration: float | None = None,
+        overhead: Any = None,
     ) -> Metadata:
-        """This process: lineprof and Python versions and its command line."""
+        """This process: lineprof and Python versions and its command line; ``overhead`` is
+        the calibration.Overhead subtracted from the times, if any."""
         argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-        return cls(__version__, platform.python_version(), tuple(argv), start_time, duration)
+        corrected = None
+        if overhead is not None:
+            corrected = {
+                "interval_ns": round(float(overhead.interval_ns), 1),
+                "event_ns": round(float(overhead.event_ns), 1),
+                "hook_ns": round(float(overhead.hook_ns), 1),
+            }
+        return cls(
+            __version__, platform.python_version(), tuple(argv), start_time, duration, corrected
+        )
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -96,6 +112,7 @@ class Metadata:
             "command_line": list(self.command_line) if self.command_line is not None else None,
             "start_time": self.start_time.isoformat() if self.start_time is not None else None,
             "duration": self.duration,
+            "overhead": self.overhead,
         }
 
     @classmethod
@@ -129,12 +146,19 @@ class Metadata:
         duration = data.get("duration")
         if duration is not None and (not _is_number(duration) or duration < 0):
             raise ValueError("metadata 'duration' must be a non-negative number or null")
+        overhead = data.get("overhead")
+        if overhead is not None and (
+            not isinstance(overhead, dict)
+            or not all(isinstance(k, str) and _is_number(v) for k, v in overhead.items())
+        ):
+            raise ValueError("metadata 'overhead' must be an object of numbers or null")
         return cls(
             text("lineprof_version"),
             text("python_version"),
             tuple(argv) if argv is not None else None,
             start,
             float(duration) if duration is not None else None,
+            {k: float(v) for k, v in overhead.items()} if overhead is not None else None,
         )
 
     @staticmethod
@@ -159,12 +183,14 @@ class Metadata:
             first = min(s for s, _ in timed)
             last = max(s + datetime.timedelta(seconds=d) for s, d in timed)
             duration = (last - first).total_seconds()
+        overheads = [m.overhead for m in items]
         return Metadata(
             distinct(m.lineprof_version for m in items),
             distinct(m.python_version for m in items),
             next((m.command_line for m in items if m.command_line is not None), None),
             start,
             duration,
+            overheads[0] if overheads and all(o == overheads[0] for o in overheads) else None,
         )
 
 

@@ -1,0 +1,161 @@
+"""Taking lineprof's own cost out of the reported times: what the C core counts per line, and
+the arithmetic get_stats applies.  Exact, with the fake clock and injected constants."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof, calibration
+from tests import targets
+
+tick = targets.tick
+
+
+def callee() -> int:
+    tick(5)
+    return 1
+
+
+def calls_profiled() -> None:
+    callee()  # @call
+
+
+def unprofiled_helper() -> int:
+    return 2
+
+
+def calls_unprofiled() -> None:
+    unprofiled_helper()  # @call
+
+
+def raw_row(lp: LineProfiler, func: Callable[..., Any], offset: int) -> tuple[int, ...]:
+    line = func.__code__.co_firstlineno + offset
+    for code, rows in lp._tracer.stats():
+        if code is func.__code__:
+            return next(tuple(row) for row in rows if row[0] == line)
+    raise AssertionError("not registered")
+
+
+@pytest.fixture
+def injected(backend: str) -> Iterator[calibration.Overhead]:
+    """Known costs for this backend under the fake clock, as if calibration had measured
+    them (it never measures with the fake clock)."""
+    overhead = calibration.Overhead(interval_ns=1.0, event_ns=2.0, hook_ns=3.0)
+    calibration._measured[(backend, True)] = overhead
+    try:
+        yield overhead
+    finally:
+        del calibration._measured[(backend, True)]
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_events_inside_a_line_calling_a_profiled_function(backend: str) -> None:
+    lp = LineProfiler(calls_profiled, callee, backend=backend, calibrate=False)
+    for _ in range(3):
+        lp.runcall(calls_profiled)
+    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_profiled, 1)
+    # Each call: the callee starts, runs its two lines and returns inside the calling line.
+    assert (hits, ns, intervals) == (3, 15, 3)
+    assert events == 3 * 4
+    # setprofile: tick's C call and return, and the trace function passing on the callee's
+    # call and return and on the caller's own return (the profile function handles them).
+    assert hooks == (3 * 5 if backend == "setprofile" else 0)
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_hooks_inside_a_line_calling_an_unprofiled_function(backend: str) -> None:
+    lp = LineProfiler(calls_unprofiled, backend=backend, calibrate=False)
+    for _ in range(2):
+        lp.runcall(calls_unprofiled)
+    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_unprofiled, 1)
+    assert (hits, intervals, events) == (2, 2, 0)
+    # sys.monitoring never sees unprofiled code; the legacy hooks see its call and return
+    # (setprofile: through both functions, and the caller's own return through the trace one).
+    assert hooks == {"monitoring": 0, "settrace": 2 * 2, "setprofile": 2 * 4}[backend]
+
+
+def slow_callee() -> None:
+    tick(100)
+
+
+def calls_slow() -> None:
+    slow_callee()  # @call
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_get_stats_takes_the_measured_cost_out(
+    backend: str, injected: calibration.Overhead
+) -> None:
+    lp = LineProfiler(calls_slow, slow_callee, backend=backend)
+    for _ in range(4):
+        lp.runcall(calls_slow)
+    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_slow, 1)
+    assert (ns, intervals, events) == (400, 4, 4 * 3)
+    stats = lp.get_stats()
+    key = next(k for k in stats.timings if k[2].endswith("calls_slow"))
+    reported = {ln: t for ln, _, t in stats.timings[key]}
+    # 400 ns measured, less 1 ns per interval, 2 per event and 3 per other hook call.
+    assert reported[line] == 400 - 4 * 1 - 12 * 2 - hooks * 3
+    assert stats.metadata.overhead == {"interval_ns": 1.0, "event_ns": 2.0, "hook_ns": 3.0}
+
+
+def test_correction_arithmetic() -> None:
+    overhead = calibration.Overhead(interval_ns=10.5, event_ns=20.0, hook_ns=1.0)
+    assert overhead.correct(1000, intervals=4, events=10, hooks=6) == 1000 - 42 - 200 - 6
+    assert overhead.correct(50, intervals=4, events=10, hooks=6) == 0  # never negative
+    assert calibration.NONE.correct(1234, 9, 9, 9) == 1234
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_calibration_off_leaves_times_as_measured(
+    backend: str, injected: calibration.Overhead
+) -> None:
+    lp = LineProfiler(calls_profiled, callee, backend=backend, calibrate=False)
+    lp.runcall(calls_profiled)
+    stats = lp.get_stats()
+    assert stats.metadata.overhead is None
+    line, hits, ns, *_ = raw_row(lp, calls_profiled, 1)
+    key = next(k for k in stats.timings if k[2].endswith("calls_profiled"))
+    assert dict((ln, t) for ln, _, t in stats.timings[key])[line] == ns
+
+
+def test_nothing_is_measured_or_kept_with_the_fake_clock(backend: str) -> None:
+    _lineprof.set_fake_clock(True)
+    try:
+        assert calibration.measure(backend) is None
+        calibration.prepare([backend])
+        assert calibration.cached(calibration.session_key(backend)) is None
+    finally:
+        _lineprof.set_fake_clock(False)
+
+
+def test_real_costs_never_reach_fake_clock_sessions(backend: str, fake_clock: None) -> None:
+    calibration._measured[(backend, False)] = calibration.Overhead(1e6, 1e6, 1e6)
+    try:
+        lp = LineProfiler(calls_slow, slow_callee, backend=backend)
+        lp.runcall(calls_slow)
+        key = next(k for k in lp.get_stats().timings if k[2].endswith("calls_slow"))
+        assert [t for _, _, t in lp.get_stats().timings[key]] == [100]
+    finally:
+        del calibration._measured[(backend, False)]
+
+
+def test_measured_costs_are_plausible(backend: str) -> None:
+    overhead = calibration.measure(backend)
+    assert overhead is not None
+    # Each cost is a few CPU instructions to a few microseconds, never negative.
+    for value in (overhead.interval_ns, overhead.event_ns, overhead.hook_ns):
+        assert 0.0 <= value < 100_000.0
+    assert overhead.event_ns > 0.0
+
+
+def test_environment_switch(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LINEPROF_CALIBRATE", "0")
+    assert LineProfiler()._calibrate is False
+    monkeypatch.setenv("LINEPROF_CALIBRATE", "1")
+    assert LineProfiler()._calibrate is True
+    monkeypatch.delenv("LINEPROF_CALIBRATE")
+    assert LineProfiler()._calibrate is True

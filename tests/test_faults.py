@@ -106,10 +106,15 @@ def test_keyboard_interrupt_in_the_middle_of_a_line(make: Make) -> None:
         tick(100)  # @never
 
     lp = make(interrupted, targets.basic)
-    with lp:
-        with pytest.raises(KeyboardInterrupt):
-            interrupted()
-        targets.basic(1)
+    # Python leaves SIGINT ignored when it starts ignored (a background job of a shell)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        with lp:
+            with pytest.raises(KeyboardInterrupt):
+                interrupted()
+            targets.basic(1)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     assert by_mark(lp, interrupted) == {"before": (1, 2), "interrupt": (1, 0)}
     assert by_mark(lp, targets.basic)["tick5"] == (1, 5)
 

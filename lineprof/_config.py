@@ -40,3 +40,22 @@ def calibrate() -> bool:
     """LINEPROF_CALIBRATE: take lineprof's own measured cost out of the times it reports
     (lineprof/calibration.py).  On unless set to 0, false, no or off."""
     return os.environ.get("LINEPROF_CALIBRATE", "1").strip().lower() not in _FALSE_WORDS - {""}
+
+
+# The directory a profiled program's child processes write their results to (children.py).
+# The program's own process sets it for its children; it is not meant to be set by hand.
+CHILD_DIR = "LINEPROF_CHILD_DIR"
+
+
+def children_requested() -> bool:
+    """LINEPROF_CHILDREN: whether the child processes of a profiled program (multiprocessing,
+    Python subprocesses) are profiled too and merged into its results.  On by default;
+    ``0``, ``false``, ``no`` and ``off`` switch it off.  The ``lineprof`` command's
+    ``--children``/``--no-children`` wins over it."""
+    value = os.environ.get("LINEPROF_CHILDREN")
+    return value is None or value.strip().lower() not in _FALSE_WORDS - {""}
+
+
+def child_directory() -> str | None:
+    """LINEPROF_CHILD_DIR, set by a profiled program for its children: where they write."""
+    return os.environ.get(CHILD_DIR) or None

@@ -22,6 +22,7 @@ import os
 import sys
 import threading
 import types
+import weakref
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -81,6 +82,7 @@ class AutoProfiler:
         self.attributes: dict[str, list[str]] = {}  # module -> ["func", "Class.method", ...]
         self.warnings: list[str] = []
         self._finder: _Finder | None = None
+        self._registered: dict[int, weakref.ref[types.CodeType]] = {}  # id -> code seen
 
     # ---- targets ------------------------------------------------------------------------
 
@@ -146,6 +148,27 @@ class AutoProfiler:
                 return True
         return False
 
+    def to_spec(self) -> dict[str, Any]:
+        """The resolved targets, as JSON data: a child process profiles the same
+        (``from_spec``) without resolving them again where paths and sys.path may differ."""
+        return {
+            "files": sorted(self.files),
+            "directories": list(self.directories),
+            "modules": sorted(self.modules),
+            "packages": sorted(self.packages),
+            "attributes": self.attributes,
+        }
+
+    @classmethod
+    def from_spec(cls, profiler: LineProfiler, spec: dict[str, Any]) -> AutoProfiler:
+        auto = cls(profiler)
+        auto.files = set(spec.get("files", ()))
+        auto.directories = list(spec.get("directories", ()))
+        auto.modules = set(spec.get("modules", ()))
+        auto.packages = set(spec.get("packages", ()))
+        auto.attributes = {k: list(v) for k, v in spec.get("attributes", {}).items()}
+        return auto
+
     @property
     def empty(self) -> bool:
         return not (
@@ -155,7 +178,12 @@ class AutoProfiler:
     # ---- registering --------------------------------------------------------------------
 
     def register_code(self, code: types.CodeType, with_module_code: bool) -> int:
-        """Register every function under ``code`` (and ``code`` itself when asked)."""
+        """Register every function under ``code`` (and ``code`` itself when asked), once
+        per code object."""
+        seen = self._registered.get(id(code))
+        if seen is not None and seen() is code:
+            return 0
+        self._registered[id(code)] = weakref.ref(code)
         added = 0
         if with_module_code:
             added += self.profiler.add_code(code)

@@ -4,8 +4,8 @@
     lineprof show [options] FILE [FILE...]
 
 This file parses options, reads ``[tool.lineprof]`` defaults (config.py), and reports.
-Running the program is runner.py, profiling whole modules autoprofile.py, and the session that
-writes results at exit session.py.
+Running the program is runner.py, profiling whole modules autoprofile.py, the session that
+writes results at exit session.py, and collecting child processes' results children.py.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import sys
 from dataclasses import dataclass
 from typing import IO, Any, NoReturn
 
-from lineprof import runner
+from lineprof import _config, runner
 from lineprof._version import __version__
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.config import ConfigError, find_pyproject, load_config
@@ -49,6 +49,10 @@ Defaults for these options can be set in [tool.lineprof] of the nearest pyprojec
 the long option names (builtin = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
 Run 'lineprof show --help' for the results viewer.
 
+Child processes (multiprocessing with any start method, concurrent.futures, Python
+subprocesses) are profiled too and merged into the results; --no-children (or
+LINEPROF_CHILDREN=0) profiles the program's own process only.
+
 Without this command: LINE_PROFILE=1 python script.py profiles the functions decorated with
 @profile (from lineprof import profile) and writes profile_output.txt and profile_output.lprof
 at exit."""
@@ -60,7 +64,7 @@ hits and times are summed line by line."""
 
 # Options that take a value, and -i whose value is optional (as in kernprof).
 _VALUE_OPTIONS = {"-o", "--outfile", "-s", "--setup", "-u", "--unit", "-p", "--prof-mod"}
-_VALUE_OPTIONS |= {"--config"}
+_VALUE_OPTIONS |= {"--config", "--html"}
 _OPTIONAL_VALUE_OPTIONS = {"-i", "--output-interval"}
 _SHORT_WITH_VALUE = set("osup")
 
@@ -89,7 +93,8 @@ def _positive_seconds(text: str) -> float:
 
 
 def _add_view_options(parser: Any, show: bool) -> None:
-    """-u, -z, -r, --summarize (and --sort for show), --config: on a parser or a group."""
+    """-u, -z, -r, --summarize (and --sort for show), --html, --config: on a parser or a
+    group."""
     bool_action: Any = argparse.BooleanOptionalAction
     parser.add_argument(
         "-u",
@@ -125,6 +130,11 @@ def _add_view_options(parser: Any, show: bool) -> None:
             action=bool_action,
             help="functions from least to most total time (default: by file and line)",
         )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the HTML report (one self-contained page) to FILE",
+    )
     parser.add_argument(
         "--config",
         metavar="FILE",
@@ -184,6 +194,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--prof-imports",
         action=bool_action,
         help="also profile the modules (and functions) the script imports directly",
+    )
+    prof.add_argument(
+        "--children",
+        action=bool_action,
+        help="profile the program's child processes too (multiprocessing, "
+        "concurrent.futures, Python subprocesses) and merge their results into its own "
+        "(default: on; --no-children, or LINEPROF_CHILDREN=0, switches it off)",
     )
     prof.add_argument(
         "-s",
@@ -329,7 +346,7 @@ def _defaults(options: argparse.Namespace) -> dict[str, Any]:
         return {}
     base = os.path.dirname(os.path.abspath(config.path))
     values = dict(config.values)
-    for key in ("setup", "outfile"):
+    for key in ("setup", "outfile", "html"):
         if key in values and values[key]:
             values[key] = os.path.join(base, values[key])
     if "prof-mod" in values:
@@ -360,6 +377,8 @@ class Settings:
     rich: bool
     summarize: bool
     sort: bool
+    children: bool
+    html: str | None
 
 
 def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings:
@@ -382,7 +401,13 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
         rich=flag("rich"),
         summarize=flag("summarize"),
         sort=flag("sort"),
+        children=_on_unless_off(_setting(options, defaults, "children")),
+        html=_setting(options, defaults, "html") or None,
     )
+
+
+def _on_unless_off(value: bool | None) -> bool:
+    return _config.children_requested() if value is None else value
 
 
 # ---- entry point --------------------------------------------------------------------------
@@ -411,7 +436,9 @@ def _run(argv: list[str]) -> int:
     defaults = _defaults(options)
     settings = _settings(options, defaults)
     outfile = settings.outfile or _default_outfile(command.kind, command.target)
-    _check_writable(outfile)
+    _check_writable(outfile, "results")
+    if settings.html:
+        _check_writable(settings.html, "the HTML report")
     if settings.setup and not os.path.isfile(settings.setup):
         raise CliError(f"--setup {settings.setup}: no such file")
     if command.kind == "script" and command.target.endswith((".lprof", ".json")):
@@ -439,25 +466,43 @@ def _run(argv: list[str]) -> int:
     notes = auto.warnings  # printed at exit, with the results
     # The results go where the user meant even if the program changes directory.
     results_path = os.path.abspath(outfile)
+    html_path = os.path.abspath(settings.html) if settings.html else None
+
+    collector = None
+    if settings.children:
+        from lineprof.children import Collector
+
+        collector = Collector.start(auto, settings.builtin)
 
     def finish(stats: LineStats) -> None:
-        _finish(stats, settings, outfile, results_path, launcher, notes)
+        if collector is not None:
+            stats = collector.merge(stats)
+        _finish(stats, settings, outfile, results_path, html_path, launcher, notes)
 
-    session = Session(profiler, finish)
-    profile._use_session(session)  # @profile registers here from now on, setup included
-    if settings.builtin:
-        builtins.__dict__["profile"] = profile
-    auto.install()
-    if settings.setup:
-        runner.run_setup(settings.setup)  # before recording starts
-    if command.kind in ("command", "stdin") or auto.wants(prepared.module_name, prepared.filename):
-        auto.register_code(prepared.code, with_module_code=True)
-    if settings.interval is not None:
-        session.write_every(settings.interval, lambda stats: stats.dump(results_path))
     try:
-        session.start()
-    except RuntimeError as exc:  # the backend LINEPROF_BACKEND insists on is taken
-        raise CliError(f"cannot start profiling: {exc}") from None
+        session = Session(profiler, finish, collector.on_fork if collector else None)
+        profile._use_session(session)  # @profile registers here from now on, setup included
+        if settings.builtin:
+            builtins.__dict__["profile"] = profile
+        auto.install()
+        if settings.setup:
+            runner.run_setup(settings.setup)  # before recording starts
+        if command.kind in ("command", "stdin") or auto.wants(
+            prepared.module_name, prepared.filename
+        ):
+            auto.register_code(prepared.code, with_module_code=True)
+        if settings.interval is not None:
+            session.write_every(settings.interval, lambda stats: stats.dump(results_path))
+        try:
+            session.start()
+        except RuntimeError as exc:  # the backend LINEPROF_BACKEND insists on is taken
+            raise CliError(f"cannot start profiling: {exc}") from None
+    except BaseException:
+        if collector is not None:
+            collector.close()  # no session to finish: nothing would remove the directory
+        raise
+    if collector is not None:
+        collector.after_start()
     try:
         runner.run(prepared)
     except NameError as exc:
@@ -487,14 +532,15 @@ def _default_outfile(kind: str, target: str) -> str:
     return f"lineprof-{kind}.lprof"
 
 
-def _check_writable(outfile: str) -> None:
+def _check_writable(outfile: str, what: str) -> None:
+    """Fail before running anything when ``outfile`` cannot be written."""
     directory = os.path.dirname(os.path.abspath(outfile))
     if not os.path.isdir(directory):
-        raise CliError(f"cannot write results to {outfile}: no directory {directory}")
+        raise CliError(f"cannot write {what} to {outfile}: no directory {directory}")
     if not os.access(directory, os.W_OK):
-        raise CliError(f"cannot write results to {outfile}: {directory} is not writable")
+        raise CliError(f"cannot write {what} to {outfile}: {directory} is not writable")
     if os.path.isdir(outfile):
-        raise CliError(f"cannot write results to {outfile}: it is a directory")
+        raise CliError(f"cannot write {what} to {outfile}: it is a directory")
 
 
 def _finish(
@@ -502,10 +548,12 @@ def _finish(
     settings: Settings,
     outfile: str,
     results_path: str,
+    html_path: str | None,
     launcher: str,
     warnings: list[str],
 ) -> None:
-    """At exit: save the results, say where, and show the report with -v."""
+    """At exit: save the results (and the HTML report), say where, and show the report
+    with -v."""
     for warning in warnings:
         print(f"lineprof: warning: {warning}", file=sys.stderr)
     if not stats.timings and not warnings:
@@ -519,9 +567,12 @@ def _finish(
     except OSError as exc:
         print(f"lineprof: error: cannot write results to {outfile}: {exc}", file=sys.stderr)
         return
+    html_written = html_path is not None and _write_html(stats, settings.html, html_path)
     try:
         if not settings.quiet:
             print(f"Wrote profile results to {outfile}")
+            if html_written:
+                print(f"Wrote the HTML report to {settings.html}")
         if settings.view:
             _print_report(stats, settings, sys.stdout)
         elif not settings.quiet:
@@ -531,9 +582,23 @@ def _finish(
         pass
 
 
+def _write_html(stats: LineStats, shown: str | None, path: str) -> bool:
+    from lineprof.html import write_html
+
+    try:
+        write_html(stats, path)  # atomically
+    except OSError as exc:
+        why = exc.strerror or exc
+        print(f"lineprof: error: cannot write the HTML report to {shown}: {why}", file=sys.stderr)
+        return False
+    return True
+
+
 def _show(argv: list[str]) -> int:
     options = build_show_parser().parse_args(argv)
     settings = _settings(options, _defaults(options))
+    if settings.html:
+        _check_writable(settings.html, "the HTML report")
     loaded = []
     for path in options.files:
         try:
@@ -542,7 +607,10 @@ def _show(argv: list[str]) -> int:
             raise CliError(str(exc), 1) from None
         except OSError as exc:
             raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
-    _print_report(LineStats.merge(loaded), settings, sys.stdout)
+    merged = LineStats.merge(loaded)
+    _print_report(merged, settings, sys.stdout)
+    if settings.html and not _write_html(merged, settings.html, os.path.abspath(settings.html)):
+        return 1
     return 0
 
 

@@ -42,6 +42,8 @@ KEYS: dict[str, tuple[type, str]] = {
     "output-interval": (float, "write results every N seconds"),
     "prof-mod": (list, "modules, packages or scripts to profile whole"),
     "prof-imports": (bool, "also profile what the script imports"),
+    "children": (bool, "profile child processes too and merge their results (default true)"),
+    "html": (str, "also write the HTML report to this file"),
 }
 
 

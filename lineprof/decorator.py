@@ -13,16 +13,16 @@ goes to stdout, the full report to ``profile_output.txt`` and the results to
 ``profile_output.lprof`` (see ``_config.output_prefix``).
 
 Under the ``lineprof`` command the command owns the session and writes its own files; the
-same ``profile`` object registers into it.
+same ``profile`` object registers into it.  In a child process of a profiled program
+(children.py) ``@profile`` is on, and what it records is merged into the program's results.
 """
 
 from __future__ import annotations
 
 import io
 import os
-import shlex
-import shutil
 import sys
+from collections.abc import Callable
 from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from lineprof import _config
@@ -44,6 +44,8 @@ class GlobalProfiler:
         self._session: Session | None = None
         self._decided = False  # whether the environment has been consulted
         self._output_prefix: str | None = None  # absolute, fixed when the session starts
+        # In a child process of a profiled program: makes (once) the session to register into.
+        self._child: Callable[[], Session] | None = None
 
     def __repr__(self) -> str:
         state = "off" if self._session is None else "on"
@@ -57,11 +59,16 @@ class GlobalProfiler:
             if self._decided:
                 return func
             self._decided = True
-            if not _config.line_profile_requested() or _in_multiprocessing_child():
+            if self._child is not None:
+                self._start_child_session()
+                if self._session is None:
+                    return func
+            elif not _config.line_profile_requested() or _in_multiprocessing_child():
                 return func
-            self._start_own_session()
-            if self._session is None:
-                return func
+            else:
+                self._start_own_session()
+                if self._session is None:
+                    return func
         self._register(self._session.profiler, func)
         return func
 
@@ -87,9 +94,17 @@ class GlobalProfiler:
             self._output_prefix = os.path.abspath(output_prefix)
         self._decided = True
         if self._session is None:
-            if _in_multiprocessing_child():
+            if self._child is not None:
+                self._start_child_session()
+                if self._session is not None:
+                    try:
+                        self._session.start()
+                    except RuntimeError as exc:  # the backend LINEPROF_BACKEND insists on
+                        _profiling_is_off(exc)
+            elif _in_multiprocessing_child():
                 return
-            self._start_own_session()
+            else:
+                self._start_own_session()
         else:
             self._session.profiler.enable()
 
@@ -119,6 +134,20 @@ class GlobalProfiler:
         self._session = session
         self._decided = session is not None
 
+    def _use_child(self, make_session: Callable[[], Session]) -> None:
+        """This process is a child of a profiled program (children.py): ``@profile`` is on
+        and registers into the session ``make_session`` makes when first needed."""
+        self._child = make_session
+        self._session = None
+        self._decided = False
+
+    def _start_child_session(self) -> None:
+        assert self._child is not None
+        try:
+            self._session = self._child()
+        except ValueError as exc:  # LINEPROF_BACKEND names a backend this Python lacks
+            _profiling_is_off(exc)
+
     def _start_own_session(self) -> None:
         if self._output_prefix is None:
             self._output_prefix = os.path.abspath(_config.output_prefix())
@@ -126,12 +155,32 @@ class GlobalProfiler:
         from lineprof.session import Session
 
         try:
-            session = Session(LineProfiler(), self._write_outputs)
-            session.start()
-        except (ValueError, RuntimeError) as exc:  # LINEPROF_BACKEND: unavailable or taken
-            # Profiling must not break a program that runs fine without it.
-            print(f"lineprof: @profile: profiling is off: {exc}", file=sys.stderr)
+            profiler = LineProfiler()
+        except ValueError as exc:  # LINEPROF_BACKEND names a backend this Python lacks
+            _profiling_is_off(exc)
             return
+        collector = None
+        if _config.children_requested():
+            from lineprof.children import Collector
+
+            collector = Collector.start()
+        finish = self._write_outputs
+        if collector is not None:
+            merge = collector.merge
+
+            def finish(stats: LineStats) -> None:
+                self._write_outputs(merge(stats))
+
+        session = Session(profiler, finish, collector.on_fork if collector is not None else None)
+        try:
+            session.start()
+        except RuntimeError as exc:  # the backend LINEPROF_BACKEND insists on is taken
+            if collector is not None:
+                collector.close()
+            _profiling_is_off(exc)
+            return
+        if collector is not None:
+            collector.after_start()
         self._session = session
 
     def _write_outputs(self, stats: LineStats) -> None:
@@ -141,6 +190,8 @@ class GlobalProfiler:
         assert self._output_prefix is not None
         text_path = self._output_prefix + ".txt"
         results_path = self._output_prefix + ".lprof"
+        import shlex
+
         summary = io.StringIO()
         stats.print(stream=summary, details=False, summarize=True, sort=True, stripzeros=True)
         lines = [summary.getvalue().rstrip("\n")]
@@ -164,6 +215,11 @@ class GlobalProfiler:
             pass
 
 
+def _profiling_is_off(exc: Exception) -> None:
+    # Profiling must not break a program that runs fine without it.
+    print(f"lineprof: @profile: profiling is off: {exc}", file=sys.stderr)
+
+
 def _in_multiprocessing_child() -> bool:
     from lineprof.session import in_multiprocessing_child
 
@@ -181,6 +237,9 @@ def _shown(path: str) -> str:
 
 def _python_command() -> str:
     """How to call this Python: its short name when that finds the same interpreter."""
+    import shlex
+    import shutil
+
     executable = sys.executable or "python"
     name = os.path.basename(executable)
     found = shutil.which(name)

@@ -227,6 +227,8 @@ def _prepare_string(source: bytes, filename: str, argv0: str, safe_path: bool) -
 
 
 def _compile(source: bytes, filename: str, shown: str) -> types.CodeType:
+    if b"\0" in source:  # python refuses these too; say why in words
+        raise RunError(f"cannot run {shown}: not Python source (it contains null bytes)", 1)
     try:
         return compile(source, filename, "exec", dont_inherit=True)
     except SyntaxError as exc:
@@ -240,7 +242,7 @@ def _syntax_error_message(exc: SyntaxError, shown: str) -> str:
     if exc.lineno:
         where += f", line {exc.lineno}"
     text = (exc.text or "").strip()
-    detail = f": {text}" if text else ""
+    detail = f": {text}" if text and text.isprintable() else ""  # not the bytes of a binary
     return f"{type(exc).__name__} in {where}: {exc.msg}{detail}"
 
 

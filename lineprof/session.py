@@ -1,13 +1,16 @@
 """A profiling session that lasts until the process ends.
 
-Shared by ``@profile`` under LINE_PROFILE=1 and by the ``lineprof`` command: recording is
-switched on once, and the results are handed to a ``finish`` callback exactly once, by the
-process that started the session, whichever way the program ends: normal exit, an uncaught
-exception, ``sys.exit()``, Ctrl-C (KeyboardInterrupt) or SIGTERM.  The exit status and the
-traceback stay the program's own; on SIGTERM the process still dies of SIGTERM.
+Shared by ``@profile`` under LINE_PROFILE=1, by the ``lineprof`` command and by the child
+processes of either (children.py): recording is switched on once, and the results are handed
+to a ``finish`` callback exactly once, by the process that owns the session, whichever way the
+program ends: normal exit, an uncaught exception, ``sys.exit()``, Ctrl-C (KeyboardInterrupt)
+or SIGTERM.  The exit status and the traceback stay the program's own; on SIGTERM the process
+still dies of SIGTERM.
 
 A process forked from the owner (multiprocessing's fork start method, ``os.fork()``) inherits
-the session but never finishes it, so it writes nothing.
+the session.  With an ``on_fork`` callback that gives it somewhere to write, the child owns
+its copy from then on: its tables start empty (nothing is counted twice) and it finishes with
+what it records itself.  Without one, the child never finishes the session and writes nothing.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import os
 import signal
 import sys
 import threading
+import time
 from collections.abc import Callable
 from types import FrameType
 from typing import Any
@@ -26,17 +30,32 @@ from lineprof.stats import LineStats
 
 __all__ = ["Session", "in_multiprocessing_child"]
 
+Finish = Callable[[LineStats], None]
+
 
 class Session:
     """Record with ``profiler`` from ``start()`` until the process ends, then call
-    ``finish(stats)`` once (in the process that called ``start``)."""
+    ``finish(stats)`` once (in the process that called ``start``).
 
-    def __init__(self, profiler: LineProfiler, finish: Callable[[LineStats], None]) -> None:
+    ``on_fork(session)`` is called in a child forked while the session runs; it returns the
+    child's own ``finish``, or None for a child that writes nothing."""
+
+    def __init__(
+        self,
+        profiler: LineProfiler,
+        finish: Finish,
+        on_fork: Callable[[Session], Finish | None] | None = None,
+    ) -> None:
         self.profiler = profiler
         self._finish = finish
+        self._on_fork = on_fork
         self._owner_pid: int | None = None
         self._finished = False
+        self._finishing = False  # finish() is running: a SIGTERM waits for it
+        self._die_after_finish = False
         self._writer: _PeriodicWriter | None = None
+        self._sigterm_handler: Callable[[int, FrameType | None], None] | None = None
+        self._sigterm_running = False  # the handler has started: no need to prod the thread
 
     @property
     def started(self) -> bool:
@@ -44,6 +63,7 @@ class Session:
 
     def start(self) -> None:
         """Switch recording on and arrange for ``finish`` at exit (idempotent)."""
+        self.profiler.enable()  # first: a backend that cannot start leaves no session
         if self._owner_pid is None:
             self._owner_pid = os.getpid()
             # atexit runs after the traceback of an uncaught exception is printed, after
@@ -51,7 +71,7 @@ class Session:
             # registers later (they run first): everything the program does is recorded.
             atexit.register(self.finish)
             _install_sigterm_handler(self)
-        self.profiler.enable()
+            _install_fork_handlers(self)
 
     def write_every(self, seconds: float, write: Callable[[LineStats], None]) -> None:
         """Call ``write(stats so far)`` every ``seconds`` from a daemon thread, until the
@@ -68,15 +88,53 @@ class Session:
         if self._finished or not self.owns_process():
             return
         self._finished = True
-        if self._writer is not None:
-            self._writer.stop()
+        self._finishing = True
         try:
+            if self._writer is not None:
+                self._writer.stop()
+            try:
+                self.profiler.disable()
+                stats = self.profiler.get_stats()
+            except Exception as exc:  # an internal failure the C core reports at disable()
+                _warn(f"profiling failed: {exc}")
+                return
+            self._finish(stats)
+        finally:
+            self._finishing = False
+            if self._die_after_finish:
+                _die_of_sigterm()
+
+    def watch_sigterm(self) -> None:
+        """Make sure a SIGTERM is handled even when it arrives just before the main thread
+        blocks in C (see ``_SigtermWatch``): for multiprocessing's workers, which its Pool
+        ends with SIGTERM and then waits for.  Call it again after something reset the
+        wakeup fd (the forkserver does in the processes it forks)."""
+        if self.owns_process() and self._sigterm_handler is not None:
+            _SigtermWatch.arm(self)
+
+    def abandon(self) -> None:
+        """Stop recording for good, without handing anything over."""
+        if self.owns_process() and not self._finished:
+            self._finished = True
             self.profiler.disable()
-            stats = self.profiler.get_stats()
-        except Exception as exc:  # an internal failure the C core reports at disable()
-            _warn(f"profiling failed: {exc}")
-            return
-        self._finish(stats)
+
+    def _carry_on_in_child(self) -> bool:
+        """In a child just forked from the owner: own the session from now on, with empty
+        tables, when ``on_fork`` gives the child somewhere to write."""
+        if self._on_fork is None or self._finished:
+            return False
+        try:
+            finish = self._on_fork(self)
+            if finish is None:
+                return False
+            self.profiler.clear()
+        except Exception as exc:
+            _warn(f"child process {os.getpid()} is not profiled: {exc}")
+            return False
+        self._owner_pid = os.getpid()
+        self._finish = finish
+        self._writer = None  # the parent's thread did not survive fork()
+        return True
 
 
 def in_multiprocessing_child() -> bool:
@@ -103,6 +161,17 @@ def _warn(message: str) -> None:
         pass
 
 
+def _die_of_sigterm() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    os.kill(os.getpid(), signal.SIGTERM)
+    os._exit(128 + signal.SIGTERM)  # not reached: the signal is delivered by kill()
+
+
 def _install_sigterm_handler(session: Session) -> None:
     """On SIGTERM: write the results, then die of SIGTERM as the program would have.
 
@@ -115,44 +184,148 @@ def _install_sigterm_handler(session: Session) -> None:
         return
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
+        session._sigterm_running = True
+        if session._finishing:
+            # The results are being written (atexit, or a multiprocessing finalizer): let
+            # that complete, then die.  Dying now would lose them.
+            session._die_after_finish = True
+            return
         session.finish()
-        for stream in (sys.stdout, sys.stderr):
-            try:
-                stream.flush()
-            except (OSError, ValueError, AttributeError):
-                pass
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        os.kill(os.getpid(), signal.SIGTERM)
-        os._exit(128 + signal.SIGTERM)  # not reached: the signal is delivered by kill()
-
-    # A forked process never finishes the session, and must die of SIGTERM as it would without
-    # lineprof.  A Python-level handler would not do: CPython drops a signal that arrives
-    # between fork() and its after-fork reset of the signal flags, and a SIGTERM sent then
-    # (multiprocessing's Pool.terminate() to a worker still starting) would be lost.  So
-    # SIGTERM is blocked across fork(), and the child unblocks it only after restoring the
-    # default action: a SIGTERM that arrived meanwhile is then delivered, and kills it.
-    saved_masks: dict[int, set[int | signal.Signals]] = {}  # forking thread -> mask before
-
-    def before_fork() -> None:
-        if signal.getsignal(signal.SIGTERM) is on_sigterm:
-            mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
-            saved_masks[threading.get_ident()] = mask
-
-    def after_fork(in_child: bool) -> None:
-        saved = saved_masks.pop(threading.get_ident(), None)
-        if in_child:
-            saved_masks.clear()
-            if signal.getsignal(signal.SIGTERM) is on_sigterm:
-                signal.signal(signal.SIGTERM, signal.SIG_DFL)
-        if saved is not None:
-            signal.pthread_sigmask(signal.SIG_SETMASK, saved)
+        _die_of_sigterm()
 
     signal.signal(signal.SIGTERM, on_sigterm)
+    session._sigterm_handler = on_sigterm
+
+
+def _install_fork_handlers(session: Session) -> None:
+    """What a child forked while the session runs does with it (``_carry_on_in_child``), and
+    the SIGTERM it may be sent at once.
+
+    A forked process that does not carry the session on must die of SIGTERM as it would
+    without lineprof, and one that does must write its results first.  Either way no SIGTERM
+    may be lost: CPython drops a signal that arrives between fork() and its after-fork reset
+    of the signal flags, and a SIGTERM sent then (multiprocessing's Pool.terminate() to a
+    worker still starting) would be lost.  So SIGTERM is blocked across fork(), and the child
+    unblocks it only once its action is settled (the default action, or lineprof's handler
+    for a child that writes results): a SIGTERM that arrived meanwhile is then delivered."""
+    # forking thread -> (whether the parent owned the session, the signal mask before)
+    saved: dict[int, tuple[bool, Any]] = {}
+
+    def ours() -> bool:
+        handler = session._sigterm_handler
+        return handler is not None and signal.getsignal(signal.SIGTERM) is handler
+
+    def before_fork() -> None:
+        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if ours() else None
+        saved[threading.get_ident()] = (session.owns_process(), mask)
+
+    def after_fork(in_child: bool) -> None:
+        owned, mask = saved.pop(threading.get_ident(), (False, None))
+        try:
+            if in_child:
+                saved.clear()
+                carried_on = owned and session._carry_on_in_child()
+                _SigtermWatch.drop()  # the parent's; a multiprocessing child arms its own
+                if not carried_on and ours():
+                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        finally:
+            if mask is not None:
+                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
     os.register_at_fork(
         before=before_fork,
         after_in_parent=lambda: after_fork(False),
         after_in_child=lambda: after_fork(True),
     )
+
+
+class _SigtermWatch:
+    """Python runs a signal handler between two bytecodes of the main thread.  A SIGTERM that
+    arrives just before the main thread blocks in a C call is handled only when that call
+    returns: an idle multiprocessing Pool worker, about to wait for a task on a semaphore,
+    would never run the handler, never die, and Pool.terminate() would wait for it forever
+    (the default action, which the program would get without lineprof, kills at once).
+
+    So a multiprocessing child that handles SIGTERM for its results has a daemon thread woken
+    by the signal (``signal.set_wakeup_fd``) that interrupts the main thread with SIGTERM
+    again, as long as lineprof's handler has not started.  A blocking call in the main thread
+    fails with EINTR, and Python runs the handler.  A wakeup fd the program set (asyncio) is
+    left alone."""
+
+    _pid = -1  # the process the current pipe and thread belong to
+    _read_fd = -1
+    _write_fd = -1
+
+    @classmethod
+    def arm(cls, session: Session) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return  # set_wakeup_fd only works in the main thread
+        if cls._pid == os.getpid():
+            current = signal.set_wakeup_fd(cls._write_fd, warn_on_full_buffer=False)
+            if current not in (-1, cls._write_fd):
+                signal.set_wakeup_fd(current)  # the program's own: leave it
+            return
+        inherited = cls._write_fd if cls._pid != -1 else -1
+        read_fd, write_fd = os.pipe()
+        os.set_blocking(write_fd, False)
+        current = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        if current not in (-1, inherited):
+            signal.set_wakeup_fd(current)  # the program's own: leave it
+            os.close(read_fd)
+            os.close(write_fd)
+            return
+        cls._close_inherited()
+        cls._pid, cls._read_fd, cls._write_fd = os.getpid(), read_fd, write_fd
+        main = threading.get_ident()
+        thread = threading.Thread(
+            target=cls._run, args=(read_fd, session, main), name="lineprof-sigterm", daemon=True
+        )
+        thread.start()
+
+    @classmethod
+    def drop(cls) -> None:
+        """In a forked child: forget the parent's pipe and wakeup fd (its thread is gone)."""
+        if cls._pid in (-1, os.getpid()):
+            return
+        try:
+            current = signal.set_wakeup_fd(-1)
+            if current not in (-1, cls._write_fd):
+                signal.set_wakeup_fd(current)  # the program's own: put it back
+        except ValueError:  # not the main thread
+            pass
+        cls._close_inherited()
+        cls._pid = -1
+
+    @classmethod
+    def _close_inherited(cls) -> None:
+        for fd in (cls._read_fd, cls._write_fd):
+            if fd != -1:
+                try:
+                    os.close(fd)
+                except OSError:
+                    pass
+        cls._read_fd = cls._write_fd = -1
+
+    @staticmethod
+    def _run(read_fd: int, session: Session, main: int) -> None:
+        while True:
+            try:
+                data = os.read(read_fd, 512)
+            except OSError:
+                return
+            if not data:
+                return
+            if signal.SIGTERM.value not in data:
+                continue
+            while not session._sigterm_running:
+                time.sleep(0.01)  # the main thread usually runs the handler meanwhile
+                handler = session._sigterm_handler
+                if session._sigterm_running or signal.getsignal(signal.SIGTERM) is not handler:
+                    break  # running, or the program handles SIGTERM now
+                try:
+                    signal.pthread_kill(main, signal.SIGTERM)
+                except OSError:
+                    return
 
 
 class _PeriodicWriter:

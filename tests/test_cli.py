@@ -3,7 +3,11 @@ console script when it is installed)."""
 
 from __future__ import annotations
 
+import html
+import json
 import os
+import pickle
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +16,7 @@ from pathlib import Path
 import pytest
 
 import lineprof
-from lineprof import cli, config
+from lineprof import LineStats, cli, config
 from tests.scripts._run import (
     SCRIPTS,
     copy_script,
@@ -22,6 +26,7 @@ from tests.scripts._run import (
     hits,
     lineprof_script,
     load,
+    read_only_directory,
     run_lineprof,
     stderr_lines,
 )
@@ -186,13 +191,17 @@ def test_sigterm(tmp_path: Path) -> None:
     assert hits(load(tmp_path / "term.lprof"), "step")["return i * 2"] >= 10
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn"])
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_multiprocessing(tmp_path: Path, method: str) -> None:
     result = run_lineprof(str(SCRIPTS / "mp_pool.py"), method, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "pool 55" in result.stdout and "child exit 0" in result.stdout
     assert result.stdout.count("Wrote profile results") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == ["mp_pool.py.lprof"]
+    # 6 calls in the pool's workers, 1 in a Process, 1 in the parent (tests/test_children.py
+    # has the rest)
+    assert hits(load(tmp_path / "mp_pool.py.lprof"), "square") == {"return x * x": 8}
+    result = run_lineprof("--no-children", str(SCRIPTS / "mp_pool.py"), method, cwd=tmp_path)
     assert hits(load(tmp_path / "mp_pool.py.lprof"), "square") == {"return x * x": 1}
 
 
@@ -314,13 +323,19 @@ from lineprof.decorator import profile
 def step(i):
     return i + 1
 
+def hits_written():
+    # the first write may come before step(0) when the start is slow (sanitizers)
+    if not os.path.exists(sys.argv[1]):
+        return 0
+    rows = [r for rows in load_stats(sys.argv[1]).timings.values() for r in rows]
+    return sum(hits for _, hits, _ in rows)
+
 step(0)
 deadline = time.monotonic() + 120
-while not os.path.exists(sys.argv[1]) and time.monotonic() < deadline:
+while hits_written() == 0 and time.monotonic() < deadline:
     step(1)
     time.sleep(0.01)
-rows = [r for rows in load_stats(sys.argv[1]).timings.values() for r in rows]
-print("intermediate hits", sum(hits for _, hits, _ in rows) > 0)
+print("intermediate hits", hits_written() > 0)
 """
 
 
@@ -521,6 +536,51 @@ def test_show_errors(tmp_path: Path) -> None:
     assert "required" in one_error_line(run_lineprof("show", cwd=tmp_path))
 
 
+# ---- the HTML report ----------------------------------------------------------------------
+
+
+def html_rows(path: Path) -> dict[str, int]:
+    """{line contents: hits} of the rows of an HTML report that ran."""
+    rows = re.findall(
+        r'<tr class="run"[^>]*><td class="ln">\d+</td><td class="num">(\d+)</td>'
+        r".*?<code>(.*?)</code></td></tr>",
+        path.read_text(encoding="utf-8"),
+    )
+    found: dict[str, int] = {}
+    for count, code in rows:
+        text = html.unescape(code).strip()
+        found[text] = found.get(text, 0) + int(count)
+    return found
+
+
+WORK_ROWS = {"total = 0": 2, "for i in range(n):": 8, "total += i": 6, "return total": 2}
+
+
+def test_html_report(tmp_path: Path) -> None:
+    result = run_lineprof("--html", "report.html", "-o", "one.json", PROBE, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Wrote the HTML report to report.html" in result.stdout.splitlines()
+    page = (tmp_path / "report.html").read_text(encoding="utf-8")
+    assert page.startswith("<!DOCTYPE html>") and "</html>" in page
+    assert '<span class="name">work</span>' in page
+    assert '<span class="name">never_called</span>' in page
+    assert html_rows(tmp_path / "report.html") == WORK_ROWS
+    assert hits(load(tmp_path / "one.json"), "work") == WORK_ROWS  # the results as usual
+    quiet = run_lineprof("-q", "--html", "quiet.html", "-o", "two.json", PROBE, cwd=tmp_path)
+    assert "Wrote" not in quiet.stdout
+    assert html_rows(tmp_path / "quiet.html") == WORK_ROWS
+    assert not [p.name for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_show_html_report(tmp_path: Path) -> None:
+    run_lineprof("-q", "-o", "one.lprof", PROBE, cwd=tmp_path)
+    run_lineprof("-q", "-o", "two.json", PROBE, cwd=tmp_path)
+    result = run_lineprof("show", "--html", "both.html", "one.lprof", "two.json", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Function: work at line" in result.stdout  # the report as usual
+    assert html_rows(tmp_path / "both.html") == {k: 2 * v for k, v in WORK_ROWS.items()}
+
+
 def test_dash_dash_show_runs_a_script_called_show(tmp_path: Path) -> None:
     (tmp_path / "show").write_text("print('I am show')\n")
     result = run_lineprof("-q", "--", "show", cwd=tmp_path)
@@ -550,15 +610,74 @@ def test_dash_dash_show_runs_a_script_called_show(tmp_path: Path) -> None:
         (["results.lprof"], "looks like a results file"),
         (["show", "missing.lprof"], "cannot read missing.lprof"),
         (["show", "x.py"], "x.py: not a lineprof results file"),
+        (["a_directory"], "a_directory is a directory"),
+        (["image.png"], "image.png: not Python source (it contains null bytes)"),
+        (["latin1.py"], "SyntaxError in latin1.py, line 1: (unicode error)"),
+        (["--html", "nodir/x.html", "x.py"], "cannot write the HTML report to nodir/x.html"),
+        (["--no-children=1", "x.py"], "--no-children: ignored explicit argument '1'"),
+        (["show", "a_directory"], "cannot read a_directory"),
+        (["show", "truncated.json"], "truncated.json: not a lineprof results file, or truncated"),
+        (["show", "truncated.lprof"], "truncated.lprof: not a lineprof results file, or trunc"),
+        (["show", "corrupt.json"], "corrupt.json: not a lineprof results file (function #0 is"),
+        (["show", "foreign.json"], "foreign.json: not a lineprof results file (no 'format'"),
+        (["show", "foreign.lprof"], "foreign.lprof: not a lineprof results file: a pickle of"),
+        (["show", "image.png"], "image.png: not a lineprof results file (neither"),
+        (["show", "future.json"], "future.json: written by a newer lineprof (schema version 2"),
+        (["show", "--html", "nodir/x.html", "good.json"], "cannot write the HTML report"),
     ],
 )
 def test_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
     (tmp_path / "x.py").write_text("print('never runs')\n")
     (tmp_path / "bad_syntax.py").write_text("x = 1\ndef f(:\n")
     (tmp_path / "results.lprof").write_text("{}")
+    write_bad_inputs(tmp_path)
+    before = sorted(p.name for p in tmp_path.iterdir())
     result = run_lineprof(*args, cwd=tmp_path)
     assert message in one_error_line(result)
     assert "never runs" not in result.stdout
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def write_bad_inputs(directory: Path) -> None:
+    """A directory, binary and mis-encoded files, and broken, foreign and future results."""
+    (directory / "a_directory").mkdir()
+    (directory / "image.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00")
+    (directory / "latin1.py").write_bytes(b"print('caf\xe9')\n")
+    good = LineStats({(str(directory / "f.py"), 1, "f"): [(2, 3, 400)]}, 1e-9)
+    good.dump(directory / "good.json")
+    good.dump(directory / "good.lprof")
+    for suffix in ("json", "lprof"):
+        data = (directory / f"good.{suffix}").read_bytes()
+        (directory / f"truncated.{suffix}").write_bytes(data[: len(data) // 2])
+    document = json.loads((directory / "good.json").read_text())
+    document["functions"][0]["lines"] = [[2, -3, 400]]
+    (directory / "corrupt.json").write_text(json.dumps(document))
+    document = json.loads((directory / "good.json").read_text())
+    document["schema_version"] = 2
+    (directory / "future.json").write_text(json.dumps(document))
+    (directory / "foreign.json").write_text('{"name": "not results", "version": 1}')
+    (directory / "foreign.lprof").write_bytes(pickle.dumps({"timings": {}}, protocol=4))
+
+
+def test_bad_output_directory(tmp_path: Path) -> None:
+    """-o and --html in a directory that cannot be written: nothing runs, nothing is left."""
+    (tmp_path / "x.py").write_text("print('never runs')\n")
+    read_only = tmp_path / "ro"
+    read_only.mkdir()
+    LineStats({("f.py", 1, "f"): [(2, 3, 400)]}, 1e-9).dump(tmp_path / "good.json")
+    cases = [
+        (["-o", "ro/out.lprof", "x.py"], "cannot write results to ro/out.lprof"),
+        (["--html", "ro/x.html", "x.py"], "cannot write the HTML report to ro/x.html"),
+        (["show", "--html", "ro/x.html", "good.json"], "cannot write the HTML report to ro/x"),
+    ]
+    with read_only_directory(read_only):
+        for args, message in cases:
+            result = run_lineprof(*args, cwd=tmp_path)
+            line = one_error_line(result)
+            assert message in line and "is not writable" in line
+            assert "never runs" not in result.stdout
+            assert list(read_only.iterdir()) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.json", "ro", "x.py"]
 
 
 def help_has(text: str, *names: str) -> bool:
@@ -588,6 +707,8 @@ def test_help_and_version(tmp_path: Path) -> None:
         ("-i", "--output-interval"),
         ("-p", "--prof-mod"),
         ("--prof-imports", "--no-prof-imports"),
+        ("--children", "--no-children"),
+        ("--html", "FILE"),
         ("-m", "MODULE"),
         ("-c", "CODE"),
         ("--config", "FILE"),
@@ -604,6 +725,7 @@ def test_help_and_version(tmp_path: Path) -> None:
         ("-t", "--sort"),
         ("-m", "--summarize"),
         ("-r", "--rich"),
+        ("--html", "FILE"),
     ]:
         assert help_has(show_help, *names), names
     version = run_lineprof("--version", cwd=tmp_path)

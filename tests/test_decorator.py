@@ -262,15 +262,21 @@ def test_sigterm_handled_by_the_program(tmp_path: Path, when: str) -> None:
     assert hits(load(tmp_path / "profile_output.lprof"), "step")["return i * 2"] >= 10
 
 
-@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
-def test_multiprocessing_children_write_nothing(tmp_path: Path, method: str) -> None:
-    result = run_python(str(SCRIPTS / "mp_pool.py"), method, cwd=tmp_path, env=ON)
+@pytest.mark.parametrize(
+    ("method", "children"),
+    [("fork", True), ("spawn", True), ("forkserver", True), ("spawn", False)],
+)
+def test_multiprocessing_children(tmp_path: Path, method: str, children: bool) -> None:
+    env = ON if children else environment(LINE_PROFILE="1", LINEPROF_CHILDREN="0")
+    result = run_python(str(SCRIPTS / "mp_pool.py"), method, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "pool 55" in result.stdout and "child exit 0" in result.stdout
     assert result.stdout.count("Wrote profile results to profile_output.lprof") == 1
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(OUTPUTS)
-    # the parent's own call; the children's are theirs
-    assert hits(load(tmp_path / "profile_output.lprof"), "square") == {"return x * x": 1}
+    # merged: 6 calls in the pool's workers, 1 in a Process, 1 in the parent; switched off:
+    # the parent's own call (the children write nothing)
+    expected = 8 if children else 1
+    assert hits(load(tmp_path / "profile_output.lprof"), "square") == {"return x * x": expected}
 
 
 # ---- explicit control ---------------------------------------------------------------------

@@ -3,11 +3,13 @@ and read the results back."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import signal
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +111,25 @@ def load(path: Path) -> LineStats:
 
 def stderr_lines(result: subprocess.CompletedProcess[Any]) -> list[str]:
     return [line for line in result.stderr.splitlines() if line.strip()]
+
+
+@contextlib.contextmanager
+def read_only_directory(directory: Path) -> Iterator[None]:
+    """Make ``directory`` read-only for this user, root included: ``chattr +i`` (immutable,
+    even for root, on ext4 and similar) or else mode 0o555 for anyone else.  Skips the test
+    when neither works."""
+    import pytest
+
+    if subprocess.run(["chattr", "+i", str(directory)], capture_output=True).returncode == 0:
+        try:
+            yield
+        finally:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        return
+    if os.geteuid() == 0:
+        pytest.skip("cannot make a directory read-only for root here (chattr +i failed)")
+    directory.chmod(0o555)
+    try:
+        yield
+    finally:
+        directory.chmod(0o755)

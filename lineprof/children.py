@@ -1,0 +1,421 @@
+"""Child processes: what they record is merged into the program's results.
+
+The process that owns a profiling session (the ``lineprof`` command, or ``@profile`` under
+LINE_PROFILE=1) makes a private directory (``Collector``) and exports it in LINEPROF_CHILD_DIR.
+Every process the program starts leaves its results there, as one lineprof JSON file; the
+owner merges them into its own when it finishes, then removes the directory.
+
+- A forked child (multiprocessing's fork start method, the forkserver's workers,
+  ``os.fork()``) inherits the session and carries it on with empty tables (session.py calls
+  ``on_fork``), so nothing is counted twice.
+- A new Python process (multiprocessing's spawn and forkserver, ``subprocess`` running
+  ``sys.executable``) imports the ``sitecustomize`` the owner puts first on PYTHONPATH
+  (coverage.py measures subprocesses the same way).  It calls ``bootstrap``: ``@profile``
+  then registers into a session of this process, the owner's ``-p`` targets are profiled as
+  their modules are imported, and the sitecustomize it hides, if any, runs as usual.  The
+  session starts when the first function is registered: a child that profiles nothing pays
+  only for importing lineprof.
+- A child writes its file when it ends: at exit (atexit), from multiprocessing's exit
+  finalizers in the processes multiprocessing ends with ``os._exit()`` (Pool workers, every
+  fork and forkserver child), and on SIGTERM (``Pool.terminate()``) before dying of it.
+
+Nothing here may break the program: a failure costs at most one line on stderr.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from lineprof import _config
+
+if TYPE_CHECKING:
+    from lineprof.autoprofile import AutoProfiler
+    from lineprof.profiler import LineProfiler
+    from lineprof.session import Session
+    from lineprof.stats import LineStats
+
+__all__ = ["Collector", "bootstrap", "leave"]
+
+Finish = Callable[["LineStats"], None]
+
+_BOOT = "boot"  # the sitecustomize, beside the children's results
+# multiprocessing finalizer priority: after every finalizer of the process itself
+_LAST_PRIORITY = -(2**31)
+
+_current_child: _Child | None = None  # this process, when a profiled program started it
+_watched: set[int] = set()  # ids of the sessions multiprocessing's after-fork hook finishes
+
+
+# ---- the program's own process ------------------------------------------------------------
+
+
+class Collector:
+    """The directory the program's child processes write their results to."""
+
+    def __init__(self, directory: str, saved_environment: dict[str, str | None]) -> None:
+        self.directory = directory
+        self._results = _ResultsDirectory(directory)
+        self._saved_environment = saved_environment
+        self._closed = False
+
+    @classmethod
+    def start(cls, auto: AutoProfiler | None = None, builtin: bool = False) -> Collector | None:
+        """Make the directory, and export it to the processes started from now on: what
+        they profile is what ``@profile`` registers, ``auto``'s targets, and with
+        ``builtin`` a bare ``@profile``.  None, after a line on stderr, when that fails."""
+        import shutil
+        import tempfile
+
+        from lineprof.stats import atomic_write
+
+        leave()  # a lineprof command run by a profiled program: a collection of its own
+        directory = None
+        try:
+            directory = tempfile.mkdtemp(prefix="lineprof-children-")
+            boot = os.path.join(directory, _BOOT)
+            os.mkdir(boot)
+            spec = {
+                "builtin": builtin,
+                "auto": auto.to_spec() if auto is not None and not auto.empty else None,
+            }
+            site_text = _sitecustomize_source(spec).encode("utf-8")
+            atomic_write(os.path.join(boot, "sitecustomize.py"), lambda out: out.write(site_text))
+        except OSError as exc:
+            _warn(f"child processes will not be profiled: {exc}")
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+            return None
+        saved = {name: os.environ.get(name) for name in ("PYTHONPATH", _config.CHILD_DIR)}
+        path = saved["PYTHONPATH"]
+        os.environ["PYTHONPATH"] = boot + os.pathsep + path if path else boot
+        os.environ[_config.CHILD_DIR] = directory
+        return cls(directory, saved)
+
+    def on_fork(self, session: Session) -> Finish:
+        """session.py's ``on_fork``: a forked child writes its results here."""
+        return self._results.adopt(session)
+
+    def after_start(self) -> None:
+        """Once the session has started (its atexit handler is registered): at exit, let
+        multiprocessing end its children before the session finishes."""
+        import atexit
+
+        atexit.register(_let_multiprocessing_finish)
+
+    def merge(self, stats: LineStats) -> LineStats:
+        """``stats`` with every child's results added to it; the directory is removed."""
+        from lineprof.stats import LineStats, load_stats
+
+        if self._closed:
+            return stats
+        # Renamed first: a child that writes from now on cannot (the path is gone) and says
+        # nothing, instead of adding a file while the directory is being removed.
+        directory = self.directory + ".merging"
+        try:
+            os.rename(self.directory, directory)
+        except OSError:
+            directory = self.directory
+        found: list[LineStats] = []
+        failures: list[str] = []
+        try:
+            names = sorted(os.listdir(directory))
+        except OSError as exc:
+            names = []
+            failures.append(str(exc))
+        for name in names:
+            if name.startswith(".") or not name.endswith(".json"):
+                continue  # the boot directory; a temporary file of a child killed mid-write
+            try:
+                found.append(load_stats(os.path.join(directory, name)))
+            except (OSError, ValueError) as exc:
+                failures.append(str(exc))
+        self.close(directory)
+        if failures:
+            _warn(f"the results of {len(failures)} child process(es) are missing: {failures[0]}")
+        return LineStats.merge([stats, *found]) if found else stats
+
+    def close(self, directory: str | None = None) -> None:
+        """Remove the directory (or what it was renamed to) and stop exporting it
+        (idempotent)."""
+        import shutil
+
+        self._closed = True
+        for name, value in self._saved_environment.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        self._saved_environment = {}
+        shutil.rmtree(directory or self.directory, ignore_errors=True)
+
+
+def _let_multiprocessing_finish() -> None:
+    """multiprocessing's exit handler terminates the pools and daemonic processes left
+    running, and joins the others: their results are written then.  It runs after the
+    session's own atexit handler when multiprocessing was imported before profiling started
+    (atexit runs the last registered first); run it now in that case."""
+    util: Any = sys.modules.get("multiprocessing.util")
+    if util is None or getattr(util, "_exiting", True):
+        return
+    try:
+        util._exit_function()
+    except Exception as exc:
+        _warn(f"multiprocessing's exit handler failed: {exc}")
+
+
+def _sitecustomize_source(spec: dict[str, Any]) -> str:
+    """What the children run at startup: the spec is a Python literal in it (no file to
+    read, no json to import), and lineprof is imported from where this process has it."""
+    import lineprof
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(lineprof.__file__)))
+    return _SITECUSTOMIZE.format(root=root, cache_tag=sys.implementation.cache_tag, spec=spec)
+
+
+_SITECUSTOMIZE = '''\
+"""Written by lineprof for the child processes of a profiled program (lineprof/children.py):
+profile this process for that program, then run the sitecustomize this one hides, if any."""
+
+
+def _lineprof_child():
+    import os
+    import sys
+
+    here = os.path.dirname(os.path.abspath(__file__))
+    sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != here]
+    if sys.implementation.cache_tag != {cache_tag!r}:
+        return  # another Python than the program's: lineprof's C core is not built for it
+    try:
+        if "lineprof" not in sys.modules:
+            import importlib.util
+
+            package = os.path.join({root!r}, "lineprof")
+            spec = importlib.util.spec_from_file_location(
+                "lineprof",
+                os.path.join(package, "__init__.py"),
+                submodule_search_locations=[package],
+            )
+            module = importlib.util.module_from_spec(spec)
+            sys.modules["lineprof"] = module
+            try:
+                spec.loader.exec_module(module)
+            except BaseException:
+                del sys.modules["lineprof"]
+                raise
+        from lineprof import children
+
+        children.bootstrap({spec!r})
+    except Exception as exc:
+        try:
+            sys.stderr.write(
+                "lineprof: child process %d is not profiled: %s\\n" % (os.getpid(), exc)
+            )
+        except Exception:
+            pass
+
+
+def _lineprof_chain():
+    import importlib.machinery
+    import importlib.util
+    import sys
+
+    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", sys.path)
+    if spec is not None and spec.loader is not None:
+        module = importlib.util.module_from_spec(spec)
+        sys.modules["sitecustomize"] = module
+        spec.loader.exec_module(module)
+
+
+_lineprof_child()
+_lineprof_chain()
+'''
+
+
+# ---- every process of the program --------------------------------------------------------
+
+
+class _ResultsDirectory:
+    """Where the processes of one profiled program write their results."""
+
+    def __init__(self, directory: str) -> None:
+        self.directory = directory
+
+    def write(self, stats: LineStats) -> None:
+        """A child's ``finish``: its results, as a file of its own (none when it ran nothing
+        profiled).  Silent once the program has finished and removed the directory."""
+        if not any(hits for rows in stats.timings.values() for _, hits, _ in rows):
+            return
+        name = f"{os.getpid()}-{os.urandom(4).hex()}.json"
+        try:
+            stats.dump(os.path.join(self.directory, name))  # atomically
+        except Exception as exc:
+            if os.path.isdir(self.directory):
+                _warn(f"child process {os.getpid()} could not save its results: {exc}")
+
+    def adopt(self, session: Session) -> Finish:
+        """A child forked from a process that records for the program: it writes here."""
+        _finish_with_multiprocessing(session)
+        return self.write
+
+
+def _finish_with_multiprocessing(session: Session) -> None:
+    """multiprocessing ends the processes it forks with ``os._exit()``, so atexit never runs
+    there: its exit finalizers, run last, finish the session instead.  A process it starts
+    clears the finalizers inherited by fork() and then runs its after-fork hooks: one of them
+    registers the finalizer again."""
+    util: Any = sys.modules.get("multiprocessing.util")
+    if util is None:
+        return
+    util.Finalize(session, session.finish, exitpriority=_LAST_PRIORITY)
+    if id(session) not in _watched:
+        _watched.add(id(session))
+        util.register_after_fork(session, _finalize_again)
+
+
+def _finalize_again(session: Session) -> None:
+    """multiprocessing's after-fork hook: in each process it forks (fork and forkserver
+    start methods), once it has cleared the inherited finalizers."""
+    util: Any = sys.modules["multiprocessing.util"]
+    util.Finalize(session, session.finish, exitpriority=_LAST_PRIORITY)
+    session.watch_sigterm()  # a Pool may end it with SIGTERM and wait for it
+
+
+# ---- a process started afresh ------------------------------------------------------------
+
+
+class _Child:
+    """This process, started by a profiled program: the session is made and started when
+    something is first registered."""
+
+    def __init__(self, results: _ResultsDirectory) -> None:
+        self.results = results
+        self.auto: AutoProfiler | None = None
+        self._session: Session | None = None
+        self._failed = False
+
+    def session(self) -> Session:
+        if self._session is None:
+            from lineprof.session import Session
+
+            profiler = _profiler_starting_on_first_code(self._first_code)
+            self._session = Session(profiler, self.results.write, self.results.adopt)
+        return self._session
+
+    def _first_code(self) -> None:
+        session = self.session()
+        if session.started or self._failed:
+            return
+        try:
+            session.start()
+        except Exception as exc:  # the backend LINEPROF_BACKEND insists on is taken
+            self._failed = True
+            _warn(f"child process {os.getpid()} is not profiled: {exc}")
+            return
+        _finish_with_multiprocessing(session)
+        if _spawned_by_multiprocessing():
+            session.watch_sigterm()
+
+    def leave(self) -> None:
+        if self.auto is not None:
+            self.auto.uninstall()
+        if self._session is not None:
+            self._session.abandon()
+
+
+def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineProfiler:
+    from lineprof.profiler import LineProfiler
+
+    class ChildProfiler(LineProfiler):
+        def _add_code(self, code: Any, qualname: str) -> bool:
+            added = super()._add_code(code, qualname)
+            if added and not self._tracer.enabled:
+                on_first_code()
+            return added
+
+    return ChildProfiler()
+
+
+def bootstrap(spec: dict[str, Any]) -> None:
+    """Profile this process for the program that started it: called by the sitecustomize
+    that program's process wrote, with ``spec`` (what to profile).  Raises on a failure,
+    which the sitecustomize reports in one line."""
+    global _current_child
+    directory = _config.child_directory()
+    if directory is None or _current_child is not None or _is_helper_process():
+        return
+    if not os.path.isdir(directory):
+        return  # the program has finished and removed it: not a child to profile any more
+    child = _Child(_ResultsDirectory(directory))
+    auto = None
+    if spec.get("auto"):
+        from lineprof.autoprofile import AutoProfiler
+
+        auto = AutoProfiler.from_spec(child.session().profiler, spec["auto"])
+    from lineprof.decorator import profile
+
+    profile._use_child(child.session)
+    if spec.get("builtin"):
+        import builtins
+
+        builtins.__dict__["profile"] = profile
+    if auto is not None:
+        child.auto = auto
+        auto.install()
+        if auto.files or auto.directories:
+            _profile_main_modules(auto)
+    _current_child = child
+
+
+def _profile_main_modules(auto: AutoProfiler) -> None:
+    """``-p`` paths.  The code a child runs as its main module is not imported, so the -p
+    import hook never sees it: the script of a Python subprocess, and the program's main
+    module, which spawn and the forkserver run again as ``__mp_main__``.  An audit hook gets
+    the code of every module just before it runs (PEP 578's ``exec`` event); the functions
+    of those the targets name are registered then."""
+    import types
+
+    def on_event(event: str, args: tuple[Any, ...]) -> None:
+        if event != "exec":
+            return
+        try:
+            code = args[0]
+            if (
+                isinstance(code, types.CodeType)
+                and code.co_name == "<module>"
+                and auto.wants("__main__", code.co_filename)
+            ):
+                auto.register_code(code, with_module_code=False)
+        except Exception:  # an audit hook raises into the program: never
+            pass
+
+    sys.addaudithook(on_event)
+
+
+def leave() -> None:
+    """This process starts a collection of its own (a ``lineprof`` command run by a
+    profiled program): it stops profiling for the program that started it."""
+    global _current_child
+    if _current_child is not None:
+        _current_child.leave()
+        _current_child = None
+
+
+def _spawned_by_multiprocessing() -> bool:
+    """A process of multiprocessing's spawn method (not its forkserver, which no Pool
+    sends SIGTERM: the processes the forkserver forks are watched from their start)."""
+    return any("multiprocessing.spawn import spawn_main" in arg for arg in sys.orig_argv)
+
+
+def _is_helper_process() -> bool:
+    """multiprocessing's resource tracker runs no code of the program."""
+    return any("multiprocessing.resource_tracker" in arg for arg in sys.orig_argv)
+
+
+def _warn(message: str) -> None:
+    try:
+        print(f"lineprof: {message}", file=sys.stderr, flush=True)
+    except (OSError, ValueError):
+        pass

@@ -1,0 +1,329 @@
+"""Child processes: what multiprocessing workers, concurrent.futures workers, forked children
+and Python subprocesses record is merged into the program's results, from the ``lineprof``
+command and under LINE_PROFILE=1.  Everything runs in subprocesses (tests/scripts/workers.py).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import lineprof
+from lineprof import LineStats, children
+from tests.scripts._run import (
+    SCRIPTS,
+    environment,
+    functions,
+    hits,
+    load,
+    read_only_directory,
+    run_lineprof,
+    run_python,
+    stderr_lines,
+)
+
+WORKERS = str(SCRIPTS / "workers.py")
+TASKS = 6  # workers.TASKS
+WORK = "return x * x"  # the body of workers.work
+
+
+def run_workers(
+    tmp_path: Path, *args: str, how: str = "lineprof", options: tuple[str, ...] = (), **env: str
+) -> tuple[subprocess.CompletedProcess[str], LineStats]:
+    """Run workers.py ARGS under ``how``; check that it ran, that nothing was said on stderr
+    and that nothing is left behind (the children's directory, temporary files); return the
+    merged results."""
+    scratch = tmp_path / "tmp"  # the session's private directory is made here
+    scratch.mkdir()
+    environ = environment(TMPDIR=str(scratch), **env)
+    if how == "lineprof":
+        result = run_lineprof(
+            "-q", "-o", "out.lprof", *options, WORKERS, *args, cwd=tmp_path, env=environ
+        )
+        outputs = ["out.lprof"]
+    else:
+        environ["LINE_PROFILE"] = "1"
+        result = run_python(WORKERS, *args, cwd=tmp_path, env=environ)
+        outputs = ["profile_output.lprof", "profile_output.txt"]
+    assert result.returncode == 0, result.stderr
+    assert f"done {args[0]}" in result.stdout
+    assert stderr_lines(result) == []
+    assert list(scratch.iterdir()) == []
+    scratch.rmdir()
+    assert sorted(p.name for p in tmp_path.iterdir()) == outputs
+    return result, load(tmp_path / outputs[0])
+
+
+# ---- issue 5's test: a Pool whose profiled function runs only in the workers --------------
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_pool_workers(tmp_path: Path, method: str) -> None:
+    # `with Pool() as pool:` ends with pool.terminate(): the workers die of SIGTERM
+    _, stats = run_workers(tmp_path, "pool", method)
+    assert hits(stats, "work") == {WORK: TASKS}
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_pool_workers_under_line_profile(tmp_path: Path, method: str) -> None:
+    result, stats = run_workers(tmp_path, "pool", method, how="LINE_PROFILE=1")
+    assert hits(stats, "work") == {WORK: TASKS}
+    assert result.stdout.count("Wrote profile results to profile_output.lprof") == 1
+
+
+def test_pool_workers_leaving_through_os_exit(tmp_path: Path) -> None:
+    # close() and join(): each fork worker returns from its loop and multiprocessing ends it
+    # with os._exit(), past atexit
+    _, stats = run_workers(tmp_path, "pool-close", "fork")
+    assert hits(stats, "work") == {WORK: TASKS}
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_workers_killed_by_pool_terminate(tmp_path: Path, method: str) -> None:
+    """Both workers are inside ``busy``, spinning, when Pool.terminate() kills them."""
+    _, stats = run_workers(tmp_path, "terminate", method)
+    assert hits(stats, "busy")["STARTED.put(x)"] == 2
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_worker_blocked_when_sigterm_arrives(tmp_path: Path, method: str) -> None:
+    """A SIGTERM whose Python handler is due just as the main thread blocks in C would wait
+    for that call to return, maybe for ever (an idle Pool worker, terminated): lineprof's
+    thread interrupts the call, so the handler runs, saves the results and dies of it."""
+    result, stats = run_workers(tmp_path, "blocked", method)
+    assert f"exit code {-signal.SIGTERM}" in result.stdout
+    line = "threading.Timer(0.2, _thread.interrupt_main, args=(signal.SIGTERM,)).start()"
+    assert hits(stats, "blocked")[line] == 1
+
+
+# ---- other kinds of children --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
+def test_process(tmp_path: Path, method: str) -> None:
+    # the parent's call, and one in each of two Process children: a forked child does not
+    # count the parent's call again
+    _, stats = run_workers(tmp_path, "process", method)
+    assert hits(stats, "work") == {WORK: 3}
+
+
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_process_pool_executor(tmp_path: Path, method: str) -> None:
+    _, stats = run_workers(tmp_path, "executor", method)
+    assert hits(stats, "work") == {WORK: TASKS}
+
+
+@pytest.mark.parametrize("how", ["lineprof", "LINE_PROFILE=1"])
+def test_python_subprocess(tmp_path: Path, how: str) -> None:
+    # subprocess.run([sys.executable, ...]): 1 call in the parent, 3 in the subprocess, which
+    # writes no profile_output.* of its own under LINE_PROFILE=1 (run_workers checks)
+    result, stats = run_workers(tmp_path, "subprocess", how=how)
+    assert hits(stats, "work") == {WORK: 4}
+    written = 0 if how == "lineprof" else 2  # -q; one .txt and one .lprof
+    assert result.stdout.count("Wrote profile results") == written
+
+
+def test_forked_child(tmp_path: Path) -> None:
+    # os.fork(): the child returns from the program (atexit runs) after 2 calls of its own
+    _, stats = run_workers(tmp_path, "fork")
+    assert hits(stats, "work") == {WORK: 3}
+
+
+LEFT_OPEN = """\
+import multiprocessing.pool  # multiprocessing's atexit handler is older than the session's
+
+from lineprof import profile
+
+
+@profile
+def work(x):
+    return x * x
+
+
+if __name__ == "__main__":
+    pool = multiprocessing.get_context("fork").Pool(2)
+    print(sum(pool.map(work, range(6))))  # left open: terminated at exit
+"""
+
+
+def test_pool_left_open_at_exit(tmp_path: Path) -> None:
+    """multiprocessing terminates a pool left open at exit; when it was imported before
+    profiling started, its exit handler would run after the results were merged."""
+    (tmp_path / "left_open.py").write_text(LEFT_OPEN)
+    result = run_python("left_open.py", cwd=tmp_path, env=environment(LINE_PROFILE="1"))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("55\n")
+    assert hits(load(tmp_path / "profile_output.lprof"), "work") == {WORK: 6}
+
+
+# ---- switching it off ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("how", ["--no-children", "LINEPROF_CHILDREN=0"])
+def test_switched_off(tmp_path: Path, how: str) -> None:
+    if how == "--no-children":
+        _, stats = run_workers(tmp_path, "process", "fork", options=("--no-children",))
+    else:
+        _, stats = run_workers(
+            tmp_path, "process", "fork", how="LINE_PROFILE=1", LINEPROF_CHILDREN="0"
+        )
+    assert hits(stats, "work") == {WORK: 1}  # the parent's call only
+
+
+def test_pyproject_children_key(tmp_path: Path) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nchildren = false\n")
+    result = run_lineprof("-q", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert hits(load(tmp_path / "out.lprof"), "work") == {WORK: 1}
+    result = run_lineprof(
+        "-q", "--children", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path
+    )
+    assert hits(load(tmp_path / "out.lprof"), "work") == {WORK: 3}
+
+
+# ---- what children profile ----------------------------------------------------------------
+
+SPAWNING = """\
+import multiprocessing
+import helpers
+
+def square(x):
+    return helpers.double(x) * x
+
+@profile
+def decorated(x):
+    return x + 1
+
+if __name__ == "__main__":
+    with multiprocessing.get_context("spawn").Pool(2) as pool:
+        print(sum(pool.map(square, range(4))), sum(pool.map(decorated, range(3))))
+"""
+
+
+def test_spawned_children_profile_what_the_command_profiles(tmp_path: Path) -> None:
+    """-b: a bare @profile works in spawned children too; -p: the main script's functions
+    (imported there as __mp_main__) and a target module imported there."""
+    (tmp_path / "spawning.py").write_text(SPAWNING)
+    (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
+    result = run_lineprof(
+        "-b", "-q", "-p", "spawning.py", "-p", "helpers", "spawning.py", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "28 6\n"
+    stats = load(tmp_path / "spawning.py.lprof")
+    assert hits(stats, "square") == {"return helpers.double(x) * x": 4}
+    assert hits(stats, "double") == {"return 2 * x": 4}
+    assert hits(stats, "decorated") == {"return x + 1": 3}
+
+
+def test_a_sitecustomize_of_the_program_still_runs(tmp_path: Path) -> None:
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(
+        "import os, sys\nsys.stderr.write('own sitecustomize %d\\n' % os.getpid())\n"
+    )
+    env = environment()
+    env["PYTHONPATH"] = f"{site}{os.pathsep}{env['PYTHONPATH']}"
+    result = run_lineprof("-q", WORKERS, "subprocess", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    # the program's own process and its subprocess
+    assert [line.split()[:2] for line in stderr_lines(result)] == [["own", "sitecustomize"]] * 2
+    assert hits(load(tmp_path / "workers.py.lprof"), "work") == {WORK: 4}
+
+
+def test_a_lineprof_command_run_by_the_program_is_its_own(tmp_path: Path) -> None:
+    inner = [sys.executable, "-m", "lineprof", "-q", "-o", "inner.lprof", WORKERS, "direct", "2"]
+    code = f"import subprocess\nsubprocess.run({inner!r}, check=True)\n"
+    result = run_lineprof("-q", "-o", "outer.lprof", "-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert hits(load(tmp_path / "inner.lprof"), "work") == {WORK: 2}
+    assert "work" not in functions(load(tmp_path / "outer.lprof"))
+
+
+# ---- a child must never break the program -------------------------------------------------
+
+
+NO_TARGETS: dict[str, Any] = {"builtin": False, "auto": None}
+
+
+def child_environment(
+    tmp_path: Path,
+    finished: bool = False,
+    spec: dict[str, Any] = NO_TARGETS,
+    replace: tuple[str, str] = ("", ""),
+) -> dict[str, str]:
+    """What the children of a profiled program see: its directory (gone once it has
+    ``finished``) and the sitecustomize written for ``spec``, with ``replace`` applied to
+    its text."""
+    directory = tmp_path / "children"
+    if not finished:
+        directory.mkdir()
+    boot = tmp_path / "boot"
+    boot.mkdir()
+    source = children._sitecustomize_source(spec)
+    (boot / "sitecustomize.py").write_text(source.replace(*replace))
+    env = environment(LINEPROF_CHILD_DIR=str(directory))
+    env["PYTHONPATH"] = f"{boot}{os.pathsep}{env['PYTHONPATH']}"
+    return env
+
+
+CHILD_CODE = """\
+import sys
+from lineprof import profile
+
+def f():
+    return 1
+
+print(profile(f) is f, profile.profiler is not None, sys.path[0])
+"""
+TAG = repr(sys.implementation.cache_tag)
+ROOT = repr(str(Path(lineprof.__file__).resolve().parent.parent))
+
+
+@pytest.mark.parametrize(
+    ("case", "profiled", "error"),
+    [
+        ("profiled", True, ""),
+        ("finished", False, ""),  # the program has removed its directory: silently not
+        ("another Python", False, ""),  # lineprof is not built for it: silently not
+        ("broken lineprof", False, "No such file or directory"),
+        ("bad spec", False, "'int' object is not iterable"),
+    ],
+)
+def test_child_setup(tmp_path: Path, case: str, profiled: bool, error: str) -> None:
+    env = child_environment(
+        tmp_path,
+        finished=case == "finished",
+        spec={"builtin": False, "auto": {"files": 3}} if case == "bad spec" else NO_TARGETS,
+        replace={
+            "another Python": (TAG, repr("cpython-299")),
+            "broken lineprof": (ROOT, repr(str(tmp_path / "nowhere"))),
+        }.get(case, ("", "")),
+    )
+    result = run_python("-c", CHILD_CODE, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split()[:2] == ["True", str(profiled)]
+    assert str(tmp_path / "boot") not in result.stdout  # off sys.path once it has run
+    lines = stderr_lines(result)
+    if error:
+        assert len(lines) == 1, result.stderr
+        assert lines[0].startswith("lineprof: child process ") and error in lines[0]
+    else:
+        assert lines == []
+
+
+def test_child_that_cannot_write_says_so_in_one_line(tmp_path: Path) -> None:
+    env = child_environment(tmp_path)
+    code = "from lineprof import profile\n@profile\ndef f():\n    return 1\nf()\n"
+    with read_only_directory(tmp_path / "children"):
+        result = run_python("-c", code, cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    lines = stderr_lines(result)
+    assert len(lines) == 1 and "could not save its results" in lines[0], result.stderr
+    assert list((tmp_path / "children").iterdir()) == []

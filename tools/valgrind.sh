@@ -10,7 +10,11 @@ shift || true
 CFLAGS="-O0 -g" "$vpy" setup.py -q build_ext --inplace >build.log 2>&1 || { cat build.log; exit 1; }
 echo "valgrind: $("$vpy" -c 'import sys; print(sys.version.split()[0])')"
 status=0
-LINEPROF_UNDER_VALGRIND=1 PYTHONMALLOC=malloc valgrind --tool=memcheck --error-exitcode=99 --leak-check=full \
+# --fair-sched=yes: valgrind runs one thread at a time, and without a fair hand-over a thread
+# waiting for the GIL can starve for minutes (the test that enables and disables from another
+# thread took 43 s, and in one CI run most of an hour; 0.9 s with it).
+LINEPROF_UNDER_VALGRIND=1 PYTHONMALLOC=malloc valgrind --tool=memcheck --fair-sched=yes \
+    --error-exitcode=99 --leak-check=full \
     --show-leak-kinds=definite,possible --errors-for-leak-kinds=none --num-callers=40 \
     --log-file=valgrind.log "$vpy" -m pytest -q -p no:cacheprovider "${@:-tests}" || status=$?
 grep -E "ERROR SUMMARY|definitely lost|possibly lost" valgrind.log | tail -3

@@ -11,7 +11,7 @@ import html
 import linecache
 from collections.abc import Collection, Mapping, Sequence
 
-from lineprof.report import format_text, function_lines
+from lineprof.report import format_text, function_lines, ran
 from lineprof.stats import FunctionKey, LineStats, LineTiming
 
 __all__ = ["LprunReport", "format_html"]
@@ -157,11 +157,7 @@ def format_html(
         items.sort(key=lambda item: sum(time for _, _, time in item[1]))
     else:
         items.sort()
-    kept = [
-        (key, timings)
-        for key, timings in items
-        if not (stripzeros and sum(time for _, _, time in timings) == 0)
-    ]
+    kept = [(key, timings) for key, timings in items if ran(timings) or not stripzeros]
     out = ['<div class="lineprof">\n']
     out.append(f'<p style="font-family:monospace;margin:0">Timer unit: {output_unit:g} s</p>\n')
     for key, timings in kept:

@@ -13,7 +13,7 @@ from typing import IO
 
 from lineprof.stats import FunctionKey, LineTiming, function_source
 
-__all__ = ["format_func", "format_text", "function_lines", "show_func", "show_text"]
+__all__ = ["format_func", "format_text", "function_lines", "ran", "show_func", "show_text"]
 
 HEADER = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
 
@@ -54,6 +54,12 @@ def function_lines(
     return contents + [""] * (last_timed - (start_lineno + len(contents) - 1))
 
 
+def ran(timings: Sequence[LineTiming]) -> bool:
+    """Whether a function ran: ``stripzeros`` hides the others.  By hits, not by time: with
+    lineprof's own cost taken out (calibration.py), a function that ran briefly can total 0."""
+    return any(hits for _, hits, _ in timings)
+
+
 def format_func(
     filename: str,
     start_lineno: int,
@@ -67,7 +73,7 @@ def format_func(
     """One function's table.  ``source``: the function's lines as stored with the results
     (``LineStats.sources``); without it they are read from ``filename``."""
     total_time = sum(time for _, _, time in timings)
-    if stripzeros and total_time == 0:
+    if stripzeros and not ran(timings):
         return ""
     if output_unit is None:
         output_unit = unit
@@ -137,7 +143,7 @@ def format_text(
     if summarize:
         for (filename, lineno, name), timings in order:
             total = sum(t for _, _, t in timings)
-            if stripzeros and total == 0:
+            if stripzeros and not ran(timings):
                 continue
             out.append(f"{total * unit:6.2f} seconds - {filename}:{lineno} - {name}\n")
     return "".join(out)

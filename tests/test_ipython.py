@@ -602,7 +602,7 @@ def test_report_html_table() -> None:
 
 def test_report_html_options() -> None:
     a, b = ("a.py", 1, "a"), ("b.py", 1, "b")
-    stats = LineStats({a: [(1, 1, 2_000_000)], b: [(1, 1, 0)]}, 1e-9)
+    stats = LineStats({a: [(1, 1, 2_000_000)], b: [(1, 0, 0)]}, 1e-9)
     page = format_html(stats, output_unit=1e-3)
     assert "Timer unit: 0.001 s" in page and ">2.0</td>" in page
     assert "(source not available: a.py cannot be read)" in page

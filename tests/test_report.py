@@ -67,6 +67,19 @@ def test_never_hit_function_and_stripzeros() -> None:
     )
 
 
+def test_stripzeros_keeps_a_function_that_ran_in_no_time() -> None:
+    """With lineprof's own cost taken out, a function that ran briefly can total 0 ns: -z
+    hides functions that never ran, not those."""
+    first = targets.basic.__code__.co_firstlineno
+    ran = [(first + 1, 1, 0)]
+    assert format_func(TARGETS_FILE, first, "basic", ran, 1e-9, stripzeros=True) != ""
+    never = [(first + 1, 0, 0)]
+    assert format_func(TARGETS_FILE, first, "basic", never, 1e-9, stripzeros=True) == ""
+    stats = {(TARGETS_FILE, first, "basic"): ran, (TARGETS_FILE, first + 100, "gone"): never}
+    text = format_text(stats, 1e-9, details=False, summarize=True, stripzeros=True)
+    assert [line.split(" - ")[-1] for line in text.splitlines()[2:]] == ["basic"]
+
+
 def test_hits_with_no_time_leave_percent_blank() -> None:
     first = targets.basic.__code__.co_firstlineno
     text = format_func(TARGETS_FILE, first, "basic", [(first + 1, 1, 0)], 1e-9)

@@ -82,6 +82,20 @@ typedef struct {
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
 
+/* The timestamp-counter clock (timer.h) exists on x86-64 with GCC or Clang only (__rdtsc and
+ * __int128); elsewhere the monotonic clock is the only one and tsc_available() says so. */
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define LP_HAVE_TSC 1
+#else
+#define LP_HAVE_TSC 0
+#endif
+
+/* Which clock lp_timer_now reads (when the fake clock is off). */
+enum { LP_CLOCK_MONOTONIC = 0, LP_CLOCK_TSC = 1 };
+
+/* TSC ticks -> ns: ns = base_ns + ((ticks - base) * mult) >> LP_TSC_SHIFT. */
+#define LP_TSC_SHIFT 32
+
 /* How events reach us.
  *   MONITORING  sys.monitoring, events set on registered code only (3.12+)
  *   SETPROFILE  PyEval_SetProfile sees calls and returns; the trace function is switched on
@@ -116,6 +130,10 @@ typedef struct {
     int error;        /* LP_ERR_*, see above */
     int fake_clock;   /* tests: the clock only moves when told to */
     int64_t fake_now; /* the fake clock's reading */
+    int clock;        /* LP_CLOCK_*; changed only while no profiler is enabled */
+    uint64_t tsc_base;   /* LP_CLOCK_TSC: a counter reading ... */
+    int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */
+    int64_t tsc_mult;    /* ... and ns per tick, times 2**LP_TSC_SHIFT */
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
 
     /* Profiling session. */
@@ -191,6 +209,12 @@ PyObject *lp_timer_py_now(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_set_fake_clock(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 PyObject *lp_timer_py_advance_fake_clock(PyObject *module, PyObject *arg);
 PyObject *lp_timer_py_is_fake(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_tsc_available(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_read_tsc(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_use_tsc(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *lp_timer_py_use_monotonic(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_clock_name(PyObject *module, PyObject *unused);
+PyObject *lp_timer_py_monotonic_ns(PyObject *module, PyObject *unused);
 
 /* hook_monitoring.c */
 int lp_monitoring_init(LPModuleState *st, PyObject *module);

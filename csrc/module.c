@@ -61,6 +61,17 @@ static PyMethodDef lp_module_methods[] = {
     {"advance_fake_clock", lp_timer_py_advance_fake_clock, METH_O,
      "advance_fake_clock(ns): move the fake clock forward."},
     {"clock_is_fake", lp_timer_py_is_fake, METH_NOARGS, "clock_is_fake() -> bool"},
+    {"tsc_available", lp_timer_py_tsc_available, METH_NOARGS,
+     "tsc_available() -> bool: this build has the TSC clock (x86-64)."},
+    {"read_tsc", lp_timer_py_read_tsc, METH_NOARGS, "read_tsc() -> int: the raw TSC."},
+    {"use_tsc", (PyCFunction)(void (*)(void))lp_timer_py_use_tsc, METH_FASTCALL,
+     "use_tsc(base_tsc, base_ns, mult): clock = base_ns + ((tsc - base_tsc) * mult >> 32)."},
+    {"use_monotonic", lp_timer_py_use_monotonic, METH_NOARGS,
+     "use_monotonic(): clock = CLOCK_MONOTONIC (the default)."},
+    {"clock_name", lp_timer_py_clock_name, METH_NOARGS,
+     "clock_name() -> 'tsc' | 'monotonic': the clock now() reads when not fake."},
+    {"monotonic_ns", lp_timer_py_monotonic_ns, METH_NOARGS,
+     "monotonic_ns() -> int: CLOCK_MONOTONIC, whatever the clock in use."},
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
@@ -75,6 +86,7 @@ lp_module_exec(PyObject *module)
     LPModuleState *st = lp_state(module);
     st->module = module;
     st->tool_id = -1;
+    st->clock = LP_CLOCK_MONOTONIC;
     st->stack_limit = LP_DEFAULT_STACK_LIMIT;
     /* No free function: an entry holds a strong reference to its code object, so a code
      * object never dies with our pointer still in its extra slot. */

@@ -59,3 +59,114 @@ lp_timer_py_is_fake(PyObject *module, PyObject *Py_UNUSED(unused))
 {
     return PyBool_FromLong(lp_state(module)->fake_clock);
 }
+
+/* ---- choosing the clock --------------------------------------------------------------------
+ * Python decides (lineprof/clock.py): whether the TSC is trustworthy here and how many ns a
+ * tick is.  C only reads the counter and applies the constants it is given. */
+
+/* A table must not mix clocks: an interval started on one clock and ended on the other would
+ * be nonsense, so the clock changes only while nothing is being recorded. */
+static int
+lp_timer_check_idle(LPModuleState *st)
+{
+    if (st->nactive > 0) {
+        PyErr_SetString(PyExc_RuntimeError, "cannot change the clock while profiling");
+        return -1;
+    }
+    return 0;
+}
+
+PyObject *
+lp_timer_py_tsc_available(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(unused))
+{
+    return PyBool_FromLong(LP_HAVE_TSC);
+}
+
+#if !LP_HAVE_TSC
+static PyObject *
+lp_timer_no_tsc(void)
+{
+    PyErr_SetString(PyExc_RuntimeError, "no TSC clock in this build (x86-64 GCC/Clang only)");
+    return NULL;
+}
+#endif
+
+/* read_tsc() -> int: the raw counter, for Python to calibrate against the monotonic clock. */
+PyObject *
+lp_timer_py_read_tsc(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(unused))
+{
+#if LP_HAVE_TSC
+    return PyLong_FromUnsignedLongLong((unsigned long long)__rdtsc());
+#else
+    return lp_timer_no_tsc();
+#endif
+}
+
+/* use_tsc(base_tsc, base_ns, mult): from now on the clock reads
+ * base_ns + ((counter - base_tsc) * mult >> 32). */
+PyObject *
+lp_timer_py_use_tsc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    if (nargs != 3) {
+        PyErr_SetString(PyExc_TypeError, "use_tsc(base_tsc, base_ns, mult)");
+        return NULL;
+    }
+#if LP_HAVE_TSC
+    LPModuleState *st = lp_state(module);
+    if (lp_timer_check_idle(st) < 0) {
+        return NULL;
+    }
+    unsigned long long base = PyLong_AsUnsignedLongLong(args[0]);
+    if (base == (unsigned long long)-1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    long long base_ns = PyLong_AsLongLong(args[1]);
+    if (base_ns == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    long long mult = PyLong_AsLongLong(args[2]);
+    if (mult == -1 && PyErr_Occurred()) {
+        return NULL;
+    }
+    /* Below 2**12: a counter faster than ~1 THz; 2**40: slower than ~4 MHz.  Neither is a TSC. */
+    if (mult < (1LL << 12) || mult > (1LL << 40)) {
+        PyErr_SetString(PyExc_ValueError, "mult out of range");
+        return NULL;
+    }
+    st->tsc_base = (uint64_t)base;
+    st->tsc_base_ns = (int64_t)base_ns;
+    st->tsc_mult = (int64_t)mult;
+    st->clock = LP_CLOCK_TSC;
+    Py_RETURN_NONE;
+#else
+    (void)module;
+    (void)args;
+    return lp_timer_no_tsc();
+#endif
+}
+
+PyObject *
+lp_timer_py_use_monotonic(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_state(module);
+    if (lp_timer_check_idle(st) < 0) {
+        return NULL;
+    }
+    st->clock = LP_CLOCK_MONOTONIC;
+    Py_RETURN_NONE;
+}
+
+/* clock_name() -> 'tsc' | 'monotonic': the real clock in use (the fake one is clock_is_fake). */
+PyObject *
+lp_timer_py_clock_name(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    return PyUnicode_FromString(lp_state(module)->clock == LP_CLOCK_TSC ? "tsc" : "monotonic");
+}
+
+/* monotonic_ns() -> int: CLOCK_MONOTONIC whatever the selected clock, as the event path reads
+ * it (the TSC's reference). */
+PyObject *
+lp_timer_py_monotonic_ns(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(unused))
+{
+    return PyLong_FromLongLong(lp_timer_monotonic());
+}

@@ -6,18 +6,47 @@
 
 #include <time.h>
 
-/* Monotonic nanoseconds.  CLOCK_MONOTONIC is served by the vDSO on Linux: no system call.  Tests
- * switch on the fake clock, which moves only when advance_fake_clock() is called, so every
- * per-line time they assert is exact. */
+#if LP_HAVE_TSC
+#include <x86intrin.h>
+__extension__ typedef __int128 lp_int128; /* GCC/Clang extension; -std=c11 has no 128 bits */
+#endif
+
+/* Monotonic nanoseconds, from one of two clocks that Python chooses (lineprof/clock.py):
+ *
+ *   LP_CLOCK_MONOTONIC  CLOCK_MONOTONIC, served by the vDSO on Linux: no system call, but ~25 ns
+ *                       a read (the vDSO fences the TSC read and loops on its seqlock);
+ *   LP_CLOCK_TSC        the CPU's timestamp counter scaled to ns with constants Python
+ *                       measured against CLOCK_MONOTONIC: one rdtsc, a multiply and a shift.
+ *                       Python selects it only where the kernel itself keeps time with the TSC
+ *                       (invariant and synchronised across CPUs).  The read is not fenced: an
+ *                       interval may start or end a few cycles early; events.h clamps a negative
+ *                       interval to 0.
+ *
+ * Tests switch on the fake clock, which wins over both and moves only when advance_fake_clock()
+ * is called, so every per-line time they assert is exact. */
+static inline int64_t
+lp_timer_monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+}
+
 static inline int64_t
 lp_timer_now(const LPModuleState *st)
 {
     if (st->fake_clock) {
         return st->fake_now;
     }
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (int64_t)ts.tv_sec * 1000000000 + (int64_t)ts.tv_nsec;
+#if LP_HAVE_TSC
+    if (st->clock == LP_CLOCK_TSC) {
+        /* Signed, so a counter read a little behind the base gives a little before base_ns. */
+        int64_t ticks = (int64_t)(__rdtsc() - st->tsc_base);
+        lp_int128 scaled = (lp_int128)ticks * st->tsc_mult;
+        return st->tsc_base_ns + (int64_t)(scaled >> LP_TSC_SHIFT);
+    }
+#endif
+    return lp_timer_monotonic();
 }
 
 #endif /* LINEPROF_TIMER_H */

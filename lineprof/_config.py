@@ -20,6 +20,17 @@ def backend() -> str:
     return os.environ.get("LINEPROF_BACKEND", "auto").strip().lower() or "auto"
 
 
+def clock() -> str:
+    """LINEPROF_CLOCK: the clock lineprof times lines with (lineprof/clock.py).
+
+    ``auto`` (the default) uses the CPU's timestamp counter where the kernel itself keeps time
+    with it (Linux x86-64, clocksource ``tsc``) and CLOCK_MONOTONIC elsewhere; ``tsc`` insists
+    on the counter (a warning and CLOCK_MONOTONIC where it cannot be used); ``monotonic``
+    always uses CLOCK_MONOTONIC.
+    """
+    return os.environ.get("LINEPROF_CLOCK", "auto").strip().lower() or "auto"
+
+
 def line_profile_requested() -> bool:
     """LINE_PROFILE=1 in the environment, or ``--line-profile`` (or ``--line_profile``) among
     the program's arguments: ``@profile`` profiles.  ``0``, ``false``, ``no``, ``off`` and the

@@ -12,8 +12,9 @@ kinds of cost that are not the line's own land inside it:
   return of unprofiled code (and C call under ``setprofile``) goes through lineprof.
 
 The C core counts intervals, events and hooks per line; this module measures the three costs
-once per backend per process, by profiling tiny functions whose unprofiled cost it measures
-first, and ``LineProfiler.get_stats`` subtracts them.  Switch off with
+once per backend and clock per process (the TSC clock costs less to read than
+CLOCK_MONOTONIC: lineprof/clock.py), by profiling tiny functions whose unprofiled cost it
+measures first, and ``LineProfiler.get_stats`` subtracts them.  Switch off with
 ``LineProfiler(calibrate=False)`` or LINEPROF_CALIBRATE=0.
 """
 
@@ -46,17 +47,21 @@ class Overhead:
 
 
 NONE = Overhead()
-# (backend, fake clock?) -> the costs measured for it in this process.  Nothing is ever
-# measured with the fake clock; tests put known costs there.
-_measured: dict[tuple[str, bool], Overhead] = {}
+# (backend, clock) -> the costs measured for it in this process; the clock is 'tsc',
+# 'monotonic' or 'fake'.  Nothing is ever measured with the fake clock; tests put known costs
+# there.
+_measured: dict[tuple[str, str], Overhead] = {}
 
 
-def session_key(backend: str | None) -> tuple[str, bool] | None:
-    """What the costs of a session on ``backend`` starting now are filed under."""
-    return (backend, _lineprof.clock_is_fake()) if backend else None
+def session_key(backend: str | None) -> tuple[str, str] | None:
+    """What the costs of a session on ``backend`` starting now are filed under: the backend
+    and the clock it will read."""
+    if not backend:
+        return None
+    return (backend, "fake" if _lineprof.clock_is_fake() else _lineprof.clock_name())
 
 
-def cached(key: tuple[str, bool] | None) -> Overhead | None:
+def cached(key: tuple[str, str] | None) -> Overhead | None:
     """The costs measured for a session (``session_key``), if any."""
     return _measured.get(key) if key is not None else None
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import IO, Any, TypeVar
 
-from lineprof import _config, _lineprof, calibration, codemap
+from lineprof import _config, _lineprof, calibration, clock, codemap
 from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
 
 __all__ = ["LineProfiler", "load_stats"]
@@ -40,7 +40,7 @@ class LineProfiler:
         self._tracer = _lineprof.Tracer()
         # Take lineprof's own measured cost out of the reported times (calibration.py).
         self._calibrate = calibrate if calibrate is not None else _config.calibrate()
-        self._recorded: tuple[str, bool] | None = None  # calibration.session_key
+        self._recorded: tuple[str, str] | None = None  # calibration.session_key
         self._backend = backend if backend is not None else _config.backend()
         if self._backend != "auto" and self._backend not in _lineprof.BACKENDS:
             version = ".".join(map(str, sys.version_info[:2]))
@@ -148,9 +148,13 @@ class LineProfiler:
             if "setprofile" in candidates and sys.getprofile() is not None:
                 # Another profiler (cProfile, say) holds the profile hook: leave it alone.
                 candidates.remove("setprofile")
-        if self._calibrate and _lineprof.active_backend() is None:
-            # Measured before the session starts, so that nothing is being recorded.
-            candidates = calibration.prepare(candidates)
+        if _lineprof.active_backend() is None:
+            # The first session in this process picks the clock (it can change only while
+            # nothing records), before lineprof's own cost is measured with it.
+            clock.ensure()
+            if self._calibrate:
+                # Measured before the session starts, so that nothing is being recorded.
+                candidates = calibration.prepare(candidates)
         for backend in candidates[:-1]:
             try:
                 self._tracer.enable(backend)

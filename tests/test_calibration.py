@@ -44,11 +44,11 @@ def injected(backend: str) -> Iterator[calibration.Overhead]:
     """Known costs for this backend under the fake clock, as if calibration had measured
     them (it never measures with the fake clock)."""
     overhead = calibration.Overhead(interval_ns=1.0, event_ns=2.0, hook_ns=3.0)
-    calibration._measured[(backend, True)] = overhead
+    calibration._measured[(backend, "fake")] = overhead
     try:
         yield overhead
     finally:
-        del calibration._measured[(backend, True)]
+        del calibration._measured[(backend, "fake")]
 
 
 @pytest.mark.usefixtures("fake_clock")
@@ -133,14 +133,15 @@ def test_nothing_is_measured_or_kept_with_the_fake_clock(backend: str) -> None:
 
 
 def test_real_costs_never_reach_fake_clock_sessions(backend: str, fake_clock: None) -> None:
-    calibration._measured[(backend, False)] = calibration.Overhead(1e6, 1e6, 1e6)
+    real = (backend, _lineprof.clock_name())
+    calibration._measured[real] = calibration.Overhead(1e6, 1e6, 1e6)
     try:
         lp = LineProfiler(calls_slow, slow_callee, backend=backend)
         lp.runcall(calls_slow)
         key = next(k for k in lp.get_stats().timings if k[2].endswith("calls_slow"))
         assert [t for _, _, t in lp.get_stats().timings[key]] == [100]
     finally:
-        del calibration._measured[(backend, False)]
+        del calibration._measured[real]
 
 
 def test_measured_costs_are_plausible(backend: str) -> None:

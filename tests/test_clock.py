@@ -1,0 +1,249 @@
+"""The clock: the TSC clock where the kernel trusts the counter, CLOCK_MONOTONIC elsewhere or
+when asked, the fake clock over both; and no switching while a session records."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof, calibration, clock
+from tests import targets
+
+ROOT = Path(__file__).resolve().parent.parent
+TSC_USABLE = clock.tsc_unusable() is None
+needs_tsc = pytest.mark.skipif(not TSC_USABLE, reason=f"no TSC clock: {clock.tsc_unusable()}")
+needs_tsc_build = pytest.mark.skipif(not _lineprof.tsc_available(), reason="no TSC in the build")
+
+
+@pytest.fixture(autouse=True)
+def restore_clock() -> Iterator[None]:
+    """Leave the process on the clock it was on (the tests choose clocks of their own)."""
+    was = clock.current()
+    chosen = clock._chosen
+    yield
+    if was == "tsc":
+        clock.choose("tsc")
+    else:
+        _lineprof.use_monotonic()
+    clock._chosen = chosen
+
+
+def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )
+
+
+def ticking() -> None:
+    targets.tick(7)  # @tick
+    targets.tick(11)  # @tick2
+
+
+# ---- the fake clock wins --------------------------------------------------------------------
+
+
+@needs_tsc
+@pytest.mark.usefixtures("fake_clock")
+def test_the_fake_clock_wins_over_the_tsc(backend: str) -> None:
+    assert clock.choose("tsc") == "tsc"
+    assert _lineprof.now() == 1_000_000
+    lp = LineProfiler(ticking, backend=backend, calibrate=False)
+    lp.runcall(ticking)
+    ((_, rows),) = lp.get_stats().timings.items()
+    assert [(hits, ns) for _, hits, ns in rows] == [(1, 7), (1, 11)]
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_the_fake_clock_wins_over_monotonic() -> None:
+    _lineprof.use_monotonic()
+    assert _lineprof.now() == 1_000_000
+    _lineprof.advance_fake_clock(5)
+    assert _lineprof.now() == 1_000_005
+
+
+# ---- the TSC clock --------------------------------------------------------------------------
+
+
+@needs_tsc_build
+def test_tsc_conversion_is_the_fixed_point_formula() -> None:
+    # One ns per tick (mult = 2**32), then two: now() lies between the counter read before and
+    # the one after, scaled.
+    for ns_per_tick in (1, 2):
+        base = _lineprof.read_tsc()
+        _lineprof.use_tsc(base, 10**12, ns_per_tick << 32)
+        assert _lineprof.clock_name() == "tsc"
+        before = _lineprof.read_tsc()
+        now = _lineprof.now()
+        after = _lineprof.read_tsc()
+        assert (before - base) * ns_per_tick <= now - 10**12 <= (after - base) * ns_per_tick
+
+
+@needs_tsc_build
+def test_tsc_constants_out_of_range_are_refused() -> None:
+    _lineprof.use_monotonic()
+    for mult in (0, -1, 1 << 41):
+        with pytest.raises(ValueError, match="mult"):
+            _lineprof.use_tsc(_lineprof.read_tsc(), 0, mult)
+    with pytest.raises(TypeError):
+        _lineprof.use_tsc(1, 2)  # type: ignore[call-arg]
+    assert _lineprof.clock_name() == "monotonic"
+
+
+@pytest.mark.skipif(_lineprof.tsc_available(), reason="this build has the TSC clock")
+def test_without_the_tsc_the_option_does_not_exist() -> None:
+    with pytest.raises(RuntimeError):
+        _lineprof.read_tsc()
+    with pytest.raises(RuntimeError):
+        _lineprof.use_tsc(0, 0, 1 << 32)
+    assert clock.tsc_unusable() is not None
+    assert clock.choose("auto") == "monotonic"
+
+
+@needs_tsc
+def test_tsc_clock_never_goes_backwards() -> None:
+    assert clock.choose("tsc") == "tsc"
+    readings = [_lineprof.now() for _ in range(200_000)]
+    assert all(a <= b for a, b in zip(readings, readings[1:]))
+    assert readings[-1] > readings[0]
+
+
+@needs_tsc
+def test_tsc_clock_agrees_with_monotonic_over_a_sleep() -> None:
+    assert clock.choose("tsc") == "tsc"
+    tsc0, mono0 = _lineprof.now(), time.monotonic_ns()
+    time.sleep(0.05)
+    tsc1, mono1 = _lineprof.now(), time.monotonic_ns()
+    # Correctness, not precision: a wrong scale (a factor, a unit) is far outside this.
+    assert 0.9 <= (tsc1 - tsc0) / (mono1 - mono0) <= 1.1
+
+
+@needs_tsc
+def test_auto_uses_the_tsc_where_the_kernel_does() -> None:
+    assert clock.choose("auto") == "tsc"
+
+
+# ---- calibration ----------------------------------------------------------------------------
+
+
+def readings(monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]) -> None:
+    """Feed calibrate() these (counter, ns) readings instead of real ones; no sleeping."""
+    feed = iter(pairs)
+    monkeypatch.setattr(clock, "_paired_reading", lambda: next(feed))
+    monkeypatch.setattr(clock.time, "sleep", lambda seconds: None)
+
+
+def test_calibration_from_two_agreeing_windows(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0.4 ns per tick (2.5 GHz) in both windows.
+    readings(monkeypatch, [(1000, 0), (26_000_000, 10_399_600), (51_000_000, 20_399_600)])
+    assert clock.calibrate() == (51_000_000, 20_399_600, round(0.4 * 2**32))
+
+
+@pytest.mark.parametrize(
+    "pairs",
+    [
+        [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)],  # windows 1% apart
+        [(0, 0), (25_000_000, 10_000_000), (25_000_000, 20_000_000)],  # counter stopped
+        [(0, 0), (25_000_000, 10_000_000), (20_000_000, 20_000_000)],  # counter went back
+        [(0, 0), (1_000, 10_000_000), (2_000, 20_000_000)],  # 100 kHz: no TSC
+    ],
+)
+def test_calibration_refuses_what_looks_wrong(
+    monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]
+) -> None:
+    readings(monkeypatch, pairs)
+    assert clock.calibrate() is None
+
+
+@needs_tsc
+def test_failed_calibration_falls_back_to_monotonic(monkeypatch: pytest.MonkeyPatch) -> None:
+    readings(monkeypatch, [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)])
+    with pytest.warns(RuntimeWarning, match="could not be measured"):
+        assert clock.choose("tsc") == "monotonic"
+    assert _lineprof.clock_name() == "monotonic"
+
+
+def test_tsc_asked_for_where_unusable_warns_and_uses_monotonic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(clock, "tsc_unusable", lambda: "the kernel keeps time with 'hpet'")
+    with pytest.warns(RuntimeWarning, match="hpet"):
+        assert clock.choose("tsc") == "monotonic"
+    assert clock.choose("auto") == "monotonic"  # auto says nothing
+
+
+def test_unknown_setting_warns_and_means_auto(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(clock, "tsc_unusable", lambda: "not here")
+    with pytest.warns(RuntimeWarning, match="LINEPROF_CLOCK='fast'"):
+        assert clock.choose("fast") == "monotonic"
+
+
+def test_costs_are_filed_under_the_clock(backend: str) -> None:
+    _lineprof.use_monotonic()
+    assert calibration.session_key(backend) == (backend, "monotonic")
+    if TSC_USABLE:
+        clock.choose("tsc")
+        assert calibration.session_key(backend) == (backend, "tsc")
+    _lineprof.set_fake_clock(True)
+    try:
+        assert calibration.session_key(backend) == (backend, "fake")
+    finally:
+        _lineprof.set_fake_clock(False)
+
+
+# ---- no switching while recording -----------------------------------------------------------
+
+
+def test_switching_while_profiling_is_refused(backend: str) -> None:
+    lp = LineProfiler(ticking, backend=backend, calibrate=False)
+    with lp:
+        before = clock.current()  # enabling chose it, if nothing had yet
+        with pytest.raises(RuntimeError, match="while profiling"):
+            _lineprof.use_monotonic()
+        if _lineprof.tsc_available():
+            with pytest.raises(RuntimeError, match="while profiling"):
+                _lineprof.use_tsc(_lineprof.read_tsc(), 0, 1 << 32)
+        with pytest.raises(RuntimeError, match="while profiling"):
+            clock.choose("monotonic" if before == "tsc" else "auto")
+        assert clock.current() == before
+    _lineprof.use_monotonic()  # idle again: allowed
+
+
+# ---- LINEPROF_CLOCK, at the first session of a process --------------------------------------
+
+REPORT_CLOCK = """
+    from lineprof import LineProfiler, _lineprof
+    def f():
+        return 1
+    print(_lineprof.clock_name())
+    lp = LineProfiler(f)
+    lp.runcall(f)
+    print(_lineprof.clock_name())
+"""
+
+
+def test_lineprof_clock_monotonic_forces_monotonic() -> None:
+    result = run_python(REPORT_CLOCK, LINEPROF_CLOCK="monotonic")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["monotonic", "monotonic"]
+
+
+@pytest.mark.parametrize("setting", ["auto", "", "tsc"])
+def test_first_session_chooses_the_clock(setting: str) -> None:
+    result = run_python(REPORT_CLOCK, LINEPROF_CLOCK=setting)
+    assert result.returncode == 0, result.stderr
+    expected = "tsc" if TSC_USABLE else "monotonic"
+    assert result.stdout.split() == ["monotonic", expected]
+    warned = "TSC clock cannot be used" in result.stderr
+    assert warned == (setting == "tsc" and not TSC_USABLE)

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -115,8 +116,33 @@ def test_without_the_tsc_the_option_does_not_exist() -> None:
 def test_tsc_clock_never_goes_backwards() -> None:
     assert clock.choose("tsc") == "tsc"
     readings = [_lineprof.now() for _ in range(200_000)]
-    assert all(a <= b for a, b in zip(readings, readings[1:]))
+    assert readings == sorted(readings)
     assert readings[-1] > readings[0]
+
+
+@needs_tsc
+def test_tsc_clock_never_goes_backwards_across_threads() -> None:
+    # Readings taken under a lock are in time order whichever thread (and CPU) took them.
+    assert clock.choose("tsc") == "tsc"
+    lock = threading.Lock()
+    readings: list[int] = []
+
+    def read() -> None:
+        for _ in range(20_000):
+            with lock:
+                readings.append(_lineprof.now())
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=read) for _ in range(3)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert readings == sorted(readings)
 
 
 @needs_tsc

@@ -18,14 +18,19 @@
 #include "lineprof.h"
 #include "timer.h"
 
-/* Charge the interval that `frame`'s current row has been running, which ends at `t_end` with
- * the event being handled now (counted already; `ending` is 1) or at no event (`ending` 0). */
+/* What ends an interval: no event (a flush), a line event or a frame's exit.  The event being
+ * handled is counted already and is not inside the interval it ends. */
+enum { LP_END_NONE = 0, LP_END_LINE = 1, LP_END_FRAME = 2 };
+
+/* Charge the interval that `frame`'s current row has been running, which ends at `t_end`. */
 static inline void
 lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int ending)
 {
     int64_t elapsed = t_end - frame->t_start;
     uint64_t ns = elapsed > 0 ? (uint64_t)elapsed : 0;
-    uint64_t events = ts->events - frame->events_at_start - (uint64_t)ending;
+    uint64_t events = ts->events - frame->events_at_start - (uint64_t)(ending != LP_END_NONE);
+    uint64_t frames = ts->frame_events - frame->frame_events_at_start -
+                      (uint64_t)(ending == LP_END_FRAME);
     uint64_t hooks = ts->hooks - frame->hooks_at_start;
     const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
@@ -34,6 +39,7 @@ lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int endi
         cell->intervals++;
         cell->events += events;
         cell->hooks += hooks;
+        cell->frame_events += frames;
     }
 }
 
@@ -44,6 +50,7 @@ lp_start_interval(const LPThreadState *ts, LPFrame *frame, int64_t t)
     frame->t_start = t;
     frame->events_at_start = ts->events;
     frame->hooks_at_start = ts->hooks;
+    frame->frame_events_at_start = ts->frame_events;
 }
 
 /* A hook call that is not a profiled event (an unprofiled call or return, say): its cost lands
@@ -147,6 +154,7 @@ lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row)
         return NULL;
     }
     ts->events++;
+    ts->frame_events++;
     return lp_push(st, ts, entry, key, row, lp_timer_now(st));
 }
 
@@ -167,7 +175,7 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
             return;
         }
         if (frame->row >= 0) {
-            lp_charge(ts, frame, t_end, 1);
+            lp_charge(ts, frame, t_end, LP_END_LINE);
         }
     }
     else {
@@ -192,13 +200,14 @@ lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_
         return;
     }
     ts->events++;
+    ts->frame_events++;
     if (!lp_is_top(ts, entry, key)) {
         /* Not a frame we are tracking (it started before profiling and ran no line since). */
         return;
     }
     LPFrame *frame = &ts->frames[--ts->depth];
     if (frame->row >= 0) {
-        lp_charge(ts, frame, t_end, 1);
+        lp_charge(ts, frame, t_end, LP_END_FRAME);
     }
 }
 

@@ -26,6 +26,8 @@ typedef struct {
     uint64_t intervals; /* timed intervals charged (hits, plus resumptions after a yield) */
     uint64_t events;    /* profiled events handled inside those intervals */
     uint64_t hooks;     /* other hook calls inside those intervals */
+    uint64_t frame_events; /* of those events, frame starts and ends (calls, returns, yields,
+                            * resumptions): under the legacy hooks they cost more than lines */
 } LPLineCell;
 
 /* ---- code entries (linestats.c) -------------------------------------------------------------
@@ -68,12 +70,14 @@ typedef struct {
     int64_t t_start;    /* when that line started (ns) */
     uint64_t events_at_start; /* the thread's counters when it started */
     uint64_t hooks_at_start;
+    uint64_t frame_events_at_start;
 } LPFrame;
 
 typedef struct {
     uint64_t epoch;  /* the module epoch this stack belongs to; a stale stack is emptied */
     uint64_t events; /* profiled events handled on this thread, ever */
     uint64_t hooks;  /* other hook calls on this thread, ever */
+    uint64_t frame_events; /* of the events, frame starts and ends */
     int depth;
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */

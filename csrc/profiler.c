@@ -346,9 +346,9 @@ error:
     return NULL;
 }
 
-/* stats() -> [(code, [(line, hits, ns, intervals, events, hooks), ...]), ...] in registration
- * order; rows never hit and never charged are left out.  The last three say what the time is
- * made of (see LPLineCell). */
+/* stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames), ...]), ...] in
+ * registration order; rows never hit and never charged are left out.  The last four say what
+ * the time is made of (see LPLineCell). */
 static PyObject *
 Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
@@ -372,9 +372,10 @@ Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
                 continue;
             }
             PyObject *item = Py_BuildValue(
-                "(iKKKKK)", reg->entry->first_line + row, (unsigned long long)cell.hits,
+                "(iKKKKKK)", reg->entry->first_line + row, (unsigned long long)cell.hits,
                 (unsigned long long)cell.ns, (unsigned long long)cell.intervals,
-                (unsigned long long)cell.events, (unsigned long long)cell.hooks);
+                (unsigned long long)cell.events, (unsigned long long)cell.hooks,
+                (unsigned long long)cell.frame_events);
             if (item == NULL || PyList_Append(lines, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(lines);
@@ -470,7 +471,7 @@ static PyMethodDef Tracer_methods[] = {
     {"add_code", (PyCFunction)(void (*)(void))Tracer_add_code, METH_FASTCALL,
      "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
     {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
-     "stats() -> [(code, [(line, hits, ns, intervals, events, hooks), ...]), ...]"},
+     "stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames), ...]), ...]"},
     {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},
     {NULL, NULL, 0, NULL},
 };

@@ -1,18 +1,21 @@
 """Take lineprof's own cost back out of the times it reports.
 
 Every time lineprof reports for a line is a timed interval: from the clock read at the end of
-the event that started the line to the clock read at the start of the next event.  Three
+the event that started the line to the clock read at the start of the next event.  Four
 kinds of cost that are not the line's own land inside it:
 
 * ``interval_ns``, once per interval: the rest of the starting event's callback after its
   clock read, and the interpreter's work to reach the next callback before its clock read;
-* ``event_ns``, per profiled event handled inside the interval: a profiled callee's calls,
-  lines and returns each cost a whole callback;
+* ``event_ns`` per profiled line event and ``frame_ns`` per profiled frame event (a call,
+  return, yield or resumption) handled inside the interval: a profiled callee's events each
+  cost a whole callback, and the two kinds differ (CPython 3.11, setprofile: ~80 ns a line
+  event, ~105 a frame event), so one average would take too much out of a line calling a
+  callee with many lines, and too little from one calling a callee with few;
 * ``hook_ns``, per other hook call inside the interval: under the legacy hooks, every call and
   return of unprofiled code (and C call under ``setprofile``) goes through lineprof.
 
-The C core counts intervals, events and hooks per line; this module measures the three costs
-once per backend and clock per process (the TSC clock costs less to read than
+The C core counts intervals, events, frame events and hooks per line; this module measures
+the four costs once per backend and clock per process (the TSC clock costs less to read than
 CLOCK_MONOTONIC: lineprof/clock.py), by profiling tiny functions whose unprofiled cost it
 measures first, and ``LineProfiler.get_stats`` subtracts them.  Switch off with
 ``LineProfiler(calibrate=False)`` or LINEPROF_CALIBRATE=0.
@@ -38,11 +41,22 @@ class Overhead:
     """lineprof's own cost that lands inside the times it measures, in nanoseconds."""
 
     interval_ns: float = 0.0
-    event_ns: float = 0.0
+    event_ns: float = 0.0  # per line event
     hook_ns: float = 0.0
+    frame_ns: float = 0.0  # per frame event
 
-    def correct(self, ns: int, intervals: int, events: int, hooks: int) -> int:
-        own = intervals * self.interval_ns + events * self.event_ns + hooks * self.hook_ns
+    def correct(
+        self, ns: int, intervals: int, events: int, hooks: int, frame_events: int = 0
+    ) -> int:
+        """``ns`` without lineprof's own cost; ``events`` counts every profiled event,
+        ``frame_events`` the frame events among them."""
+        lines = events - frame_events
+        own = (
+            intervals * self.interval_ns
+            + lines * self.event_ns
+            + frame_events * self.frame_ns
+            + hooks * self.hook_ns
+        )
         return max(0, round(ns - own))
 
 
@@ -103,9 +117,20 @@ def _callee() -> None:
     return None
 
 
-def _calls(n: int) -> None:  # a profiled callee: 3 events per call
+def _calls(n: int) -> None:  # a profiled callee: 2 frame events and 1 line event per call
     for _ in range(n):
         _callee()
+
+
+def _callee3() -> None:
+    a = 1
+    a += 1
+    return None
+
+
+def _calls3(n: int) -> None:  # a profiled callee: 2 frame events and 3 line events per call
+    for _ in range(n):
+        _callee3()
 
 
 def _unprofiled() -> None:
@@ -125,10 +150,18 @@ def measure(backend: str) -> Overhead | None:
         return None  # tests: the fake clock does not see lineprof's cost; nothing to take out
     from lineprof.profiler import LineProfiler
 
-    profiler = LineProfiler(_lines, _calls, _callee, _hooks, backend=backend, calibrate=False)
+    profiler = LineProfiler(
+        _lines, _calls, _callee, _calls3, _callee3, _hooks, backend=backend, calibrate=False
+    )
     tracer = profiler._tracer  # registration through LineProfiler, recording on the tracer
-    cases: dict[str, Callable[[int], Any]] = {"lines": _lines, "calls": _calls, "hooks": _hooks}
-    samples: dict[str, list[tuple[float, float, float, float, float]]] = {k: [] for k in cases}
+    cases: dict[str, Callable[[int], Any]] = {
+        "lines": _lines,
+        "calls": _calls,
+        "calls3": _calls3,
+        "hooks": _hooks,
+    }
+    Sample = tuple[float, float, float, float, float, float]
+    samples: dict[str, list[Sample]] = {k: [] for k in cases}
     for func in cases.values():
         func(ITERATIONS)  # warm up
     for _ in range(ROUNDS):
@@ -143,10 +176,10 @@ def measure(backend: str) -> Overhead | None:
             finally:
                 tracer.disable()
             rows = _rows(tracer, func)
-            ns, intervals, events, hooks = (
-                sum(r[i] for r in rows) / ITERATIONS for i in (2, 3, 4, 5)
+            ns, intervals, events, hooks, frames = (
+                sum(r[i] for r in rows) / ITERATIONS for i in (2, 3, 4, 5, 6)
             )
-            samples[name].append((plain, ns, intervals, events, hooks))
+            samples[name].append((plain, ns, intervals, events, hooks, frames))
 
     def per_round(name: str, count: int, solve: Callable[..., float]) -> float | None:
         # Rounds where the counted thing did not happen (lines hidden by another tool's
@@ -154,16 +187,34 @@ def measure(backend: str) -> Overhead | None:
         usable = [solve(*sample) for sample in samples[name] if sample[count] > 0]
         return max(0.0, statistics.median(usable)) if usable else None
 
-    interval = per_round("lines", 2, lambda plain, ns, iv, ev, hk: (ns - plain) / iv)
+    interval = per_round("lines", 2, lambda plain, ns, iv, ev, hk, fr: (ns - plain) / iv)
     if interval is None:
         return None
-    event = per_round("calls", 3, lambda plain, ns, iv, ev, hk: (ns - plain - iv * interval) / ev)
-    if event is None:
+    # Per call of a callee with one line and of one with three: 2F + L and 2F + 3L (as
+    # counted), so the line event's cost L is half the difference.
+    one = per_round("calls", 3, lambda plain, ns, iv, ev, hk, fr: ns - plain - iv * interval)
+    three = per_round("calls3", 3, lambda plain, ns, iv, ev, hk, fr: ns - plain - iv * interval)
+    if one is None or three is None:
         return None
-    hook = per_round(
-        "hooks", 4, lambda plain, ns, iv, ev, hk: (ns - plain - iv * interval - ev * event) / hk
-    )
-    return Overhead(interval, event, hook or 0.0)
+    lines_one, frames_one = _counts(samples["calls"])
+    lines_three, frames_three = _counts(samples["calls3"])
+    if lines_three <= lines_one or frames_one <= 0:
+        return None
+    event = max(0.0, (three - one) / (lines_three - lines_one))
+    frame = max(0.0, (one - lines_one * event) / frames_one)
+
+    def unprofiled(plain: float, ns: float, iv: float, ev: float, hk: float, fr: float) -> float:
+        return (ns - plain - iv * interval - (ev - fr) * event - fr * frame) / hk
+
+    hook = per_round("hooks", 4, unprofiled)
+    return Overhead(interval, event, hook or 0.0, frame)
+
+
+def _counts(samples: Sequence[tuple[float, ...]]) -> tuple[float, float]:
+    """The line events and frame events per iteration the rounds of a case counted."""
+    lines = statistics.median(s[3] - s[5] for s in samples)
+    frames = statistics.median(s[5] for s in samples)
+    return lines, frames
 
 
 def _rows(tracer: Any, func: Callable[..., Any]) -> list[tuple[int, ...]]:

@@ -100,6 +100,7 @@ class Metadata:
                 "interval_ns": round(float(overhead.interval_ns), 1),
                 "event_ns": round(float(overhead.event_ns), 1),
                 "hook_ns": round(float(overhead.hook_ns), 1),
+                "frame_ns": round(float(overhead.frame_ns), 1),
             }
         return cls(
             __version__, platform.python_version(), tuple(argv), start_time, duration, corrected

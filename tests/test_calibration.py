@@ -43,7 +43,7 @@ def raw_row(lp: LineProfiler, func: Callable[..., Any], offset: int) -> tuple[in
 def injected(backend: str) -> Iterator[calibration.Overhead]:
     """Known costs for this backend under the fake clock, as if calibration had measured
     them (it never measures with the fake clock)."""
-    overhead = calibration.Overhead(interval_ns=1.0, event_ns=2.0, hook_ns=3.0)
+    overhead = calibration.Overhead(interval_ns=1.0, event_ns=2.0, hook_ns=3.0, frame_ns=5.0)
     calibration._measured[(backend, "fake")] = overhead
     try:
         yield overhead
@@ -56,10 +56,11 @@ def test_events_inside_a_line_calling_a_profiled_function(backend: str) -> None:
     lp = LineProfiler(calls_profiled, callee, backend=backend, calibrate=False)
     for _ in range(3):
         lp.runcall(calls_profiled)
-    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_profiled, 1)
+    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_profiled, 1)
     # Each call: the callee starts, runs its two lines and returns inside the calling line.
     assert (hits, ns, intervals) == (3, 15, 3)
     assert events == 3 * 4
+    assert frames == 3 * 2  # the start and the return
     # setprofile: tick's C call and return, and the trace function passing on the callee's
     # call and return and on the caller's own return (the profile function handles them).
     assert hooks == (3 * 5 if backend == "setprofile" else 0)
@@ -70,8 +71,8 @@ def test_hooks_inside_a_line_calling_an_unprofiled_function(backend: str) -> Non
     lp = LineProfiler(calls_unprofiled, backend=backend, calibrate=False)
     for _ in range(2):
         lp.runcall(calls_unprofiled)
-    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_unprofiled, 1)
-    assert (hits, intervals, events) == (2, 2, 0)
+    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_unprofiled, 1)
+    assert (hits, intervals, events, frames) == (2, 2, 0, 0)
     # sys.monitoring never sees unprofiled code; the legacy hooks see its call and return
     # (setprofile: through both functions, and the caller's own return through the trace one).
     assert hooks == {"monitoring": 0, "settrace": 2 * 2, "setprofile": 2 * 4}[backend]
@@ -92,14 +93,20 @@ def test_get_stats_takes_the_measured_cost_out(
     lp = LineProfiler(calls_slow, slow_callee, backend=backend)
     for _ in range(4):
         lp.runcall(calls_slow)
-    line, hits, ns, intervals, events, hooks = raw_row(lp, calls_slow, 1)
-    assert (ns, intervals, events) == (400, 4, 4 * 3)
+    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_slow, 1)
+    assert (ns, intervals, events, frames) == (400, 4, 4 * 3, 4 * 2)
     stats = lp.get_stats()
     key = next(k for k in stats.timings if k[2].endswith("calls_slow"))
     reported = {ln: t for ln, _, t in stats.timings[key]}
-    # 400 ns measured, less 1 ns per interval, 2 per event and 3 per other hook call.
-    assert reported[line] == 400 - 4 * 1 - 12 * 2 - hooks * 3
-    assert stats.metadata.overhead == {"interval_ns": 1.0, "event_ns": 2.0, "hook_ns": 3.0}
+    # 400 ns measured, less 1 ns per interval, 2 per line event, 5 per frame event and 3 per
+    # other hook call.
+    assert reported[line] == 400 - 4 * 1 - 4 * 2 - 8 * 5 - hooks * 3
+    assert stats.metadata.overhead == {
+        "interval_ns": 1.0,
+        "event_ns": 2.0,
+        "hook_ns": 3.0,
+        "frame_ns": 5.0,
+    }
 
 
 def test_correction_arithmetic() -> None:
@@ -107,6 +114,9 @@ def test_correction_arithmetic() -> None:
     assert overhead.correct(1000, intervals=4, events=10, hooks=6) == 1000 - 42 - 200 - 6
     assert overhead.correct(50, intervals=4, events=10, hooks=6) == 0  # never negative
     assert calibration.NONE.correct(1234, 9, 9, 9) == 1234
+    both = calibration.Overhead(interval_ns=1.0, event_ns=2.0, hook_ns=0.0, frame_ns=7.0)
+    # 10 events of which 4 frame events: 6 line events at 2 and 4 frame events at 7
+    assert both.correct(1000, intervals=1, events=10, hooks=0, frame_events=4) == 1000 - 1 - 12 - 28
 
 
 @pytest.mark.usefixtures("fake_clock")

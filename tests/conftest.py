@@ -4,7 +4,12 @@ clock that moves only when profiled code calls ``tick(ns)``."""
 from __future__ import annotations
 
 import inspect
+import os
+import subprocess
+import sys
+import textwrap
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -67,3 +72,18 @@ def by_mark(lp: LineProfiler, func: Callable[..., Any]) -> dict[str, tuple[int, 
     )
     names = {line: name for name, line in marks(func).items()}
     return {names.get(line, str(line)): (hits, time) for line, hits, time in rows}
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_code(code: str, **env: str) -> subprocess.CompletedProcess[str]:
+    """Run Python source in a fresh interpreter that imports lineprof from this tree."""
+    environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
+    return subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(code)],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=120,
+    )

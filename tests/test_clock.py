@@ -3,21 +3,17 @@ when asked, the fake clock over both; and no switching while a session records."
 
 from __future__ import annotations
 
-import os
-import subprocess
 import sys
-import textwrap
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
 from lineprof import LineProfiler, _lineprof, calibration, clock
 from tests import targets
+from tests.conftest import run_code
 
-ROOT = Path(__file__).resolve().parent.parent
 TSC_USABLE = clock.tsc_unusable() is None
 needs_tsc = pytest.mark.skipif(not TSC_USABLE, reason=f"no TSC clock: {clock.tsc_unusable()}")
 needs_tsc_build = pytest.mark.skipif(not _lineprof.tsc_available(), reason="no TSC in the build")
@@ -34,17 +30,6 @@ def restore_clock() -> Iterator[None]:
     else:
         _lineprof.use_monotonic()
     clock._chosen = chosen
-
-
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
 
 
 def ticking() -> None:
@@ -260,14 +245,14 @@ REPORT_CLOCK = """
 
 
 def test_lineprof_clock_monotonic_forces_monotonic() -> None:
-    result = run_python(REPORT_CLOCK, LINEPROF_CLOCK="monotonic")
+    result = run_code(REPORT_CLOCK, LINEPROF_CLOCK="monotonic")
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["monotonic", "monotonic"]
 
 
 @pytest.mark.parametrize("setting", ["auto", "", "tsc"])
 def test_first_session_chooses_the_clock(setting: str) -> None:
-    result = run_python(REPORT_CLOCK, LINEPROF_CLOCK=setting)
+    result = run_code(REPORT_CLOCK, LINEPROF_CLOCK=setting)
     assert result.returncode == 0, result.stderr
     expected = "tsc" if TSC_USABLE else "monotonic"
     assert result.stdout.split() == ["monotonic", expected]

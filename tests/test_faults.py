@@ -6,36 +6,21 @@ from __future__ import annotations
 import gc
 import os
 import signal
-import subprocess
 import sys
-import textwrap
 import threading
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from lineprof import LineProfiler, _lineprof
 from tests import targets
-from tests.conftest import by_mark
+from tests.conftest import by_mark, run_code
 
 pytestmark = pytest.mark.usefixtures("fake_clock")
 
 Make = Callable[..., LineProfiler]
 tick = targets.tick
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def run_python(code: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environment = dict(os.environ, PYTHONPATH=str(ROOT), **env)
-    return subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(code)],
-        capture_output=True,
-        text=True,
-        env=environment,
-        timeout=120,
-    )
 
 
 # ---- exceptions ---------------------------------------------------------------------------
@@ -254,7 +239,7 @@ def test_profiler_collected_while_enabled_inside_profiled_code(make: Make) -> No
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs os.fork")
 def test_fork_while_profiling(backend: str) -> None:
-    result = run_python(
+    result = run_code(
         f"""
         import os, sys
         from lineprof import LineProfiler
@@ -291,7 +276,7 @@ def test_fork_while_profiling(backend: str) -> None:
 
 def test_python_tracer_running_at_the_same_time(backend: str) -> None:
     # A pure-Python sys.settrace user (a debugger or coverage tool) active while profiling.
-    result = run_python(
+    result = run_code(
         f"""
         import sys, warnings
         from lineprof import LineProfiler
@@ -336,7 +321,7 @@ def test_python_tracer_running_at_the_same_time(backend: str) -> None:
 
 
 def test_cprofile_running_at_the_same_time(backend: str) -> None:
-    result = run_python(
+    result = run_code(
         f"""
         import cProfile, warnings
         from lineprof import LineProfiler

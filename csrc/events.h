@@ -18,9 +18,10 @@
 #include "lineprof.h"
 #include "timer.h"
 
-/* What ends an interval: no event (a flush), a line event or a frame's exit.  The event being
- * handled is counted already and is not inside the interval it ends. */
-enum { LP_END_NONE = 0, LP_END_LINE = 1, LP_END_FRAME = 2 };
+/* What ends an interval: no event (a flush), a line event forward, a line event back to a lower
+ * line, or a frame's exit.  The event being handled is counted already and is not inside the
+ * interval it ends. */
+enum { LP_END_NONE = 0, LP_END_LINE = 1, LP_END_FRAME = 2, LP_END_BACK = 3 };
 
 /* Charge the interval that `frame`'s current row has been running, which ends at `t_end`. */
 static inline void
@@ -40,6 +41,8 @@ lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int endi
         cell->events += events;
         cell->hooks += hooks;
         cell->frame_events += frames;
+        cell->back_starts += (uint64_t)frame->back_start;
+        cell->back_ends += (uint64_t)(ending == LP_END_BACK);
     }
 }
 
@@ -48,6 +51,7 @@ static inline void
 lp_start_interval(const LPThreadState *ts, LPFrame *frame, int64_t t)
 {
     frame->t_start = t;
+    frame->back_start = 0;
     frame->events_at_start = ts->events;
     frame->hooks_at_start = ts->hooks;
     frame->frame_events_at_start = ts->frame_events;
@@ -169,13 +173,16 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
     }
     ts->events++;
     LPFrame *frame;
+    int back = 0;
     if (lp_is_top(ts, entry, key)) {
         frame = &ts->frames[ts->depth - 1];
         if (frame->row == row) {
             return;
         }
         if (frame->row >= 0) {
-            lp_charge(ts, frame, t_end, LP_END_LINE);
+            /* Rows are in line order (lineprof.h), so a lower row is a lower line. */
+            back = row >= 0 && row < frame->row;
+            lp_charge(ts, frame, t_end, back ? LP_END_BACK : LP_END_LINE);
         }
     }
     else {
@@ -190,6 +197,7 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         lp_hit(entry, row);
     }
     lp_start_interval(ts, frame, lp_timer_now(st));
+    frame->back_start = back;
 }
 
 static inline void

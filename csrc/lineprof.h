@@ -28,6 +28,10 @@ typedef struct {
     uint64_t hooks;     /* other hook calls inside those intervals */
     uint64_t frame_events; /* of those events, frame starts and ends (calls, returns, yields,
                             * resumptions): under the legacy hooks they cost more than lines */
+    uint64_t back_starts; /* intervals begun by a line event back to a lower line (a loop's */
+    uint64_t back_ends;   /* next round) and intervals ended by one: such an event costs the */
+                          /* interpreter more than a step forward (~25 ns more on 3.12, */
+                          /* measured), and the extra falls on both sides of our clock reads */
 } LPLineCell;
 
 /* ---- code entries (linestats.c) -------------------------------------------------------------
@@ -67,6 +71,7 @@ typedef struct {
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
     int row;            /* the line in progress, or -1 */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
+    int back_start;     /* the line in progress began by going back to a lower line */
     int64_t t_start;    /* when that line started (ns) */
     uint64_t events_at_start; /* the thread's counters when it started */
     uint64_t hooks_at_start;

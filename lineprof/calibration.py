@@ -2,7 +2,7 @@
 
 Every time lineprof reports for a line is a timed interval: from the clock read at the end of
 the event that started the line to the clock read at the start of the next event.  Four
-kinds of cost that are not the line's own land inside it:
+kinds of cost that are not the line's own land inside it, and three refinements:
 
 * ``interval_ns``, once per interval: the rest of the starting event's callback after its
   clock read, and the interpreter's work to reach the next callback before its clock read;
@@ -12,17 +12,23 @@ kinds of cost that are not the line's own land inside it:
   event, ~105 a frame event), so one average would take too much out of a line calling a
   callee with many lines, and too little from one calling a callee with few;
 * ``hook_ns``, per other hook call inside the interval: under the legacy hooks, every call and
-  return of unprofiled code (and C call under ``setprofile``) goes through lineprof.
+  return of unprofiled code (and C call under ``setprofile``) goes through lineprof;
+* ``back_start_ns`` and ``back_end_ns``, extra per interval begun or ended by a line event that
+  goes back to a lower line (a loop's next round): it costs the interpreter more than a step
+  forward, and the extra lands on both sides of the clock reads (measured: a loop's last line
+  came out 8-30 ns too expensive per round without it);
+* ``big_line_ns``, extra per interval of a line numbered past SMALL_INT_MAX (sys.monitoring).
 
-The C core counts intervals, events, frame events and hooks per line; this module measures
-the four costs once per backend and clock per process (the TSC clock costs less to read than
-CLOCK_MONOTONIC: lineprof/clock.py), by profiling tiny functions whose unprofiled cost it
-measures first, and ``LineProfiler.get_stats`` subtracts them.  Switch off with
-``LineProfiler(calibrate=False)`` or LINEPROF_CALIBRATE=0.
+The C core counts intervals, events, frame events, hooks and intervals begun or ended going
+back per line; this module measures the costs once per backend and clock per process (the TSC
+clock costs less to read than CLOCK_MONOTONIC: lineprof/clock.py), by profiling tiny functions
+whose unprofiled cost it measures first, and ``LineProfiler.get_stats`` subtracts them.
+Switch off with ``LineProfiler(calibrate=False)`` or LINEPROF_CALIBRATE=0.
 """
 
 from __future__ import annotations
 
+import inspect
 import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -36,6 +42,12 @@ ROUNDS = 7  # measurements per constant; the median is kept
 ITERATIONS = 4000  # loop iterations per measurement
 
 
+# CPython keeps one object for each int up to 256, so a sys.monitoring LINE event for a line
+# past it makes a new int for the line number before calling us and frees it after: a cost
+# inside the intervals of such lines that smaller line numbers do not pay.
+SMALL_INT_MAX = 256
+
+
 @dataclass(frozen=True)
 class Overhead:
     """lineprof's own cost that lands inside the times it measures, in nanoseconds."""
@@ -44,20 +56,38 @@ class Overhead:
     event_ns: float = 0.0  # per line event
     hook_ns: float = 0.0
     frame_ns: float = 0.0  # per frame event
+    back_start_ns: float = 0.0  # extra, per interval begun by a line event back to a lower line
+    back_end_ns: float = 0.0  # extra, per interval ended by one
+    big_line_ns: float = 0.0  # extra, per interval of a line numbered past SMALL_INT_MAX
 
     def correct(
-        self, ns: int, intervals: int, events: int, hooks: int, frame_events: int = 0
+        self,
+        ns: int,
+        intervals: int,
+        events: int,
+        hooks: int,
+        frame_events: int = 0,
+        back_starts: int = 0,
+        back_ends: int = 0,
+        *,
+        line: int = 0,
     ) -> int:
         """``ns`` without lineprof's own cost; ``events`` counts every profiled event,
-        ``frame_events`` the frame events among them."""
+        ``frame_events`` the frame events among them; ``line`` is the row's line number."""
         lines = events - frame_events
+        per_interval = self.interval_ns + (self.big_line_ns if line > SMALL_INT_MAX else 0.0)
         own = (
-            intervals * self.interval_ns
+            intervals * per_interval
             + lines * self.event_ns
             + frame_events * self.frame_ns
             + hooks * self.hook_ns
+            + back_starts * self.back_start_ns
+            + back_ends * self.back_end_ns
         )
         return max(0, round(ns - own))
+
+    def to_json(self) -> dict[str, float]:
+        return {name: round(float(value), 1) for name, value in vars(self).items()}
 
 
 NONE = Overhead()
@@ -105,11 +135,19 @@ def prepare(candidates: Sequence[str]) -> list[str]:
 
 
 # ---- the measurement -----------------------------------------------------------------------
-# Each function runs a loop of ITERATIONS; the line costs are measured unprofiled first.
+# Each function runs a loop of ITERATIONS; its cost is measured unprofiled first.
 
 
-def _lines(n: int) -> None:  # two intervals per iteration
+def _loop1(n: int) -> None:  # a loop head and one line, which jumps back
     for i in range(n):
+        i  # noqa: B018
+
+
+def _loop4(n: int) -> None:  # a loop head and four like lines: the last one jumps back
+    for i in range(n):
+        i  # noqa: B018
+        i  # noqa: B018
+        i  # noqa: B018
         i  # noqa: B018
 
 
@@ -142,26 +180,55 @@ def _hooks(n: int) -> None:  # an unprofiled callee: hooks only (legacy)
         _unprofiled()
 
 
+def _far_loop4() -> Callable[[int], Any]:
+    """_loop4 again, numbered past SMALL_INT_MAX."""
+    namespace: dict[str, Any] = {}
+    source = "\n" * (SMALL_INT_MAX + 10) + inspect.getsource(_loop4)
+    exec(compile(source, "<lineprof calibration>", "exec"), namespace)  # noqa: S102 - our own
+    return namespace["_loop4"]  # type: ignore[no-any-return]
+
+
+@dataclass
+class _Sample:
+    """One case, once: its unprofiled cost per iteration and, profiled, the raw rows."""
+
+    plain: float
+    rows: list[tuple[int, ...]]
+
+    def total(self, column: int) -> float:
+        """A column of the rows (tracer.stats() order), summed, per iteration."""
+        return sum(row[column] for row in self.rows) / ITERATIONS
+
+    def per_hit(self, index: int) -> float:
+        """The ns per hit of the index-th row in line order."""
+        row = sorted(self.rows)[index]
+        return row[2] / row[1] if row[1] else 0.0
+
+
+NS, INTERVALS, EVENTS, HOOKS, FRAMES, BACK_STARTS, BACK_ENDS = 2, 3, 4, 5, 6, 7, 8
+
+
 def measure(backend: str) -> Overhead | None:
-    """Measure the three costs for ``backend``: None when there is nothing to measure (the
-    fake clock is on) or the measurement saw no lines (raises RuntimeError when the backend
-    cannot start)."""
+    """Measure the costs for ``backend``: None when there is nothing to measure (the fake clock
+    is on) or the measurement saw no lines (raises RuntimeError when the backend cannot
+    start)."""
     if _lineprof.clock_is_fake():
         return None  # tests: the fake clock does not see lineprof's cost; nothing to take out
     from lineprof.profiler import LineProfiler
 
-    profiler = LineProfiler(
-        _lines, _calls, _callee, _calls3, _callee3, _hooks, backend=backend, calibrate=False
-    )
-    tracer = profiler._tracer  # registration through LineProfiler, recording on the tracer
     cases: dict[str, Callable[[int], Any]] = {
-        "lines": _lines,
+        "loop1": _loop1,
+        "loop4": _loop4,
         "calls": _calls,
         "calls3": _calls3,
-        "hooks": _hooks,
     }
-    Sample = tuple[float, float, float, float, float, float]
-    samples: dict[str, list[Sample]] = {k: [] for k in cases}
+    if backend == "monitoring":
+        cases["far4"] = _far_loop4()  # line numbers are objects only for sys.monitoring
+    else:
+        cases["hooks"] = _hooks  # sys.monitoring never sees unprofiled code
+    profiler = LineProfiler(*cases.values(), _callee, _callee3, backend=backend, calibrate=False)
+    tracer = profiler._tracer  # registration through LineProfiler, recording on the tracer
+    samples: dict[str, list[_Sample]] = {k: [] for k in cases}
     for func in cases.values():
         func(ITERATIONS)  # warm up
     for _ in range(ROUNDS):
@@ -175,45 +242,95 @@ def measure(backend: str) -> Overhead | None:
                 func(ITERATIONS)
             finally:
                 tracer.disable()
-            rows = _rows(tracer, func)
-            ns, intervals, events, hooks, frames = (
-                sum(r[i] for r in rows) / ITERATIONS for i in (2, 3, 4, 5, 6)
-            )
-            samples[name].append((plain, ns, intervals, events, hooks, frames))
+            samples[name].append(_Sample(plain, _rows(tracer, func)))
+    return _solve(samples)
 
-    def per_round(name: str, count: int, solve: Callable[..., float]) -> float | None:
-        # Rounds where the counted thing did not happen (lines hidden by another tool's
-        # trace function, no hooks under sys.monitoring) say nothing about its cost.
-        usable = [solve(*sample) for sample in samples[name] if sample[count] > 0]
-        return max(0.0, statistics.median(usable)) if usable else None
 
-    interval = per_round("lines", 2, lambda plain, ns, iv, ev, hk, fr: (ns - plain) / iv)
-    if interval is None:
+def _median(values: Sequence[float]) -> float | None:
+    return statistics.median(values) if values else None
+
+
+def _middle(sample: _Sample) -> float:
+    """ns per hit of the middle lines of _loop4: the line's own cost plus one interval."""
+    return statistics.median(sample.per_hit(i) for i in (1, 2, 3))
+
+
+def _loop_costs(ones: list[_Sample], fours: list[_Sample]) -> tuple[float, float, float] | None:
+    """(interval, back start, back end) from a loop head with one line and with four like
+    lines.  Per iteration, unprofiled: head + k * line.  Profiled, per hit: a middle line is
+    line + interval, the last line that plus the back end, the head head + interval + the back
+    start."""
+    rounds = [(one, four) for one, four in zip(ones, fours, strict=True) if len(four.rows) == 5]
+    if not rounds:
         return None
+    line = max(0.0, statistics.median((f.plain - o.plain) / 3 for o, f in rounds))
+    head = max(0.0, statistics.median(o.plain for o, _ in rounds) - line)
+    middle = statistics.median(_middle(f) for _, f in rounds)
+    interval = max(0.0, middle - line)
+    back_end = max(0.0, statistics.median(f.per_hit(4) for _, f in rounds) - middle)
+    back_start = max(0.0, statistics.median(f.per_hit(0) for _, f in rounds) - head - interval)
+    return interval, back_start, back_end
+
+
+def _solve(samples: dict[str, list[_Sample]]) -> Overhead | None:
+    loop = _loop_costs(samples["loop1"], samples["loop4"])
+    if loop is None:
+        return None  # the lines were hidden (another tool's trace function, say)
+    interval, back_start, back_end = loop
+    big_line = 0.0
+    far = [_middle(s) for s in samples.get("far4", []) if len(s.rows) == 5]
+    near = [_middle(s) for s in samples["loop4"] if len(s.rows) == 5]
+    if far and near:
+        big_line = max(0.0, statistics.median(far) - statistics.median(near))
+
+    def known(sample: _Sample) -> float:
+        """The sample's profiled ns per iteration less its unprofiled cost and the costs
+        already measured."""
+        return (
+            sample.total(NS)
+            - sample.plain
+            - sample.total(INTERVALS) * interval
+            - sample.total(BACK_STARTS) * back_start
+            - sample.total(BACK_ENDS) * back_end
+        )
+
     # Per call of a callee with one line and of one with three: 2F + L and 2F + 3L (as
     # counted), so the line event's cost L is half the difference.
-    one = per_round("calls", 3, lambda plain, ns, iv, ev, hk, fr: ns - plain - iv * interval)
-    three = per_round("calls3", 3, lambda plain, ns, iv, ev, hk, fr: ns - plain - iv * interval)
+    usable = {k: [s for s in samples[k] if s.total(EVENTS) > 0] for k in ("calls", "calls3")}
+    one, three = (_median([known(s) for s in usable[k]]) for k in ("calls", "calls3"))
     if one is None or three is None:
         return None
-    lines_one, frames_one = _counts(samples["calls"])
-    lines_three, frames_three = _counts(samples["calls3"])
+    lines_one, frames_one = _counts(usable["calls"])
+    lines_three, frames_three = _counts(usable["calls3"])
     if lines_three <= lines_one or frames_one <= 0:
         return None
     event = max(0.0, (three - one) / (lines_three - lines_one))
     frame = max(0.0, (one - lines_one * event) / frames_one)
 
-    def unprofiled(plain: float, ns: float, iv: float, ev: float, hk: float, fr: float) -> float:
-        return (ns - plain - iv * interval - (ev - fr) * event - fr * frame) / hk
+    # Rounds with no hooks (sys.monitoring has none) say nothing about their cost.
+    hook = _median(  # no "hooks" samples under sys.monitoring, which sees no other code
+        [
+            (known(s) - (s.total(EVENTS) - s.total(FRAMES)) * event - s.total(FRAMES) * frame)
+            / s.total(HOOKS)
+            for s in samples.get("hooks", [])
+            if s.total(HOOKS) > 0
+        ]
+    )
+    return Overhead(
+        interval_ns=interval,
+        event_ns=event,
+        hook_ns=max(0.0, hook or 0.0),
+        frame_ns=frame,
+        back_start_ns=back_start,
+        back_end_ns=back_end,
+        big_line_ns=big_line,
+    )
 
-    hook = per_round("hooks", 4, unprofiled)
-    return Overhead(interval, event, hook or 0.0, frame)
 
-
-def _counts(samples: Sequence[tuple[float, ...]]) -> tuple[float, float]:
+def _counts(samples: Sequence[_Sample]) -> tuple[float, float]:
     """The line events and frame events per iteration the rounds of a case counted."""
-    lines = statistics.median(s[3] - s[5] for s in samples)
-    frames = statistics.median(s[5] for s in samples)
+    lines = statistics.median(s.total(EVENTS) - s.total(FRAMES) for s in samples)
+    frames = statistics.median(s.total(FRAMES) for s in samples)
     return lines, frames
 
 

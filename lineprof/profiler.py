@@ -356,7 +356,7 @@ class LineProfiler:
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
         for code, rows in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
-            lines = [(row[0], row[1], correct(*row[2:])) for row in rows]
+            lines = [(row[0], row[1], correct(*row[2:], line=row[0])) for row in rows]
             if key in timings:
                 # Distinct code objects with one name and place (e.g. a function defined
                 # again by exec): report them together.

@@ -96,12 +96,7 @@ class Metadata:
         argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
         corrected = None
         if overhead is not None:
-            corrected = {
-                "interval_ns": round(float(overhead.interval_ns), 1),
-                "event_ns": round(float(overhead.event_ns), 1),
-                "hook_ns": round(float(overhead.hook_ns), 1),
-                "frame_ns": round(float(overhead.frame_ns), 1),
-            }
+            corrected = overhead.to_json()
         return cls(
             __version__, platform.python_version(), tuple(argv), start_time, duration, corrected
         )

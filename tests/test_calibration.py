@@ -56,7 +56,7 @@ def test_events_inside_a_line_calling_a_profiled_function(backend: str) -> None:
     lp = LineProfiler(calls_profiled, callee, backend=backend, calibrate=False)
     for _ in range(3):
         lp.runcall(calls_profiled)
-    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_profiled, 1)
+    line, hits, ns, intervals, events, hooks, frames, *_ = raw_row(lp, calls_profiled, 1)
     # Each call: the callee starts, runs its two lines and returns inside the calling line.
     assert (hits, ns, intervals) == (3, 15, 3)
     assert events == 3 * 4
@@ -71,7 +71,7 @@ def test_hooks_inside_a_line_calling_an_unprofiled_function(backend: str) -> Non
     lp = LineProfiler(calls_unprofiled, backend=backend, calibrate=False)
     for _ in range(2):
         lp.runcall(calls_unprofiled)
-    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_unprofiled, 1)
+    line, hits, ns, intervals, events, hooks, frames, *_ = raw_row(lp, calls_unprofiled, 1)
     assert (hits, intervals, events, frames) == (2, 2, 0, 0)
     # sys.monitoring never sees unprofiled code; the legacy hooks see its call and return
     # (setprofile: through both functions, and the caller's own return through the trace one).
@@ -93,7 +93,7 @@ def test_get_stats_takes_the_measured_cost_out(
     lp = LineProfiler(calls_slow, slow_callee, backend=backend)
     for _ in range(4):
         lp.runcall(calls_slow)
-    line, hits, ns, intervals, events, hooks, frames = raw_row(lp, calls_slow, 1)
+    line, hits, ns, intervals, events, hooks, frames, *_ = raw_row(lp, calls_slow, 1)
     assert (ns, intervals, events, frames) == (400, 4, 4 * 3, 4 * 2)
     stats = lp.get_stats()
     key = next(k for k in stats.timings if k[2].endswith("calls_slow"))
@@ -106,6 +106,9 @@ def test_get_stats_takes_the_measured_cost_out(
         "event_ns": 2.0,
         "hook_ns": 3.0,
         "frame_ns": 5.0,
+        "back_start_ns": 0.0,
+        "back_end_ns": 0.0,
+        "big_line_ns": 0.0,
     }
 
 
@@ -158,7 +161,7 @@ def test_measured_costs_are_plausible(backend: str) -> None:
     overhead = calibration.measure(backend)
     assert overhead is not None
     # Each cost is a few CPU instructions to a few microseconds, never negative.
-    for value in (overhead.interval_ns, overhead.event_ns, overhead.hook_ns):
+    for value in vars(overhead).values():
         assert 0.0 <= value < 100_000.0
     assert overhead.event_ns > 0.0
 
@@ -170,3 +173,77 @@ def test_environment_switch(monkeypatch: pytest.MonkeyPatch) -> None:
     assert LineProfiler()._calibrate is True
     monkeypatch.delenv("LINEPROF_CALIBRATE")
     assert LineProfiler()._calibrate is True
+
+
+def loop3() -> None:
+    for _ in range(3):  # @head
+        tick(2)  # @a
+        tick(3)  # @b
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_lines_reached_by_going_back_are_counted_apart(backend: str) -> None:
+    lp = LineProfiler(loop3, backend=backend, calibrate=False)
+    lp.runcall(loop3)
+    head, a, b = (raw_row(lp, loop3, k) for k in (1, 2, 3))
+    # The head starts the first round going forward and each later check (3, the last one
+    # ending the loop) going back from the last line, which ends its interval going back.
+    assert head[1] == 4 and head[7:] == (3, 0)
+    assert a[1] == 3 and a[7:] == (0, 0)
+    assert b[1] == 3 and b[7:] == (0, 3)
+    assert (a[2], b[2]) == (3 * 2, 3 * 3)
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_going_back_is_priced_apart(backend: str) -> None:
+    calibration._measured[(backend, "fake")] = calibration.Overhead(
+        back_start_ns=1.0, back_end_ns=2.0
+    )
+    try:
+        lp = LineProfiler(loop3, backend=backend)
+        lp.runcall(loop3)
+        reported = {
+            ln - loop3.__code__.co_firstlineno: t
+            for ln, _, t in lp.get_stats().timings[next(iter(lp.get_stats().timings))]
+        }
+    finally:
+        del calibration._measured[(backend, "fake")]
+    assert reported[2] == 3 * 2
+    assert reported[3] == 3 * 3 - 3 * 2.0
+
+
+def _far_and_near() -> tuple[Callable[[], None], Callable[[], None]]:
+    """The same function numbered under and past the ints CPython keeps one object for."""
+    source = "def f():\n    tick(10)\n    tick(10)\n"
+    out = []
+    for pad in (0, calibration.SMALL_INT_MAX):
+        namespace: dict[str, Any] = {"tick": tick}
+        exec(compile("\n" * pad + source, "<far>", "exec"), namespace)
+        out.append(namespace["f"])
+    return out[0], out[1]
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_lines_past_the_small_ints_are_priced_apart(backend: str) -> None:
+    near, far = _far_and_near()
+    assert far.__code__.co_firstlineno > calibration.SMALL_INT_MAX
+    calibration._measured[(backend, "fake")] = calibration.Overhead(big_line_ns=4.0)
+    try:
+        totals = []
+        for func in (near, far):
+            lp = LineProfiler(func, backend=backend)
+            lp.runcall(func)
+            ((_, rows),) = lp.get_stats().timings.items()
+            totals.append([t for _, _, t in rows])
+    finally:
+        del calibration._measured[(backend, "fake")]
+    assert totals == [[10, 10], [10 - 4, 10 - 4]]
+
+
+def test_correction_of_going_back_and_of_far_lines() -> None:
+    overhead = calibration.Overhead(
+        interval_ns=1.0, back_start_ns=10.0, back_end_ns=100.0, big_line_ns=1000.0
+    )
+    assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4) == 10**6 - 2 - 30 - 400
+    assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4, line=256) == 10**6 - 2 - 30 - 400
+    assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4, line=257) == 10**6 - 2 - 30 - 400 - 2000

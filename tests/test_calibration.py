@@ -247,3 +247,12 @@ def test_correction_of_going_back_and_of_far_lines() -> None:
     assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4) == 10**6 - 2 - 30 - 400
     assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4, line=256) == 10**6 - 2 - 30 - 400
     assert overhead.correct(10**6, 2, 0, 0, 0, 3, 4, line=257) == 10**6 - 2 - 30 - 400 - 2000
+
+
+def test_the_measuring_functions_sit_under_the_small_ints() -> None:
+    # Their line events must not pay for an int object: that extra is measured apart.
+    for func in (calibration._loop1, calibration._loop4, calibration._calls, calibration._callee3):
+        last = max(line for *_, line in func.__code__.co_lines() if line is not None)
+        assert last <= calibration.SMALL_INT_MAX
+    far = calibration._far_loop4()
+    assert min(ln for *_, ln in far.__code__.co_lines() if ln) > calibration.SMALL_INT_MAX

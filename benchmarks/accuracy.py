@@ -4,11 +4,16 @@ Child side (run by child.py in a benchmark venv):
 
 * ``measure_truth(case)``: runs the case once to learn, for every line of its profiled
   functions, how many times it runs (the interpreter's own line events) and the local
-  variables it sees when it starts; then times each line's statement alone, unprofiled, in a
-  loop with those locals as fast locals (best of several runs, minus the cost of the empty
-  loop).  A ``for i in range(...)`` line costs one empty-loop iteration per hit.  The true time
-  of a line is its cost per run times its runs.  The whole case is also timed unprofiled, so
-  the sum of the line costs can be checked against it ("closure").
+  variables it sees when it starts.  Then, unprofiled, the lines that run many times are timed
+  in context by prefixes: the function is cut after its k-th loop-body statement (or, with no
+  loop, after its k-th statement) and each cut is timed; a statement's true time is what adding
+  it adds (time with k statements - time with k - 1), and the ``for`` line's is the loop with
+  an empty body.  So the truth includes what a statement costs where it runs (a freed value,
+  a cold cache line, a mispredicted dispatch), which timing it alone does not, and the line
+  costs add up to the function's time by construction.  Lines that run once are timed alone,
+  in a loop with the locals they saw as fast locals (best of several runs, minus the cost of
+  the empty loop).  The whole case is also timed unprofiled, so the sum of the line costs can
+  be checked against it ("closure").
 * ``profile_case(case, mode)``: runs the case once under lineprof or line_profiler and returns
   what the profiler reports for each line.
 
@@ -20,6 +25,7 @@ column in percentage points.
 from __future__ import annotations
 
 import ast
+import copy
 import functools
 import inspect
 import random
@@ -95,6 +101,10 @@ class Case:
     profiled: list[Callable[..., Any]]
     make_call: Callable[[], Callable[[], Any]]
     what: str
+    # How the lines that run many times get their truth: "prefix" (in context; see the module
+    # docstring) or "alone".  A case with an expensive line keeps "alone": its run-to-run
+    # noise (1% of a sorted() is ~100 ns) swamps the difference a 10 ns line makes to a prefix.
+    truth: str = "prefix"
 
 
 def _shuffled(n: int) -> list[int]:
@@ -111,12 +121,14 @@ CASES: dict[str, Case] = {
             [cheap_vs_expensive],
             lambda: functools.partial(cheap_vs_expensive, _shuffled(400), 4000),
             "cheap lines next to sorted() of 400 ints",
+            truth="alone",
         ),
         Case(
             "helper_call",
             [helper_call],
             lambda: functools.partial(helper_call, _shuffled(250), 20000),
             "a line calling an unprofiled Python helper, next to a C builtin of like cost",
+            truth="alone",
         ),
         Case(
             "many_cheap",
@@ -216,12 +228,72 @@ class _Loop:
         self.best = min(self.best, self._run(self.n) / self.n)
 
 
+class _Prefixes:
+    """``func`` cut after each of its loop body's statements (or, with no loop, after each of
+    its statements): ``cuts[k]`` runs the first k of them (k = 0: none), ``lines[k - 1]`` is the
+    k-th one's line.  ``run(k)`` times one call of cut k: with the case's arguments for a
+    function with a loop, in a loop of calls sized like _Loop's for one without."""
+
+    def __init__(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
+        src = textwrap.dedent(inspect.getsource(func))
+        first = func.__code__.co_firstlineno
+        fdef = ast.parse(src).body[0]
+        assert isinstance(fdef, ast.FunctionDef)
+        loop = next((n for n in fdef.body if isinstance(n, ast.For)), None)
+        self.loop_line = first + loop.lineno - 1 if loop is not None else None
+        stmts = loop.body if loop is not None else fdef.body
+        self.lines = [first + stmt.lineno - 1 for stmt in stmts]
+        self.cuts = []
+        for k in range(len(stmts) + 1):
+            cut = copy.deepcopy(fdef)
+            cut.decorator_list = []
+            loop = next((n for n in cut.body if isinstance(n, ast.For)), None)
+            if loop is not None:
+                loop.body = loop.body[:k] or [ast.Pass()]
+            else:
+                cut.body = cut.body[:k] or [ast.Pass()]
+            module = ast.fix_missing_locations(ast.Module(body=[cut], type_ignores=[]))
+            namespace = dict(func.__globals__)
+            exec(compile(module, "<prefix>", "exec"), namespace)
+            self.cuts.append(namespace[func.__name__])
+        self.args = args
+        self.calls = 1
+        if loop is None:  # size the loop of calls
+            n = 16
+            while True:
+                elapsed = self._time(len(self.cuts) - 1, n)
+                if elapsed > RUN_NS / 8 or n > 50_000_000:
+                    break
+                n *= 4
+            self.calls = max(1, int(n * RUN_NS / max(elapsed, 1.0)))
+        self.best = [float("inf")] * len(self.cuts)
+
+    def _time(self, k: int, calls: int) -> float:
+        cut, args = self.cuts[k], self.args
+        t0 = time.perf_counter_ns()
+        for _ in range(calls):
+            cut(*args)
+        return time.perf_counter_ns() - t0
+
+    def round(self) -> None:
+        for k in range(len(self.cuts)):
+            self.best[k] = min(self.best[k], self._time(k, self.calls) / self.calls)
+
+    def truth(self) -> dict[int, float]:
+        """line -> true ns per call of the function (the ``for`` line: the empty loop)."""
+        out = {line: max(0.0, self.best[k + 1] - self.best[k]) for k, line in enumerate(self.lines)}
+        if self.loop_line is not None:
+            out[self.loop_line] = self.best[0]
+        return out
+
+
 def measure_truth(name: str) -> dict[str, Any]:
     from child import EventCounter
 
     case = CASES[name]
     codes = {f.__code__ for f in case.profiled}
     call = case.make_call()
+    assert isinstance(call, functools.partial)
     call()  # warm up
     with EventCounter(codes) as counter:
         call()
@@ -232,14 +304,28 @@ def measure_truth(name: str) -> dict[str, Any]:
     finally:
         sys.settrace(None)
 
-    # Every line's loops (and the whole case) are timed round-robin, so a slow spell of the
-    # machine (another process on the other core) hits them all alike; the best round counts.
+    # Per function: prefixes for the lines that run many times, isolation for the others.
+    prefixes: dict[Any, _Prefixes] = {}
+    for func in case.profiled if case.truth == "prefix" else []:
+        code = func.__code__
+        if func is call.func:
+            args = tuple(call.args)
+        else:  # a callee: the arguments its first line saw
+            first_body = min(line for c, line in counter.per_line if c is code)
+            local = snap.locals.get((code, first_body), {})
+            args = tuple(local[v] for v in code.co_varnames[: code.co_argcount])
+        prefixes[func] = _Prefixes(func, args)
+
+    # Every timed thing (and the whole case) runs once per round, round-robin, so a slow spell
+    # of the machine hits them all alike; the best round counts.
     plan = []
     for func in case.profiled:
         code = func.__code__
+        pre = prefixes.get(func)
+        by_prefix = set(pre.lines) | {pre.loop_line} if pre is not None else set()
         for line, (kind, src) in sorted(_line_statements(func).items()):
             hits = counter.per_line.get((code, line), 0)
-            if hits == 0:
+            if hits == 0 or line in by_prefix:
                 continue
             local = snap.locals.get((code, line), {})
             names = sorted(local)
@@ -252,6 +338,8 @@ def measure_truth(name: str) -> dict[str, Any]:
         t0 = time.perf_counter_ns()
         call()
         best_whole = min(best_whole, time.perf_counter_ns() - t0)
+        for pre in prefixes.values():
+            pre.round()
         for *_, empty, stmt in plan:
             empty.round()
             if stmt is not None:
@@ -259,15 +347,37 @@ def measure_truth(name: str) -> dict[str, Any]:
 
     functions = []
     for func in case.profiled:
+        code = func.__code__
+        statements = _line_statements(func)
+        alone: dict[int, float] = {}  # per hit
+        for f, line, _, _, empty, stmt in plan:
+            if f is func:
+                alone[line] = (
+                    empty.best if stmt is None else max(0.0, (stmt.best - empty.best) / UNROLL)
+                )
+        pre = prefixes.get(func)
+        in_context = pre.truth() if pre is not None else {}  # per call of func
+        calls = 1
+        if pre is not None and pre.loop_line is None:
+            calls = counter.per_line.get((code, pre.lines[0]), 0)
+        if pre is not None and pre.loop_line is not None:
+            # The empty-bodied loop's time holds the once-run lines too.
+            once = sum(alone[ln] * counter.per_line.get((code, ln), 0) for ln in alone)
+            in_context[pre.loop_line] = max(0.0, in_context[pre.loop_line] - once)
         lines = []
-        for f, line, hits, src, empty, stmt in plan:
-            if f is not func:
+        for line, (_, src) in sorted(statements.items()):
+            hits = counter.per_line.get((code, line), 0)
+            if hits == 0:
                 continue
-            if stmt is None:
-                per_hit = empty.best  # a for line: one iteration of the empty loop
+            if line in in_context:
+                per_hit = in_context[line] * calls / hits
+                method = "prefix"
             else:
-                per_hit = max(0.0, (stmt.best - empty.best) / UNROLL)
-            lines.append({"line": line, "hits": hits, "per_hit_ns": per_hit, "src": src})
+                per_hit = alone[line]
+                method = "alone"
+            lines.append(
+                {"line": line, "hits": hits, "per_hit_ns": per_hit, "src": src, "method": method}
+            )
         functions.append(
             {
                 "qualname": func.__qualname__,

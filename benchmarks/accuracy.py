@@ -232,7 +232,13 @@ class _Prefixes:
     """``func`` cut after each of its loop body's statements (or, with no loop, after each of
     its statements): ``cuts[k]`` runs the first k of them (k = 0: none), ``lines[k - 1]`` is the
     k-th one's line.  ``run(k)`` times one call of cut k: with the case's arguments for a
-    function with a loop, in a loop of calls sized like _Loop's for one without."""
+    function with a loop, in a loop of calls sized like _Loop's for one without.
+
+    A function without a loop is a callee, and a callee's locals are freed when it returns,
+    after its last line event: a line profiler charges that to the calling line.  So that the
+    truth does too (and does not charge it to the line that set them), every cut of a callee
+    binds its locals to None first and hands them, before it returns, to a list that is
+    emptied outside the timed runs."""
 
     def __init__(self, func: Callable[..., Any], args: tuple[Any, ...]) -> None:
         src = textwrap.dedent(inspect.getsource(func))
@@ -244,6 +250,18 @@ class _Prefixes:
         stmts = loop.body if loop is not None else fdef.body
         self.lines = [first + stmt.lineno - 1 for stmt in stmts]
         self.cuts = []
+        self.kept: list[Any] = []
+        params = {a.arg for a in fdef.args.args}
+        names = sorted(
+            {
+                n.id
+                for n in ast.walk(fdef)
+                if isinstance(n, ast.Name) and isinstance(n.ctx, ast.Store)
+            }
+            - params
+        )
+        bind = [ast.parse(f"{name} = None").body[0] for name in names]
+        keep = ast.parse(f"_kept.append(({''.join(n + ', ' for n in names)}))").body[0]
         for k in range(len(stmts) + 1):
             cut = copy.deepcopy(fdef)
             cut.decorator_list = []
@@ -251,9 +269,12 @@ class _Prefixes:
             if loop is not None:
                 loop.body = loop.body[:k] or [ast.Pass()]
             else:
-                cut.body = cut.body[:k] or [ast.Pass()]
+                body = cut.body[:k]
+                ret = [body.pop()] if body and isinstance(body[-1], ast.Return) else []
+                cut.body = [*copy.deepcopy(bind), *body, copy.deepcopy(keep), *ret]
             module = ast.fix_missing_locations(ast.Module(body=[cut], type_ignores=[]))
             namespace = dict(func.__globals__)
+            namespace["_kept"] = self.kept
             exec(compile(module, "<prefix>", "exec"), namespace)
             self.cuts.append(namespace[func.__name__])
         self.args = args
@@ -273,7 +294,9 @@ class _Prefixes:
         t0 = time.perf_counter_ns()
         for _ in range(calls):
             cut(*args)
-        return time.perf_counter_ns() - t0
+        elapsed = time.perf_counter_ns() - t0
+        self.kept.clear()  # the callee's locals, freed here, untimed
+        return elapsed
 
     def round(self) -> None:
         for k in range(len(self.cuts)):

@@ -231,7 +231,7 @@ class _Loop:
 class _Prefixes:
     """``func`` cut after each of its loop body's statements (or, with no loop, after each of
     its statements): ``cuts[k]`` runs the first k of them (k = 0: none), ``lines[k - 1]`` is the
-    k-th one's line.  ``run(k)`` times one call of cut k: with the case's arguments for a
+    k-th one's line.  ``round()`` times one call of every cut: with the case's arguments for a
     function with a loop, in a loop of calls sized like _Loop's for one without.
 
     A function without a loop is a callee, and a callee's locals are freed when it returns,

@@ -33,6 +33,7 @@ lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int endi
     uint64_t frames = ts->frame_events - frame->frame_events_at_start -
                       (uint64_t)(ending == LP_END_FRAME);
     uint64_t hooks = ts->hooks - frame->hooks_at_start;
+    uint64_t c_hooks = ts->c_hooks - frame->c_hooks_at_start;
     const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
         LPLineCell *cell = &entry->sinks[i][frame->row];
@@ -43,6 +44,8 @@ lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int endi
         cell->frame_events += frames;
         cell->back_starts += (uint64_t)frame->back_start;
         cell->back_ends += (uint64_t)(ending == LP_END_BACK);
+        cell->frame_ends += (uint64_t)(ending == LP_END_FRAME);
+        cell->c_hooks += c_hooks;
     }
 }
 
@@ -54,6 +57,7 @@ lp_start_interval(const LPThreadState *ts, LPFrame *frame, int64_t t)
     frame->back_start = 0;
     frame->events_at_start = ts->events;
     frame->hooks_at_start = ts->hooks;
+    frame->c_hooks_at_start = ts->c_hooks;
     frame->frame_events_at_start = ts->frame_events;
 }
 
@@ -65,6 +69,17 @@ lp_count_hook(void)
     LPThreadState *ts = lp_threadstate_current;
     if (ts != NULL) {
         ts->hooks++;
+    }
+}
+
+/* A C function's call or return seen by the profile function: a hook of its own kind. */
+static inline void
+lp_count_c_hook(void)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts != NULL) {
+        ts->hooks++;
+        ts->c_hooks++;
     }
 }
 

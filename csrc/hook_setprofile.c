@@ -87,8 +87,8 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         }
         return 0;
     }
-    default: /* C calls and returns */
-        lp_count_hook();
+    default: /* C calls, returns and exceptions */
+        lp_count_c_hook();
         return 0;
     }
 }

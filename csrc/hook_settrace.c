@@ -45,13 +45,22 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         return 0;
     }
     case PyTrace_CALL: {
-        if (st->error || st->backend != LP_BACKEND_SETTRACE) {
-            /* Under SETPROFILE the profile function handles calls; this call still costs. */
+        if (st->error) {
             lp_count_hook();
             return 0;
         }
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
-        if (entry == NULL || entry->nsinks == 0) {
+        int profiled = entry != NULL && entry->nsinks > 0;
+        if (st->backend != LP_BACKEND_SETTRACE) {
+            /* Under SETPROFILE the profile function handles calls; CPython calls this function
+             * first.  For a profiled frame this call is part of the frame's start (priced with
+             * the frame event); for another it is part of that call's hooks. */
+            if (!profiled) {
+                lp_count_hook();
+            }
+            return 0;
+        }
+        if (!profiled) {
             if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                 PyErr_Clear();
             }
@@ -64,9 +73,15 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     case PyTrace_RETURN: {
         int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
-        if (st->error || st->backend != LP_BACKEND_SETTRACE || ts == NULL ||
-            ts->epoch != st->epoch || ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
+        if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0 ||
+            ts->frames[ts->depth - 1].key != frame) {
             lp_count_hook();
+            return 0;
+        }
+        if (st->backend != LP_BACKEND_SETTRACE) {
+            /* Under SETPROFILE the profile function ends the frame right after this call, which
+             * so falls inside the frame's last interval: priced as part of a frame's end
+             * (frame_ends), not as a hook. */
             return 0;
         }
         lp_event_exit(st, ts->frames[ts->depth - 1].entry, frame, t);

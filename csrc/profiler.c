@@ -347,8 +347,8 @@ error:
 }
 
 /* stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames, back_starts,
- * back_ends), ...]), ...] in registration order; rows never hit and never charged are left out.
- * The last six say what the time is made of (see LPLineCell). */
+ * back_ends, frame_ends, c_hooks), ...]), ...] in registration order; rows never hit and never
+ * charged are left out.  The last eight say what the time is made of (see LPLineCell). */
 static PyObject *
 Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
@@ -372,11 +372,12 @@ Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
                 continue;
             }
             PyObject *item = Py_BuildValue(
-                "(iKKKKKKKK)", reg->entry->first_line + row, (unsigned long long)cell.hits,
+                "(iKKKKKKKKKK)", reg->entry->first_line + row, (unsigned long long)cell.hits,
                 (unsigned long long)cell.ns, (unsigned long long)cell.intervals,
                 (unsigned long long)cell.events, (unsigned long long)cell.hooks,
                 (unsigned long long)cell.frame_events, (unsigned long long)cell.back_starts,
-                (unsigned long long)cell.back_ends);
+                (unsigned long long)cell.back_ends, (unsigned long long)cell.frame_ends,
+                (unsigned long long)cell.c_hooks);
             if (item == NULL || PyList_Append(lines, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(lines);
@@ -473,7 +474,7 @@ static PyMethodDef Tracer_methods[] = {
      "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
     {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
      "stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames, back_starts, "
-     "back_ends), ...]), ...]"},
+     "back_ends, frame_ends, c_hooks), ...]), ...]"},
     {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},
     {NULL, NULL, 0, NULL},
 };

@@ -12,18 +12,26 @@ kinds of cost that are not the line's own land inside it, and three refinements:
   event, ~105 a frame event), so one average would take too much out of a line calling a
   callee with many lines, and too little from one calling a callee with few;
 * ``hook_ns``, per other hook call inside the interval: under the legacy hooks, every call and
-  return of unprofiled code (and C call under ``setprofile``) goes through lineprof;
+  return of unprofiled Python code goes through lineprof (``setprofile`` switches the trace
+  function off and on around it); ``c_hook_ns`` per call or return of a C function, which
+  ``setprofile`` also sees and which costs it less (3.10: 8-14 vs 26-42 ns; 3.11: 46-50 vs
+  74-86 ns, measured);
 * ``back_start_ns`` and ``back_end_ns``, extra per interval begun or ended by a line event that
   goes back to a lower line (a loop's next round): it costs the interpreter more than a step
   forward, and the extra lands on both sides of the clock reads (measured: a loop's last line
   came out 8-30 ns too expensive per round without it);
+* ``frame_end_ns``, extra per interval ended by the frame's return, yield or unwind: under
+  the legacy hooks CPython calls the trace function with 'return' before the profile function
+  that ends the frame, inside the frame's last interval (a function's last line came out
+  45-60 ns too expensive on 3.10/3.11, measured);
 * ``big_line_ns``, extra per interval of a line numbered past SMALL_INT_MAX (sys.monitoring).
 
-The C core counts intervals, events, frame events, hooks and intervals begun or ended going
-back per line; this module measures the costs once per backend and clock per process (the TSC
-clock costs less to read than CLOCK_MONOTONIC: lineprof/clock.py), by profiling tiny functions
-whose unprofiled cost it measures first, and ``LineProfiler.get_stats`` subtracts them.
-Switch off with ``LineProfiler(calibrate=False)`` or LINEPROF_CALIBRATE=0.
+The C core counts intervals, events, frame events, hooks, C hooks, and intervals begun or ended
+going back or ended by the frame's end per line; this module measures the costs once per backend
+and clock per process (the TSC clock costs less to read than CLOCK_MONOTONIC:
+lineprof/clock.py), by profiling tiny functions whose unprofiled cost it measures first, and
+``LineProfiler.get_stats`` subtracts them.  Switch off with ``LineProfiler(calibrate=False)``
+or LINEPROF_CALIBRATE=0.
 """
 
 from __future__ import annotations
@@ -59,6 +67,8 @@ class Overhead:
     back_start_ns: float = 0.0  # extra, per interval begun by a line event back to a lower line
     back_end_ns: float = 0.0  # extra, per interval ended by one
     big_line_ns: float = 0.0  # extra, per interval of a line numbered past SMALL_INT_MAX
+    frame_end_ns: float = 0.0  # extra, per interval ended by the frame's end
+    c_hook_ns: float = 0.0  # per hook call for a C function's call or return
 
     def correct(
         self,
@@ -69,20 +79,26 @@ class Overhead:
         frame_events: int = 0,
         back_starts: int = 0,
         back_ends: int = 0,
+        frame_ends: int = 0,
+        c_hooks: int = 0,
         *,
         line: int = 0,
     ) -> int:
         """``ns`` without lineprof's own cost; ``events`` counts every profiled event,
-        ``frame_events`` the frame events among them; ``line`` is the row's line number."""
+        ``frame_events`` the frame events among them, ``hooks`` every other hook call,
+        ``c_hooks`` the C function calls and returns among them; ``line`` is the row's line
+        number."""
         lines = events - frame_events
         per_interval = self.interval_ns + (self.big_line_ns if line > SMALL_INT_MAX else 0.0)
         own = (
             intervals * per_interval
             + lines * self.event_ns
             + frame_events * self.frame_ns
-            + hooks * self.hook_ns
+            + (hooks - c_hooks) * self.hook_ns
+            + c_hooks * self.c_hook_ns
             + back_starts * self.back_start_ns
             + back_ends * self.back_end_ns
+            + frame_ends * self.frame_end_ns
         )
         return max(0, round(ns - own))
 
@@ -160,15 +176,18 @@ def _calls(n: int) -> None:  # a profiled callee: 2 frame events and 1 line even
         _callee()
 
 
-def _callee3() -> None:
-    a = 1
-    a += 1
-    return None
+def _callee6() -> None:  # six like lines: the difference from _callee is five line events
+    a = 1  # noqa: F841
+    a = 1  # noqa: F841
+    a = 1  # noqa: F841
+    a = 1  # noqa: F841
+    a = 1  # noqa: F841
+    a = 1  # noqa: F841
 
 
-def _calls3(n: int) -> None:  # a profiled callee: 2 frame events and 3 line events per call
+def _calls6(n: int) -> None:  # a profiled callee: 2 frame events and 6 line events per call
     for _ in range(n):
-        _callee3()
+        _callee6()
 
 
 def _unprofiled() -> None:
@@ -178,6 +197,11 @@ def _unprofiled() -> None:
 def _hooks(n: int) -> None:  # an unprofiled callee: hooks only (legacy)
     for _ in range(n):
         _unprofiled()
+
+
+def _c_hooks(n: int) -> None:  # a C function: a C call and return (setprofile)
+    for _ in range(n):
+        len(())
 
 
 def _far_loop4() -> Callable[[int], Any]:
@@ -194,18 +218,19 @@ class _Sample:
 
     plain: float
     rows: list[tuple[int, ...]]
+    callee_rows: list[tuple[int, ...]]
 
     def total(self, column: int) -> float:
         """A column of the rows (tracer.stats() order), summed, per iteration."""
         return sum(row[column] for row in self.rows) / ITERATIONS
 
-    def per_hit(self, index: int) -> float:
-        """The ns per hit of the index-th row in line order."""
-        row = sorted(self.rows)[index]
+    def per_hit(self, index: int, *, callee: bool = False) -> float:
+        """The ns per hit of the index-th row (of the callee's rows) in line order."""
+        row = sorted(self.callee_rows if callee else self.rows)[index]
         return row[2] / row[1] if row[1] else 0.0
 
 
-NS, INTERVALS, EVENTS, HOOKS, FRAMES, BACK_STARTS, BACK_ENDS = 2, 3, 4, 5, 6, 7, 8
+NS, INTERVALS, EVENTS, HOOKS, FRAMES, BACK_STARTS, BACK_ENDS, FRAME_ENDS, C_HOOKS = range(2, 11)
 
 
 def measure(backend: str) -> Overhead | None:
@@ -220,13 +245,14 @@ def measure(backend: str) -> Overhead | None:
         "loop1": _loop1,
         "loop4": _loop4,
         "calls": _calls,
-        "calls3": _calls3,
+        "calls6": _calls6,
     }
     if backend == "monitoring":
         cases["far4"] = _far_loop4()  # line numbers are objects only for sys.monitoring
     else:
         cases["hooks"] = _hooks  # sys.monitoring never sees unprofiled code
-    profiler = LineProfiler(*cases.values(), _callee, _callee3, backend=backend, calibrate=False)
+        cases["c_hooks"] = _c_hooks
+    profiler = LineProfiler(*cases.values(), _callee, _callee6, backend=backend, calibrate=False)
     tracer = profiler._tracer  # registration through LineProfiler, recording on the tracer
     samples: dict[str, list[_Sample]] = {k: [] for k in cases}
     for func in cases.values():
@@ -242,7 +268,8 @@ def measure(backend: str) -> Overhead | None:
                 func(ITERATIONS)
             finally:
                 tracer.disable()
-            samples[name].append(_Sample(plain, _rows(tracer, func)))
+            callee = _rows(tracer, _callee6) if func is _calls6 else []
+            samples[name].append(_Sample(plain, _rows(tracer, func), callee))
     return _solve(samples)
 
 
@@ -294,36 +321,58 @@ def _solve(samples: dict[str, list[_Sample]]) -> Overhead | None:
             - sample.total(BACK_ENDS) * back_end
         )
 
-    # Per call of a callee with one line and of one with three: 2F + L and 2F + 3L (as
-    # counted), so the line event's cost L is half the difference.
-    usable = {k: [s for s in samples[k] if s.total(EVENTS) > 0] for k in ("calls", "calls3")}
-    one, three = (_median([known(s) for s in usable[k]]) for k in ("calls", "calls3"))
-    if one is None or three is None:
+    # Per call of a callee with one line and of one with six: 2F + L and 2F + 6L (as counted),
+    # so the line event's cost L is a fifth of the difference.  (From one and three lines it
+    # moved 2-3 times more between calibrations, and callees of 5 and 8 lines came out 30-170 ns
+    # too cheap on 3.11.)  Both callees end once per call, so F takes in the frame's end.
+    usable = {k: [s for s in samples[k] if s.total(EVENTS) > 0] for k in ("calls", "calls6")}
+    one, six = (_median([known(s) for s in usable[k]]) for k in ("calls", "calls6"))
+    if one is None or six is None:
         return None
     lines_one, frames_one = _counts(usable["calls"])
-    lines_three, frames_three = _counts(usable["calls3"])
-    if lines_three <= lines_one or frames_one <= 0:
+    lines_six, _ = _counts(usable["calls6"])
+    if lines_six <= lines_one or frames_one <= 0:
         return None
-    event = max(0.0, (three - one) / (lines_three - lines_one))
+    event = max(0.0, (six - one) / (lines_six - lines_one))
     frame = max(0.0, (one - lines_one * event) / frames_one)
 
-    # Rounds with no hooks (sys.monitoring has none) say nothing about their cost.
-    hook = _median(  # no "hooks" samples under sys.monitoring, which sees no other code
-        [
-            (known(s) - (s.total(EVENTS) - s.total(FRAMES)) * event - s.total(FRAMES) * frame)
-            / s.total(HOOKS)
-            for s in samples.get("hooks", [])
-            if s.total(HOOKS) > 0
+    # The callee's own rows: its last line is a middle one that ends with the frame.
+    ends = [
+        s.per_hit(5, callee=True)
+        - statistics.median(s.per_hit(i, callee=True) for i in (1, 2, 3, 4))
+        for s in usable["calls6"]
+        if len(s.callee_rows) == 6
+    ]
+    frame_end = max(0.0, _median(ends) or 0.0)
+
+    def per_hook(case: str, hooks: Callable[[_Sample], float], other: float) -> float:
+        """The cost of one hook call of ``case``'s kind, less ``other`` per C hook (none
+        under sys.monitoring, which sees no other code)."""
+        costs = [
+            (
+                known(s)
+                - (s.total(EVENTS) - s.total(FRAMES)) * event
+                - s.total(FRAMES) * frame
+                - s.total(C_HOOKS) * other
+            )
+            / hooks(s)
+            for s in samples.get(case, [])
+            if hooks(s) > 0
         ]
-    )
+        return max(0.0, _median(costs) or 0.0)
+
+    c_hook = per_hook("c_hooks", lambda s: s.total(C_HOOKS), 0.0)
+    hook = per_hook("hooks", lambda s: s.total(HOOKS) - s.total(C_HOOKS), c_hook)
     return Overhead(
         interval_ns=interval,
         event_ns=event,
-        hook_ns=max(0.0, hook or 0.0),
+        hook_ns=hook,
         frame_ns=frame,
         back_start_ns=back_start,
         back_end_ns=back_end,
         big_line_ns=big_line,
+        frame_end_ns=frame_end,
+        c_hook_ns=c_hook,
     )
 
 

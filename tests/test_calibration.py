@@ -181,6 +181,9 @@ def test_measured_costs_are_plausible(backend: str) -> None:
     for value in vars(overhead).values():
         assert 0.0 <= value < 100_000.0
     assert overhead.event_ns > 0.0
+    # sys.monitoring sees no C calls and no unprofiled code, and its frame end is not priced.
+    if backend == "monitoring":
+        assert (overhead.frame_end_ns, overhead.c_hook_ns, overhead.hook_ns) == (0.0, 0.0, 0.0)
 
 
 def test_environment_switch(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -211,8 +211,13 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
     if (row >= 0) {
         lp_hit(entry, row);
     }
-    lp_start_interval(ts, frame, lp_timer_now(st));
+    int64_t t_start = lp_timer_now(st);
+    lp_start_interval(ts, frame, t_start);
     frame->back_start = back;
+    /* Last: a store through st may alias the counters read above, which would be read again. */
+    int64_t inside = t_start - t_end;
+    st->inside_ns += inside > 0 ? (uint64_t)inside : 0;
+    st->inside_events++;
 }
 
 static inline void

@@ -152,6 +152,12 @@ typedef struct {
     int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */
     int64_t tsc_mult;    /* ... and ns per tick, times 2**LP_TSC_SHIFT */
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
+    /* The machine's pace while profiling: ns line events spent between their callback's two
+     * clock reads, and how many, ever (under the GIL: no lock).  The work there is the same
+     * on every event, so it takes longer exactly when the machine runs slower; calibration.py
+     * compares it with what it was while the costs were measured. */
+    uint64_t inside_ns;
+    uint64_t inside_events;
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */

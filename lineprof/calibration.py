@@ -27,27 +27,43 @@ kinds of cost that are not the line's own land inside it, and three refinements:
 * ``big_line_ns``, extra per interval of a line numbered past SMALL_INT_MAX (sys.monitoring).
 
 The C core counts intervals, events, frame events, hooks, C hooks, and intervals begun or ended
-going back or ended by the frame's end per line; this module measures the costs once per backend
-and clock per process (the TSC clock costs less to read than CLOCK_MONOTONIC:
-lineprof/clock.py), by profiling tiny functions whose unprofiled cost it measures first, and
+going back or ended by the frame's end per line; this module measures the costs per backend
+and clock (the TSC clock costs less to read than CLOCK_MONOTONIC: lineprof/clock.py), by
+profiling tiny functions whose unprofiled cost it measures first, and
 ``LineProfiler.get_stats`` subtracts them.  Switch off with ``LineProfiler(calibrate=False)``
 or LINEPROF_CALIBRATE=0.
+
+The machine's pace moves under the costs: on a shared virtual machine the same code runs
+1.5-1.8 times slower for spells of a fraction of a second (measured: the interval cost 18-24 ns
+in a fast spell, 33-37 in a slow one, 3.11 and 3.12), and costs measured in a slow spell take
+far too much out of a program that then runs in a fast one (every line of a benchmark case read
+0 ns in two of five processes).  So each measurement notes the pace it ran at: the time line
+events spend between their callback's two clock reads (``_lineprof.inside()``: the same work on
+every event, 16-19 ns a line in a fast spell, 21-24 in a slow one).  A session that ran at a
+pace none of the measurements saw (beyond ``PACE_TOLERANCE``) measures again when it ends, and
+the costs a session's times lose are interpolated from the measurements at the paces on either
+side of its own: a session that ran part fast, part slow sits between them by as much as it
+was one or the other.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import statistics
 import types
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from lineprof import _lineprof
 
-__all__ = ["Overhead", "cached", "measure", "prepare"]
+__all__ = ["Overhead", "cached", "measure", "pace", "prepare", "recheck"]
 
 ROUNDS = 7  # measurements per constant; the median is kept
 ITERATIONS = 4000  # loop iterations per measurement
+PACE_TOLERANCE = 0.1  # a session's pace this close to a measurement's needs no new one
+PACE_MIN_EVENTS = 1000  # line events a session needs for its pace to count
+REMEASURES = 3  # at most, per backend and clock: each costs 50-130 ms
 
 
 # CPython keeps one object for each int up to 256, so a sys.monitoring LINE event for a line
@@ -56,7 +72,7 @@ ITERATIONS = 4000  # loop iterations per measurement
 SMALL_INT_MAX = 256
 
 
-@dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True)
 class Overhead:
     """lineprof's own cost that lands inside the times it measures, in nanoseconds."""
 
@@ -69,6 +85,7 @@ class Overhead:
     big_line_ns: float = 0.0  # extra, per interval of a line numbered past SMALL_INT_MAX
     frame_end_ns: float = 0.0  # extra, per interval ended by the frame's end
     c_hook_ns: float = 0.0  # per hook call for a C function's call or return
+    pace_ns: float = 0.0  # the machine's pace as these were measured (inside(), per event)
 
     def correct(
         self,
@@ -105,12 +122,18 @@ class Overhead:
     def to_json(self) -> dict[str, float]:
         return {name: round(float(value), 1) for name, value in vars(self).items()}
 
+    def toward(self, other: Overhead, share: float) -> Overhead:
+        """These costs moved ``share`` (0..1) of the way to ``other``'s."""
+        mine, theirs = vars(self), vars(other)
+        return Overhead(**{k: v + (theirs[k] - v) * share for k, v in mine.items()})
+
 
 NONE = Overhead()
-# (backend, clock) -> the costs measured for it in this process; the clock is 'tsc',
-# 'monotonic' or 'fake'.  Nothing is ever measured with the fake clock; tests put known costs
-# there.
-_measured: dict[tuple[str, str], Overhead] = {}
+# (backend, clock) -> the costs measured for it in this process, at one pace or more; the clock
+# is 'tsc', 'monotonic' or 'fake'.  Nothing is ever measured with the fake clock; tests put
+# known costs there.
+_measured: dict[tuple[str, str], list[Overhead]] = {}
+_remeasured: dict[tuple[str, str], int] = {}  # how often recheck() measured again
 
 
 def session_key(backend: str | None) -> tuple[str, str] | None:
@@ -119,11 +142,6 @@ def session_key(backend: str | None) -> tuple[str, str] | None:
     if not backend:
         return None
     return (backend, "fake" if _lineprof.clock_is_fake() else _lineprof.clock_name())
-
-
-def cached(key: tuple[str, str] | None) -> Overhead | None:
-    """The costs measured for a session (``session_key``), if any."""
-    return _measured.get(key) if key is not None else None
 
 
 def prepare(candidates: Sequence[str]) -> list[str]:
@@ -145,7 +163,7 @@ def prepare(candidates: Sequence[str]) -> list[str]:
         except Exception:  # noqa: BLE001 - calibrating must never break the program
             return list(candidates[index:])
         if overhead is not None and key is not None:
-            _measured[key] = overhead
+            _measured[key] = [overhead]
         return list(candidates[index:])
     return list(candidates)
 
@@ -212,7 +230,7 @@ def _far_loop4() -> Callable[[int], Any]:
     return types.FunctionType(far, _loop4.__globals__, "_loop4")
 
 
-@dataclass
+@dataclasses.dataclass
 class _Sample:
     """One case, once: its unprofiled cost per iteration and, profiled, the raw rows."""
 
@@ -257,6 +275,7 @@ def measure(backend: str) -> Overhead | None:
     samples: dict[str, list[_Sample]] = {k: [] for k in cases}
     for func in cases.values():
         func(ITERATIONS)  # warm up
+    inside_ns, inside_events = _lineprof.inside()
     for _ in range(ROUNDS):
         for name, func in cases.items():
             start = _lineprof.now()
@@ -270,7 +289,12 @@ def measure(backend: str) -> Overhead | None:
                 tracer.disable()
             callee = _rows(tracer, _callee6) if func is _calls6 else []
             samples[name].append(_Sample(plain, _rows(tracer, func), callee))
-    return _solve(samples, legacy=backend != "monitoring")
+    overhead = _solve(samples, legacy=backend != "monitoring")
+    ns, events = _lineprof.inside()
+    at_pace = pace(ns - inside_ns, events - inside_events)
+    if overhead is None or at_pace is None:
+        return overhead
+    return dataclasses.replace(overhead, pace_ns=at_pace)
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -392,3 +416,61 @@ def _rows(tracer: Any, func: Callable[..., Any]) -> list[tuple[int, ...]]:
         if registered is code:
             return [tuple(row) for row in rows]
     return []
+
+
+# ---- the costs at a session's pace ---------------------------------------------------------
+
+
+def pace(inside_ns: float, events: int) -> float | None:
+    """The pace a session ran at, from what ``_lineprof.inside()`` gained during it: None
+    when too few line events for it to say (PACE_MIN_EVENTS) or the clock is fake."""
+    if events < PACE_MIN_EVENTS or inside_ns <= 0:
+        return None
+    return inside_ns / events
+
+
+def cached(key: tuple[str, str] | None, at_pace: float | None = None) -> Overhead | None:
+    """The costs for a session (``session_key``) that ran at ``at_pace``, if any were measured:
+    interpolated between the measurements at the paces either side of it (the nearest one past
+    either end; the first one when the pace is unknown)."""
+    found = _measured.get(key) if key is not None else None
+    if not found:
+        return None
+    if at_pace is None or len(found) == 1:
+        return found[0]
+    ordered = sorted(found, key=lambda o: o.pace_ns)
+    if at_pace <= ordered[0].pace_ns:
+        return ordered[0]
+    for below, above in itertools.pairwise(ordered):
+        if at_pace <= above.pace_ns:
+            span = above.pace_ns - below.pace_ns
+            share = (at_pace - below.pace_ns) / span if span > 0 else 0.0
+            return below.toward(above, share)
+    return ordered[-1]
+
+
+def recheck(key: tuple[str, str] | None, at_pace: float | None) -> None:
+    """After a session that ran at ``at_pace`` ends, with nothing else recording: measure the
+    costs again if none of the measurements was taken at a pace near it (the machine's pace
+    changed since), at most REMEASURES times per backend and clock.  A new measurement at a
+    pace measured already is not kept: the session's pace differed because its code did (a
+    program's line events do not all cost alike: its pace was measured 8% below to 22% above
+    the measurement's in one speed spell, 3.12.1), not because the machine did."""
+    found = _measured.get(key) if key is not None else None
+    if not found or at_pace is None or key is None or _remeasured.get(key, 0) >= REMEASURES:
+        return
+    if _near(at_pace, found):
+        return
+    if _lineprof.active_backend() is not None or session_key(key[0]) != key:
+        return  # something records, or the clock changed: not now
+    _remeasured[key] = _remeasured.get(key, 0) + 1
+    try:
+        overhead = measure(key[0])
+    except Exception:  # noqa: BLE001 - calibrating must never break the program
+        return
+    if overhead is not None and overhead.pace_ns > 0 and not _near(overhead.pace_ns, found):
+        found.append(overhead)
+
+
+def _near(at_pace: float, found: Sequence[Overhead]) -> bool:
+    return any(abs(at_pace - o.pace_ns) <= PACE_TOLERANCE * o.pace_ns for o in found)

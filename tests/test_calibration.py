@@ -46,7 +46,7 @@ def injected(backend: str) -> Iterator[calibration.Overhead]:
     overhead = calibration.Overhead(
         interval_ns=1.0, event_ns=2.0, hook_ns=3.0, frame_ns=5.0, frame_end_ns=11.0, c_hook_ns=7.0
     )
-    calibration._measured[(backend, "fake")] = overhead
+    calibration._measured[(backend, "fake")] = [overhead]
     try:
         yield overhead
     finally:
@@ -123,6 +123,7 @@ def test_get_stats_takes_the_measured_cost_out(
         "big_line_ns": 0.0,
         "frame_end_ns": 11.0,
         "c_hook_ns": 7.0,
+        "pace_ns": 0.0,
     }
 
 
@@ -164,7 +165,7 @@ def test_nothing_is_measured_or_kept_with_the_fake_clock(backend: str) -> None:
 
 def test_real_costs_never_reach_fake_clock_sessions(backend: str, fake_clock: None) -> None:
     real = (backend, _lineprof.clock_name())
-    calibration._measured[real] = calibration.Overhead(1e6, 1e6, 1e6)
+    calibration._measured[real] = [calibration.Overhead(1e6, 1e6, 1e6)]
     try:
         lp = LineProfiler(calls_slow, slow_callee, backend=backend)
         lp.runcall(calls_slow)
@@ -216,9 +217,9 @@ def test_lines_reached_by_going_back_are_counted_apart(backend: str) -> None:
 
 @pytest.mark.usefixtures("fake_clock")
 def test_going_back_is_priced_apart(backend: str) -> None:
-    calibration._measured[(backend, "fake")] = calibration.Overhead(
-        back_start_ns=1.0, back_end_ns=2.0
-    )
+    calibration._measured[(backend, "fake")] = [
+        calibration.Overhead(back_start_ns=1.0, back_end_ns=2.0)
+    ]
     try:
         lp = LineProfiler(loop3, backend=backend)
         lp.runcall(loop3)
@@ -257,7 +258,7 @@ def test_intervals_ended_by_the_frame_are_counted_apart(backend: str) -> None:
 
 @pytest.mark.usefixtures("fake_clock")
 def test_the_frames_end_is_priced_apart(backend: str) -> None:
-    calibration._measured[(backend, "fake")] = calibration.Overhead(frame_end_ns=1.0)
+    calibration._measured[(backend, "fake")] = [calibration.Overhead(frame_end_ns=1.0)]
     try:
         lp = LineProfiler(two_lines, backend=backend)
         for _ in range(3):
@@ -283,7 +284,7 @@ def _far_and_near() -> tuple[Callable[[], None], Callable[[], None]]:
 def test_lines_past_the_small_ints_are_priced_apart(backend: str) -> None:
     near, far = _far_and_near()
     assert far.__code__.co_firstlineno > calibration.SMALL_INT_MAX
-    calibration._measured[(backend, "fake")] = calibration.Overhead(big_line_ns=4.0)
+    calibration._measured[(backend, "fake")] = [calibration.Overhead(big_line_ns=4.0)]
     try:
         totals = []
         for func in (near, far):

@@ -12,10 +12,13 @@ from tests import targets
 
 
 class Pace:
-    """Stands in for _lineprof.inside(): moves only when paced() runs, by ``events`` line
+    """Stands in for _lineprof.inside(): moves only when paced() runs, by ``per_call`` line
     events at ``at`` ns each."""
 
     def __init__(self) -> None:
+        self.reset()
+
+    def reset(self) -> None:
         self.ns = 0
         self.events = 0
         self.at = 10.0
@@ -48,7 +51,7 @@ def untimed_lines() -> None:
 
 @pytest.fixture
 def pace(monkeypatch: pytest.MonkeyPatch, fake_clock: None) -> Pace:
-    PACE.__init__()  # type: ignore[misc]
+    PACE.reset()
     monkeypatch.setattr(_lineprof, "inside", PACE.inside)
     return PACE
 

@@ -18,69 +18,36 @@
 #include "lineprof.h"
 #include "timer.h"
 
-/* What ends an interval: no event (a flush), a line event forward, a line event back to a lower
- * line, or a frame's exit.  The event being handled is counted already and is not inside the
- * interval it ends. */
-enum { LP_END_NONE = 0, LP_END_LINE = 1, LP_END_FRAME = 2, LP_END_BACK = 3 };
-
-/* Charge the interval that `frame`'s current row has been running, which ends at `t_end`. */
+/* Charge the interval that `frame`'s current row has been running, which ends at `t_end`, with
+ * what the thread's callbacks measured of their own time inside it. */
 static inline void
-lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end, int ending)
+lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end)
 {
     int64_t elapsed = t_end - frame->t_start;
     uint64_t ns = elapsed > 0 ? (uint64_t)elapsed : 0;
-    uint64_t events = ts->events - frame->events_at_start - (uint64_t)(ending != LP_END_NONE);
-    uint64_t frames = ts->frame_events - frame->frame_events_at_start -
-                      (uint64_t)(ending == LP_END_FRAME);
-    uint64_t hooks = ts->hooks - frame->hooks_at_start;
-    uint64_t c_hooks = ts->c_hooks - frame->c_hooks_at_start;
+    uint64_t spent = ts->spent - frame->spent_at_start;
     const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
         LPLineCell *cell = &entry->sinks[i][frame->row];
         cell->ns += ns;
-        cell->intervals++;
-        cell->events += events;
-        cell->hooks += hooks;
-        cell->frame_events += frames;
-        cell->back_starts += (uint64_t)frame->back_start;
-        cell->back_ends += (uint64_t)(ending == LP_END_BACK);
-        cell->frame_ends += (uint64_t)(ending == LP_END_FRAME);
-        cell->c_hooks += c_hooks;
+        cell->spent += spent;
     }
 }
 
-/* `frame`'s current row starts (or resumes) timing now. */
+/* A callback for a profiled event read the clock first at `t_in` and last at `t_out`: that time
+ * is lineprof's own, and any interval still running around it is not charged for it. */
+static inline void
+lp_spend(LPThreadState *ts, int64_t t_in, int64_t t_out)
+{
+    ts->spent += t_out > t_in ? (uint64_t)(t_out - t_in) : 0;
+}
+
+/* `frame`'s current row starts (or resumes) timing at `t`, the callback's last clock read. */
 static inline void
 lp_start_interval(const LPThreadState *ts, LPFrame *frame, int64_t t)
 {
     frame->t_start = t;
-    frame->back_start = 0;
-    frame->events_at_start = ts->events;
-    frame->hooks_at_start = ts->hooks;
-    frame->c_hooks_at_start = ts->c_hooks;
-    frame->frame_events_at_start = ts->frame_events;
-}
-
-/* A hook call that is not a profiled event (an unprofiled call or return, say): its cost lands
- * inside whatever interval is running on this thread. */
-static inline void
-lp_count_hook(void)
-{
-    LPThreadState *ts = lp_threadstate_current;
-    if (ts != NULL) {
-        ts->hooks++;
-    }
-}
-
-/* A C function's call or return seen by the profile function: a hook of its own kind. */
-static inline void
-lp_count_c_hook(void)
-{
-    LPThreadState *ts = lp_threadstate_current;
-    if (ts != NULL) {
-        ts->hooks++;
-        ts->c_hooks++;
-    }
+    frame->spent_at_start = ts->spent;
 }
 
 static inline void
@@ -149,7 +116,8 @@ lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *ke
     frame->key = key;
     frame->row = row;
     frame->saved_depth = 0;
-    lp_start_interval(ts, frame, t);
+    frame->t_start = t;
+    frame->spent_at_start = ts->spent;
     return frame;
 }
 
@@ -164,17 +132,23 @@ lp_is_top(const LPThreadState *ts, const LPCodeEntry *entry, const void *key)
 }
 
 /* A frame starts (row -1: no line yet) or resumes at `row` (no new hit: the line began before
- * the frame was suspended).  Returns the new top frame, or NULL after recording an error. */
+ * the frame was suspended).  `t_in` was read first thing in the callback; the frame's time starts
+ * at the clock read last thing.  Returns the new top frame, or NULL after recording an error. */
 static inline LPFrame *
-lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row)
+lp_event_enter(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, int64_t t_in)
 {
     LPThreadState *ts = lp_thread(st);
     if (ts == NULL) {
         return NULL;
     }
-    ts->events++;
-    ts->frame_events++;
-    return lp_push(st, ts, entry, key, row, lp_timer_now(st));
+    LPFrame *frame = lp_push(st, ts, entry, key, row, t_in);
+    if (frame == NULL) {
+        return NULL;
+    }
+    int64_t t_out = lp_timer_now(st);
+    lp_spend(ts, t_in, t_out);
+    lp_start_interval(ts, frame, t_out);
+    return frame;
 }
 
 /* `t_end` was read first thing in the callback so the hook's own cost stays off the line that
@@ -186,18 +160,17 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
     if (ts == NULL) {
         return;
     }
-    ts->events++;
     LPFrame *frame;
-    int back = 0;
     if (lp_is_top(ts, entry, key)) {
         frame = &ts->frames[ts->depth - 1];
         if (frame->row == row) {
+            /* Another line of the statement in progress: no new hit, the row runs on; this
+             * callback's time is still ours, not the row's. */
+            lp_spend(ts, t_end, lp_timer_now(st));
             return;
         }
         if (frame->row >= 0) {
-            /* Rows are in line order (lineprof.h), so a lower row is a lower line. */
-            back = row >= 0 && row < frame->row;
-            lp_charge(ts, frame, t_end, back ? LP_END_BACK : LP_END_LINE);
+            lp_charge(ts, frame, t_end);
         }
     }
     else {
@@ -212,12 +185,8 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         lp_hit(entry, row);
     }
     int64_t t_start = lp_timer_now(st);
+    lp_spend(ts, t_end, t_start);
     lp_start_interval(ts, frame, t_start);
-    frame->back_start = back;
-    /* Last: a store through st may alias the counters read above, which would be read again. */
-    int64_t inside = t_start - t_end;
-    st->inside_ns += inside > 0 ? (uint64_t)inside : 0;
-    st->inside_events++;
 }
 
 static inline void
@@ -227,16 +196,15 @@ lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_
     if (ts == NULL) {
         return;
     }
-    ts->events++;
-    ts->frame_events++;
     if (!lp_is_top(ts, entry, key)) {
         /* Not a frame we are tracking (it started before profiling and ran no line since). */
         return;
     }
     LPFrame *frame = &ts->frames[--ts->depth];
     if (frame->row >= 0) {
-        lp_charge(ts, frame, t_end, LP_END_FRAME);
+        lp_charge(ts, frame, t_end);
     }
+    lp_spend(ts, t_end, lp_timer_now(st));
 }
 
 #endif /* LINEPROF_EVENTS_H */

@@ -47,9 +47,6 @@ lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     if (entry != NULL) {
         lp_event_line(st, entry, NULL, lp_row_for_line(entry, lp_long_value(args[1])), t);
     }
-    else {
-        lp_count_hook();
-    }
     Py_RETURN_NONE;
 }
 
@@ -58,16 +55,14 @@ static PyObject *
 lp_mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     LPModuleState *st = lp_state(module);
+    int64_t t = lp_timer_now(st);
     if (nargs < 2) {
         st->error = LP_ERR_BAD_EVENT;
         Py_RETURN_NONE;
     }
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
-        lp_event_enter(st, entry, NULL, -1);
-    }
-    else {
-        lp_count_hook();
+        lp_event_enter(st, entry, NULL, -1, t);
     }
     Py_RETURN_NONE;
 }
@@ -78,16 +73,14 @@ static PyObject *
 lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
     LPModuleState *st = lp_state(module);
+    int64_t t = lp_timer_now(st);
     if (nargs < 2) {
         st->error = LP_ERR_BAD_EVENT;
         Py_RETURN_NONE;
     }
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
-        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])));
-    }
-    else {
-        lp_count_hook();
+        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);
     }
     Py_RETURN_NONE;
 }
@@ -105,9 +98,6 @@ lp_mon_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     LPCodeEntry *entry = lp_listened_entry(st, args[0]);
     if (entry != NULL) {
         lp_event_exit(st, entry, NULL, t);
-    }
-    else {
-        lp_count_hook();
     }
     Py_RETURN_NONE;
 }

@@ -48,17 +48,19 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         }
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
         if (entry != NULL && entry->nsinks > 0) {
+            int64_t t = lp_timer_now(st);
             int depth = ts->unprofiled_depth;
+            /* Switched before the frame's time starts, so the switch is measured as ours. */
+            lp_line_events(st, 1);
             LPFrame *top =
-                lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)));
+                lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)), t);
             if (top != NULL) {
                 top->saved_depth = depth;
                 ts->unprofiled_depth = 0;
-                lp_line_events(st, 1);
             }
         }
         else {
-            ts->hooks++;
+            /* An unprofiled call: not timed, not subtracted (lineprof.h, LPLineCell). */
             if (ts->depth > 0 && ts->unprofiled_depth++ == 0) {
                 lp_line_events(st, 0);
             }
@@ -69,26 +71,24 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0) {
-            lp_count_hook();
             return 0;
         }
         LPFrame *top = &ts->frames[ts->depth - 1];
         if (top->key == frame) {
             int saved = top->saved_depth;
+            /* Switched before the exit's last clock read, so the switch is measured as ours. */
+            lp_line_events(st, ts->depth > 1 && saved == 0);
             lp_event_exit(st, top->entry, frame, t);
             ts->unprofiled_depth = saved;
-            lp_line_events(st, ts->depth > 0 && saved == 0);
         }
         else {
-            ts->hooks++;
             if (ts->unprofiled_depth > 0 && --ts->unprofiled_depth == 0) {
                 lp_line_events(st, 1);
             }
         }
         return 0;
     }
-    default: /* C calls, returns and exceptions */
-        lp_count_c_hook();
+    default: /* C calls, returns and exceptions: not timed, not subtracted */
         return 0;
     }
 }

@@ -37,7 +37,6 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
                 if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                     PyErr_Clear();
                 }
-                lp_count_hook();
                 return 0;
             }
         }
@@ -46,28 +45,23 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     }
     case PyTrace_CALL: {
         if (st->error) {
-            lp_count_hook();
             return 0;
         }
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
         int profiled = entry != NULL && entry->nsinks > 0;
         if (st->backend != LP_BACKEND_SETTRACE) {
             /* Under SETPROFILE the profile function handles calls; CPython calls this function
-             * first.  For a profiled frame this call is part of the frame's start (priced with
-             * the frame event); for another it is part of that call's hooks. */
-            if (!profiled) {
-                lp_count_hook();
-            }
+             * first. */
             return 0;
         }
         if (!profiled) {
             if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                 PyErr_Clear();
             }
-            lp_count_hook();
             return 0;
         }
-        lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)));
+        lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)),
+                       lp_timer_now(st));
         return 0;
     }
     case PyTrace_RETURN: {
@@ -75,20 +69,16 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0 ||
             ts->frames[ts->depth - 1].key != frame) {
-            lp_count_hook();
             return 0;
         }
         if (st->backend != LP_BACKEND_SETTRACE) {
-            /* Under SETPROFILE the profile function ends the frame right after this call, which
-             * so falls inside the frame's last interval: priced as part of a frame's end
-             * (frame_ends), not as a hook. */
+            /* Under SETPROFILE the profile function ends the frame right after this call. */
             return 0;
         }
         lp_event_exit(st, ts->frames[ts->depth - 1].entry, frame, t);
         return 0;
     }
     default:
-        lp_count_hook();
         return 0;
     }
 }

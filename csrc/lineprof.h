@@ -15,29 +15,17 @@
 
 /* One row of a profiler's table for one code object.
  *
- * Besides hits and time, the row counts what its time is made of, so that Python can take the
- * profiler's own cost back out (lineprof/calibration.py): each timed interval pays a fixed
- * cost between its two clock reads, and each event handled inside it (a profiled callee's
- * lines, say) or other hook call (an unprofiled call or return seen by the legacy hooks) pays
- * its whole cost inside the interval. */
+ * `ns` is the clock's reading: the wall time from the line's start to the next line of its frame
+ * (or the frame's exit), callees included.  `spent` is the part of it that lineprof's own
+ * callbacks for profiled frames' events took between their first and last clock read (a
+ * profiled callee's lines, say), measured in those callbacks; Python reports ns - spent and
+ * keeps both.  Nothing is estimated: hooks that fire inside unprofiled code (the legacy hooks'
+ * calls and returns) are not timed and not subtracted, since a callee bounded by the clock
+ * (a busy-wait, a sleep, a lock with a timeout) takes the same wall time with them. */
 typedef struct {
-    uint64_t hits;      /* times the row started */
-    uint64_t ns;        /* time charged */
-    uint64_t intervals; /* timed intervals charged (hits, plus resumptions after a yield) */
-    uint64_t events;    /* profiled events handled inside those intervals */
-    uint64_t hooks;     /* other hook calls inside those intervals */
-    uint64_t frame_events; /* of those events, frame starts and ends (calls, returns, yields,
-                            * resumptions): under the legacy hooks they cost more than lines */
-    uint64_t back_starts; /* intervals begun by a line event back to a lower line (a loop's */
-    uint64_t back_ends;   /* next round) and intervals ended by one: such an event costs the */
-                          /* interpreter more than a step forward (~25 ns more on 3.12, */
-                          /* measured), and the extra falls on both sides of our clock reads */
-    uint64_t frame_ends;  /* intervals ended by the frame's return, yield or unwind: under the */
-                          /* legacy hooks the trace function's 'return' runs inside them first */
-                          /* (~45-60 ns more than a line's end on 3.10/3.11, measured) */
-    uint64_t c_hooks;     /* of the other hook calls, C function calls and returns (setprofile): */
-                          /* they cost a fraction of a Python call's, which switches the trace */
-                          /* function off and on */
+    uint64_t hits;  /* times the row started */
+    uint64_t ns;    /* wall time charged */
+    uint64_t spent; /* of it, measured inside lineprof's callbacks for nested events */
 } LPLineCell;
 
 /* ---- code entries (linestats.c) -------------------------------------------------------------
@@ -77,20 +65,14 @@ typedef struct {
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
     int row;            /* the line in progress, or -1 */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
-    int back_start;     /* the line in progress began by going back to a lower line */
     int64_t t_start;    /* when that line started (ns) */
-    uint64_t events_at_start; /* the thread's counters when it started */
-    uint64_t hooks_at_start;
-    uint64_t c_hooks_at_start;
-    uint64_t frame_events_at_start;
+    uint64_t spent_at_start; /* the thread's `spent` when it started */
 } LPFrame;
 
 typedef struct {
-    uint64_t epoch;  /* the module epoch this stack belongs to; a stale stack is emptied */
-    uint64_t events; /* profiled events handled on this thread, ever */
-    uint64_t hooks;  /* other hook calls on this thread, ever */
-    uint64_t c_hooks; /* of those, C function calls and returns */
-    uint64_t frame_events; /* of the events, frame starts and ends */
+    uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
+    uint64_t spent; /* ns this thread's callbacks for profiled events took between their first
+                     * and last clock read, ever */
     int depth;
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
@@ -152,12 +134,6 @@ typedef struct {
     int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */
     int64_t tsc_mult;    /* ... and ns per tick, times 2**LP_TSC_SHIFT */
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
-    /* The machine's pace while profiling: ns line events spent between their callback's two
-     * clock reads, and how many, ever (under the GIL: no lock).  The work there is the same
-     * on every event, so it takes longer exactly when the machine runs slower; calibration.py
-     * compares it with what it was while the costs were measured. */
-    uint64_t inside_ns;
-    uint64_t inside_events;
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */

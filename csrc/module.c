@@ -31,15 +31,6 @@ lp_py_tool_id(PyObject *module, PyObject *Py_UNUSED(unused))
     return PyLong_FromLong(tool_id);
 }
 
-/* The machine's pace while profiling (lineprof.h): (ns, line events), ever. */
-static PyObject *
-lp_py_inside(PyObject *module, PyObject *Py_UNUSED(unused))
-{
-    const LPModuleState *st = lp_state(module);
-    return Py_BuildValue("(KK)", (unsigned long long)st->inside_ns,
-                         (unsigned long long)st->inside_events);
-}
-
 /* Tests: lower the per-thread frame limit to reach the event path's error handling. */
 static PyObject *
 lp_py_set_stack_limit(PyObject *module, PyObject *arg)
@@ -83,9 +74,6 @@ static PyMethodDef lp_module_methods[] = {
      "monotonic_ns() -> int: CLOCK_MONOTONIC, whatever the clock in use."},
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
-    {"inside", lp_py_inside, METH_NOARGS,
-     "inside() -> (ns, events): time line events spent between their callback's two clock "
-     "reads, and how many, ever: the machine's pace while profiling."},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
     {"_set_stack_limit", lp_py_set_stack_limit, METH_O,
      "_set_stack_limit(n): tests; profiled frames per thread before profiling stops."},

@@ -346,9 +346,9 @@ error:
     return NULL;
 }
 
-/* stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames, back_starts,
- * back_ends, frame_ends, c_hooks), ...]), ...] in registration order; rows never hit and never
- * charged are left out.  The last eight say what the time is made of (see LPLineCell). */
+/* stats() -> [(code, [(line, hits, ns, spent), ...]), ...] in registration order; rows never hit
+ * and never charged are left out.  ns is the clock's figure, spent the part of it measured in
+ * lineprof's own callbacks (see LPLineCell). */
 static PyObject *
 Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
@@ -371,13 +371,10 @@ Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
             if (cell.hits == 0 && cell.ns == 0) {
                 continue;
             }
-            PyObject *item = Py_BuildValue(
-                "(iKKKKKKKKKK)", reg->entry->first_line + row, (unsigned long long)cell.hits,
-                (unsigned long long)cell.ns, (unsigned long long)cell.intervals,
-                (unsigned long long)cell.events, (unsigned long long)cell.hooks,
-                (unsigned long long)cell.frame_events, (unsigned long long)cell.back_starts,
-                (unsigned long long)cell.back_ends, (unsigned long long)cell.frame_ends,
-                (unsigned long long)cell.c_hooks);
+            PyObject *item = Py_BuildValue("(iKKK)", reg->entry->first_line + row,
+                                           (unsigned long long)cell.hits,
+                                           (unsigned long long)cell.ns,
+                                           (unsigned long long)cell.spent);
             if (item == NULL || PyList_Append(lines, item) < 0) {
                 Py_XDECREF(item);
                 Py_DECREF(lines);
@@ -473,8 +470,7 @@ static PyMethodDef Tracer_methods[] = {
     {"add_code", (PyCFunction)(void (*)(void))Tracer_add_code, METH_FASTCALL,
      "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
     {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
-     "stats() -> [(code, [(line, hits, ns, intervals, events, hooks, frames, back_starts, "
-     "back_ends, frame_ends, c_hooks), ...]), ...]"},
+     "stats() -> [(code, [(line, hits, ns, spent), ...]), ...]"},
     {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},
     {NULL, NULL, 0, NULL},
 };

@@ -94,7 +94,7 @@ lp_threadstate_flush(LPModuleState *st)
     for (int i = 0; i < ts->depth; i++) {
         LPFrame *frame = &ts->frames[i];
         if (frame->row >= 0) {
-            lp_charge(ts, frame, now, LP_END_NONE);
+            lp_charge(ts, frame, now);
         }
         lp_start_interval(ts, frame, now);
     }

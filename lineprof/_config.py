@@ -48,8 +48,9 @@ def output_prefix() -> str:
 
 
 def calibrate() -> bool:
-    """LINEPROF_CALIBRATE: take lineprof's own measured cost out of the times it reports
-    (lineprof/calibration.py).  On unless set to 0, false, no or off."""
+    """LINEPROF_CALIBRATE: take out of each line's time what lineprof's own callbacks measured
+    of themselves inside it (README, "What the numbers mean").  On unless set to 0, false, no
+    or off; off reports the clock's figures as read."""
     return os.environ.get("LINEPROF_CALIBRATE", "1").strip().lower() not in _FALSE_WORDS - {""}
 
 

@@ -18,7 +18,7 @@ from collections.abc import Callable, Iterator
 from time import perf_counter
 from typing import IO, Any, TypeVar
 
-from lineprof import _config, _lineprof, calibration, clock, codemap
+from lineprof import _config, _lineprof, clock, codemap
 from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
 
 __all__ = ["LineProfiler", "load_stats"]
@@ -38,13 +38,10 @@ class LineProfiler:
         self, *functions: Any, backend: str | None = None, calibrate: bool | None = None
     ) -> None:
         self._tracer = _lineprof.Tracer()
-        # Take lineprof's own measured cost out of the reported times (calibration.py).
+        # Report each line's time less what lineprof's own callbacks for profiled events
+        # measured of themselves inside it (csrc/lineprof.h, LPLineCell); False: the clock's
+        # figures as read.
         self._calibrate = calibrate if calibrate is not None else _config.calibrate()
-        self._recorded: tuple[str, str] | None = None  # calibration.session_key
-        # The machine's pace while this profiler recorded (calibration.py): what
-        # _lineprof.inside() gained in closed periods, and its reading when the open one began.
-        self._inside = (0, 0)
-        self._inside_since: tuple[int, int] | None = None
         self._backend = backend if backend is not None else _config.backend()
         if self._backend != "auto" and self._backend not in _lineprof.BACKENDS:
             version = ".".join(map(str, sys.version_info[:2]))
@@ -138,8 +135,6 @@ class LineProfiler:
         tracer: object = sys.gettrace()
         profiler: object = sys.getprofile()
         self._start_tracer()
-        self._recorded = calibration.session_key(_lineprof.active_backend())
-        self._inside_since = _lineprof.inside()
         self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
             self._started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -155,11 +150,8 @@ class LineProfiler:
                 candidates.remove("setprofile")
         if _lineprof.active_backend() is None:
             # The first session in this process picks the clock (it can change only while
-            # nothing records), before lineprof's own cost is measured with it.
+            # nothing records).
             clock.ensure()
-            if self._calibrate:
-                # Measured before the session starts, so that nothing is being recorded.
-                candidates = calibration.prepare(candidates)
         for backend in candidates[:-1]:
             try:
                 self._tracer.enable(backend)
@@ -192,28 +184,7 @@ class LineProfiler:
         if self._enabled_since is not None:
             self._enabled_seconds += perf_counter() - self._enabled_since
             self._enabled_since = None
-        ns = events = 0
-        if self._inside_since is not None:
-            now = _lineprof.inside()
-            ns, events = now[0] - self._inside_since[0], now[1] - self._inside_since[1]
-            self._inside = (self._inside[0] + ns, self._inside[1] + events)
-            self._inside_since = None
         self._tracer.disable()
-        if (
-            self._calibrate
-            and events >= calibration.PACE_MIN_EVENTS  # (a cheap test first: @profile)
-            and _lineprof.active_backend() is None
-        ):
-            # The costs may have been measured while the machine ran at another pace.
-            calibration.recheck(self._recorded, calibration.pace(ns, events))
-
-    def _inside_now(self) -> tuple[int, int]:
-        """What _lineprof.inside() gained while this profiler recorded, up to now."""
-        if self._inside_since is None:
-            return self._inside
-        now = _lineprof.inside()
-        ns, events = self._inside
-        return (ns + now[0] - self._inside_since[0], events + now[1] - self._inside_since[1])
 
     def enable_by_count(self) -> None:
         """Nestable enable: recording stops when every enable has been matched."""
@@ -377,14 +348,13 @@ class LineProfiler:
         name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit; ``.sources``
         keeps each function's source lines as they are now, so the results can be shown where
         the files are gone; ``.metadata`` says what ran, when and with what."""
-        overhead = None
-        if self._calibrate:
-            overhead = calibration.cached(self._recorded, calibration.pace(*self._inside_now()))
-        correct = (overhead or calibration.NONE).correct
+        subtract = self._calibrate
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
         for code, rows in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
-            lines = [(row[0], row[1], correct(*row[2:], line=row[0])) for row in rows]
+            lines = [
+                (line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows
+            ]
             if key in timings:
                 # Distinct code objects with one name and place (e.g. a function defined
                 # again by exec): report them together.
@@ -400,7 +370,7 @@ class LineProfiler:
             timings,
             1e-9,
             sources=capture_sources(timings),
-            metadata=Metadata.current(self._started_at, duration, overhead),
+            metadata=Metadata.current(self._started_at, duration),
         )
 
     def clear(self) -> None:
@@ -408,9 +378,6 @@ class LineProfiler:
         self._tracer.clear()
         self._started_at = None
         self._enabled_seconds = 0.0
-        self._inside = (0, 0)
-        if self._inside_since is not None:
-            self._inside_since = _lineprof.inside()
         if self._enabled_since is not None:
             self._started_at = datetime.datetime.now(datetime.timezone.utc)
             self._enabled_since = perf_counter()

@@ -56,7 +56,7 @@ def function_lines(
 
 def ran(timings: Sequence[LineTiming]) -> bool:
     """Whether a function ran: ``stripzeros`` hides the others.  By hits, not by time: with
-    lineprof's own cost taken out (calibration.py), a function that ran briefly can total 0."""
+    lineprof's own measured cost taken out, a function that ran briefly can total 0."""
     return any(hits for _, hits, _ in timings)
 
 

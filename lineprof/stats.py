@@ -80,8 +80,8 @@ class Metadata:
     command_line: tuple[str, ...] | None = None
     start_time: datetime.datetime | None = None  # when profiling first started (aware, UTC)
     duration: float | None = None  # seconds profiling was on
-    # lineprof's own cost taken out of the times (calibration.Overhead's fields, ns), or None
-    # when the times are as measured
+    # the modelled costs an older lineprof took out of the times (ns), kept when such a file
+    # is loaded; None from this version, which subtracts only what it measured
     overhead: dict[str, float] | None = None
 
     @classmethod
@@ -92,7 +92,7 @@ class Metadata:
         overhead: Any = None,
     ) -> Metadata:
         """This process: lineprof and Python versions and its command line; ``overhead`` is
-        the calibration.Overhead subtracted from the times, if any."""
+        an object whose ``to_json()`` gives the modelled costs subtracted, if any."""
         argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
         corrected = None
         if overhead is not None:

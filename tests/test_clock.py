@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from lineprof import LineProfiler, _lineprof, calibration, clock
+from lineprof import LineProfiler, _lineprof, clock
 from tests import targets
 from tests.conftest import run_code
 
@@ -198,22 +198,6 @@ def test_unknown_setting_warns_and_means_auto(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setattr(clock, "tsc_unusable", lambda: "not here")
     with pytest.warns(RuntimeWarning, match="LINEPROF_CLOCK='fast'"):
         assert clock.choose("fast") == "monotonic"
-
-
-def test_costs_are_filed_under_the_clock(backend: str) -> None:
-    _lineprof.use_monotonic()
-    assert calibration.session_key(backend) == (backend, "monotonic")
-    if TSC_USABLE:
-        clock.choose("tsc")
-        assert calibration.session_key(backend) == (backend, "tsc")
-    _lineprof.set_fake_clock(True)
-    try:
-        assert calibration.session_key(backend) == (backend, "fake")
-    finally:
-        _lineprof.set_fake_clock(False)
-
-
-# ---- no switching while recording -----------------------------------------------------------
 
 
 def test_switching_while_profiling_is_refused(backend: str) -> None:

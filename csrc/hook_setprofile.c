@@ -68,13 +68,14 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         return 0;
     }
     case PyTrace_RETURN: {
-        int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0) {
             return 0;
         }
         LPFrame *top = &ts->frames[ts->depth - 1];
         if (top->key == frame) {
+            /* Read once the frame is known to be ours: unprofiled returns are not timed. */
+            int64_t t = lp_timer_now(st);
             int saved = top->saved_depth;
             /* Switched before the exit's last clock read, so the switch is measured as ours. */
             lp_line_events(st, ts->depth > 1 && saved == 0);

@@ -65,7 +65,6 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         return 0;
     }
     case PyTrace_RETURN: {
-        int64_t t = lp_timer_now(st);
         LPThreadState *ts = lp_threadstate_current;
         if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0 ||
             ts->frames[ts->depth - 1].key != frame) {
@@ -75,6 +74,9 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             /* Under SETPROFILE the profile function ends the frame right after this call. */
             return 0;
         }
+        /* The clock is read once the frame is known to be ours: the returns of unprofiled
+         * frames are not timed (lineprof.h, LPLineCell). */
+        int64_t t = lp_timer_now(st);
         lp_event_exit(st, ts->frames[ts->depth - 1].entry, frame, t);
         return 0;
     }

@@ -129,6 +129,7 @@ typedef struct {
     int error;        /* LP_ERR_*, see above */
     int fake_clock;   /* tests: the clock only moves when told to */
     int64_t fake_now; /* the fake clock's reading */
+    int64_t fake_step; /* ns the fake clock moves after each read (0: only when advanced) */
     int clock;        /* LP_CLOCK_*; changed only while no profiler is enabled */
     uint64_t tsc_base;   /* LP_CLOCK_TSC: a counter reading ... */
     int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */

@@ -7,12 +7,13 @@ lp_timer_py_now(PyObject *module, PyObject *Py_UNUSED(unused))
     return PyLong_FromLongLong(lp_timer_now(lp_state(module)));
 }
 
-/* set_fake_clock(on, start=0): with on, the clock reads `start` until advanced. */
+/* set_fake_clock(on, start=0, step=0): with on, the clock reads `start` until advanced, and
+ * moves `step` ns after each read. */
 PyObject *
 lp_timer_py_set_fake_clock(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 {
-    if (nargs < 1 || nargs > 2) {
-        PyErr_SetString(PyExc_TypeError, "set_fake_clock(on, start=0)");
+    if (nargs < 1 || nargs > 3) {
+        PyErr_SetString(PyExc_TypeError, "set_fake_clock(on, start=0, step=0)");
         return NULL;
     }
     int on = PyObject_IsTrue(args[0]);
@@ -26,9 +27,21 @@ lp_timer_py_set_fake_clock(PyObject *module, PyObject *const *args, Py_ssize_t n
             return NULL;
         }
     }
+    long long step = 0;
+    if (nargs == 3) {
+        step = PyLong_AsLongLong(args[2]);
+        if (step == -1 && PyErr_Occurred()) {
+            return NULL;
+        }
+        if (step < 0) {
+            PyErr_SetString(PyExc_ValueError, "the clock only moves forward");
+            return NULL;
+        }
+    }
     LPModuleState *st = lp_state(module);
     st->fake_clock = on;
     st->fake_now = start;
+    st->fake_step = step;
     Py_RETURN_NONE;
 }
 

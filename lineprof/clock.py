@@ -30,7 +30,7 @@ from lineprof import _config, _lineprof
 __all__ = ["choose", "current", "ensure", "tsc_unusable"]
 
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
-WINDOW_S = 0.008  # each of the two calibration windows
+WINDOW_S = 0.001  # each of the two calibration windows (the first session waits for both)
 AGREEMENT = 1e-3  # the two windows' ns per tick must agree within 0.1%
 SHIFT = 32  # the C core's fixed point: mult = ns per tick * 2**SHIFT
 # ns per tick for any plausible TSC: 10 GHz .. 10 MHz.

@@ -352,9 +352,7 @@ class LineProfiler:
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
         for code, rows in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
-            lines = [
-                (line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows
-            ]
+            lines = [(line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows]
             if key in timings:
                 # Distinct code objects with one name and place (e.g. a function defined
                 # again by exec): report them together.

@@ -8,10 +8,12 @@ the program nothing, since it waits for the clock anyway: lineprof must not take
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -84,6 +86,24 @@ def wall(func: Callable[[], object]) -> float:
     return best * 1e9
 
 
+def noisy(test: Callable[..., None]) -> Callable[..., None]:
+    """Up to three tries: on two shared cores another process can stall a 2 ms wait for a
+    timeslice now and then.  A profiler that is wrong (a line read at half its time, or 0)
+    fails every try."""
+
+    @functools.wraps(test)
+    def run(*args: Any, **kwargs: Any) -> None:
+        for attempt in range(3):
+            try:
+                test(*args, **kwargs)
+                return
+            except AssertionError:
+                if attempt == 2:
+                    raise
+
+    return run
+
+
 def check(time_ns: int, calls: int, one_ns: float) -> None:
     expected = calls * one_ns
     assert time_ns > 0
@@ -125,6 +145,7 @@ async def coroutine(n: int) -> None:
         await asyncio.sleep(0)
 
 
+@noisy
 def test_loop(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(loop, backend=backend)
@@ -134,6 +155,7 @@ def test_loop(backend: str, wait: Callable[[], None]) -> None:
     check(t, 5, one)
 
 
+@noisy
 def test_recursion_inclusive(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(recursive, backend=backend)
@@ -146,6 +168,7 @@ def test_recursion_inclusive(backend: str, wait: Callable[[], None]) -> None:
     check(rows["recurse"][1], 6, one)
 
 
+@noisy
 def test_generator_with_a_slow_consumer(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(generator, backend=backend)
@@ -161,6 +184,7 @@ def test_generator_with_a_slow_consumer(backend: str, wait: Callable[[], None]) 
     assert sum(t for _, t in rows.values()) < HIGH * 4 * one
 
 
+@noisy
 def test_exception_handlers(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(handlers, backend=backend)
@@ -170,6 +194,7 @@ def test_exception_handlers(backend: str, wait: Callable[[], None]) -> None:
     check(rows["finally"][1], 1, one)
 
 
+@noisy
 def test_coroutine(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(coroutine, backend=backend)
@@ -183,6 +208,7 @@ def test_coroutine(backend: str, wait: Callable[[], None]) -> None:
     check(t, 3, one)
 
 
+@noisy
 def test_second_thread(backend: str, wait: Callable[[], None]) -> None:
     one = wall(wait)
     lp = LineProfiler(loop, backend=backend)

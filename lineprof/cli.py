@@ -253,6 +253,12 @@ def build_show_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="the times as the clock read them, without taking out what lineprof measured "
+        "of its own cost (the file records how much that was, per line)",
+    )
     _add_view_options(parser, show=True)
     return parser
 
@@ -608,6 +614,11 @@ def _show(argv: list[str]) -> int:
         except OSError as exc:
             raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
     merged = LineStats.merge(loaded)
+    if options.raw:
+        try:
+            merged = merged.raw()
+        except ValueError as exc:
+            raise CliError(f"--raw: {exc}", 1) from None
     _print_report(merged, settings, sys.stdout)
     if settings.html and not _write_html(merged, settings.html, os.path.abspath(settings.html)):
         return 1

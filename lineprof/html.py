@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from html import escape
 from typing import TYPE_CHECKING
 
-from lineprof.report import function_lines
+from lineprof.report import TIMES_HEADER, function_lines
 from lineprof.stats import FunctionKey, LineTiming, atomic_write
 
 if TYPE_CHECKING:
@@ -101,6 +101,8 @@ def _metadata(stats: LineStats, grand_total: int, functions: int) -> str:
     if meta.lineprof_version:
         items.append(("lineprof", meta.lineprof_version))
     items.append(("Timer unit", f"{stats.unit:g} s"))
+    if stats.times is not None:
+        items.append(("Times", TIMES_HEADER[stats.times]))
     cells = "".join(f"<dt>{escape(k)}</dt><dd>{escape(v)}</dd>" for k, v in items)
     return f'<dl class="meta">{cells}</dl>'
 

@@ -5,7 +5,9 @@ A ``.lprof`` file is a pickle of line_profiler's ``LineStats``: the class by its
 created empty (``NEWOBJ``) and given the state ``{"timings": {...}, "unit": float}`` (``BUILD``),
 where ``timings`` maps ``(filename, first line, function name)`` tuples to lists of
 ``(line, hits, time)`` tuples of integers in ``unit`` seconds.  That is all line_profiler 3 to 5
-write (``pickle.dump(stats, f, pickle.HIGHEST_PROTOCOL)``).
+write (``pickle.dump(stats, f, pickle.HIGHEST_PROTOCOL)``).  lineprof may add state entries of
+its own, named ``lineprof_*`` and plain data only (what its times are and what it took out of
+them): ``BUILD`` makes them attributes of line_profiler's object, which it never reads.
 
 Reading goes through an unpickler whose ``find_class`` admits only that class name, and
 returns a plain placeholder for it, never line_profiler's class: no other callable can be
@@ -21,7 +23,7 @@ import pickle
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["ALLOWED_CLASSES", "WRITE_CLASS", "dumps", "loads"]
+__all__ = ["ALLOWED_CLASSES", "EXTRA_PREFIX", "WRITE_CLASS", "dumps", "loads"]
 
 Timings = dict[tuple[str, int, str], list[tuple[int, int, int]]]
 
@@ -37,6 +39,8 @@ ALLOWED_CLASSES = frozenset(
 )
 # The one every line_profiler from 3 to 5 can unpickle (5's own loader takes the base class).
 WRITE_CLASS = ("line_profiler._line_profiler", "LineStats")
+# lineprof's own entries in the state start with this; line_profiler has none.
+EXTRA_PREFIX = "lineprof_"
 
 
 class _LineStatsRecord:
@@ -64,9 +68,10 @@ class _RestrictedUnpickler(pickle.Unpickler):
         raise _Refused("a persistent id")
 
 
-def loads(data: bytes) -> tuple[Timings, float]:
-    """``(timings, unit)`` from the bytes of a ``.lprof`` file.  Raises ValueError with a
-    one-line reason for anything else; nothing in the data is ever called."""
+def loads(data: bytes) -> tuple[Timings, float, dict[str, Any]]:
+    """``(timings, unit, extra)`` from the bytes of a ``.lprof`` file; ``extra`` holds its
+    ``lineprof_*`` entries, unchecked (the caller knows what they mean).  Raises ValueError
+    with a one-line reason for anything else; nothing in the data is ever called."""
     try:
         obj = _RestrictedUnpickler(io.BytesIO(data), encoding="utf-8").load()
     except _Refused as exc:
@@ -89,7 +94,9 @@ def loads(data: bytes) -> tuple[Timings, float]:
             f"not a lineprof results file: a pickle of {type(obj).__name__}, not of "
             f"line_profiler's LineStats"
         )
-    return _check(obj.timings, obj.unit)
+    timings, unit = _check(obj.timings, obj.unit)
+    extra = {name: value for name, value in vars(obj).items() if name.startswith(EXTRA_PREFIX)}
+    return timings, unit, extra
 
 
 def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
@@ -127,16 +134,37 @@ def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
     return checked, float(unit)
 
 
+def _plain(value: object) -> bool:
+    """Only str, int, float, bool, None, and lists, tuples and dicts of them: what protocol 2
+    pickles without naming a class."""
+    if value is None or type(value) in (str, int, float, bool):
+        return True
+    if isinstance(value, list | tuple) and type(value) in (list, tuple):
+        return all(_plain(item) for item in value)
+    if isinstance(value, dict) and type(value) is dict:
+        return all(_plain(k) and _plain(v) for k, v in value.items())
+    return False
+
+
 def _is_int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
 
 def dumps(
-    timings: Mapping[tuple[str, int, str], Sequence[tuple[int, int, int]]], unit: float
+    timings: Mapping[tuple[str, int, str], Sequence[tuple[int, int, int]]],
+    unit: float,
+    extra: Mapping[str, Any] | None = None,
 ) -> bytes:
     """The bytes of a ``.lprof`` file that line_profiler's ``load_stats`` and
-    ``python -m line_profiler`` read as these results."""
-    state = {
+    ``python -m line_profiler`` read as these results.  ``extra``: lineprof's own entries,
+    each named ``lineprof_*``, plain data (no class or function can be pickled here)."""
+    for name, value in (extra or {}).items():
+        if not name.startswith(EXTRA_PREFIX):
+            raise ValueError(f"an extra entry must be named {EXTRA_PREFIX}*, not {name!r}")
+        if not _plain(value):
+            raise ValueError(f"the extra entry {name} holds something other than plain data")
+    state: dict[str, Any] = {
+        **(extra or {}),
         "timings": {
             (str(f), int(first), str(name)): [(int(ln), int(h), int(t)) for ln, h, t in rows]
             for (f, first, name), rows in timings.items()
@@ -147,6 +175,7 @@ def dumps(
     # float; no globals) can be spliced between the class and BUILD as they are.
     body = pickle.dumps(state, protocol=2)
     assert body[:2] == b"\x80\x02" and body[-1:] == pickle.STOP
+
     module, name = WRITE_CLASS
     return b"".join(
         [

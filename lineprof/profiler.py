@@ -347,18 +347,22 @@ class LineProfiler:
         """A snapshot of the results: ``.timings`` maps (filename, first line, qualified
         name) to [(line, hits, time), ...]; ``.unit`` is seconds per time unit; ``.sources``
         keeps each function's source lines as they are now, so the results can be shown where
-        the files are gone; ``.metadata`` says what ran, when and with what."""
+        the files are gone; ``.metadata`` says what ran, when and with what; ``.times`` and
+        ``.subtracted`` say whether lineprof's own measured cost was taken out of the times and
+        how much, per line (``.raw()`` adds it back)."""
         subtract = self._calibrate
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
+        subtracted: dict[tuple[str, int, str], dict[int, int]] = {}
         for code, rows in self._tracer.stats():
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
             lines = [(line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows]
-            if key in timings:
-                # Distinct code objects with one name and place (e.g. a function defined
-                # again by exec): report them together.
-                timings[key] = _merge_lines(timings[key], lines)
-            else:
-                timings[key] = lines
+            # Distinct code objects with one name and place (e.g. a function defined again by
+            # exec) are reported together.
+            timings[key] = _merge_lines(timings[key], lines) if key in timings else lines
+            if subtract:
+                taken = subtracted.setdefault(key, {})
+                for line, _, _, spent in rows:
+                    taken[line] = taken.get(line, 0) + spent
         duration = None
         if self._started_at is not None:
             duration = self._enabled_seconds
@@ -369,6 +373,8 @@ class LineProfiler:
             1e-9,
             sources=capture_sources(timings),
             metadata=Metadata.current(self._started_at, duration),
+            subtracted=subtracted if subtract else None,
+            raw=not subtract,
         )
 
     def clear(self) -> None:

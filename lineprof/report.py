@@ -11,11 +11,17 @@ import sys
 from collections.abc import Mapping, Sequence
 from typing import IO
 
-from lineprof.stats import FunctionKey, LineTiming, function_source
+from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, FunctionKey, LineTiming, function_source
 
 __all__ = ["format_func", "format_text", "function_lines", "ran", "show_func", "show_text"]
 
 HEADER = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
+
+# The header line for what the times are (LineStats.times).
+TIMES_HEADER = {
+    TIMES_CORRECTED: "lineprof's own measured cost taken out",
+    TIMES_RAW: "raw, as the clock read them",
+}
 
 
 def _row(lineno: int, hits: str, time: str, per_hit: str, percent: str, text: str) -> str:
@@ -120,19 +126,25 @@ def format_text(
     summarize: bool = False,
     sort: bool = False,
     sources: Mapping[FunctionKey, Sequence[str]] | None = None,
+    times: str | None = None,
 ) -> str:
     """The whole report: timer unit, every function's table, and optionally a summary.
 
     With ``sort``, functions go from least to most total time, so the most expensive one is
     printed last, next to the prompt.  ``sources``: functions' lines stored with the results
-    (``LineStats.sources``); a function without them is read from its file."""
+    (``LineStats.sources``); a function without them is read from its file.  ``times``
+    (``LineStats.times``) adds a header line saying what the times are; None (not known, as
+    for line_profiler's results) adds none, so the layout is line_profiler's own."""
     if output_unit is None:
         output_unit = unit
     if sort:
         order = sorted(stats.items(), key=lambda kv: sum(t for _, _, t in kv[1]))
     else:
         order = sorted(stats.items())
-    out = [f"Timer unit: {output_unit:g} s\n\n"]
+    out = [f"Timer unit: {output_unit:g} s\n"]
+    if times is not None:
+        out.append(f"Times: {TIMES_HEADER[times]}\n")
+    out.append("\n")
     if details:
         for key, timings in order:
             filename, lineno, name = key
@@ -177,7 +189,10 @@ def show_text(
     summarize: bool = False,
     sort: bool = False,
     sources: Mapping[FunctionKey, Sequence[str]] | None = None,
+    times: str | None = None,
 ) -> None:
     """Print the whole report (line_profiler's ``show_text``)."""
-    text = format_text(stats, unit, output_unit, stripzeros, details, summarize, sort, sources)
+    text = format_text(
+        stats, unit, output_unit, stripzeros, details, summarize, sort, sources, times
+    )
     (stream if stream is not None else sys.stdout).write(text)

@@ -52,6 +52,12 @@ SCHEMA_VERSION = 1
 FunctionKey = tuple[str, int, str]  # (filename, first line, qualified name)
 LineTiming = tuple[int, int, int]  # (line, hits, time in units)
 
+# What the times are (``LineStats.times``, the JSON field "times"): the clock's figures less
+# what lineprof's own callbacks measured of themselves inside each line (``subtracted`` says
+# how much), or the clock's figures as read.
+TIMES_CORRECTED = "own cost subtracted"
+TIMES_RAW = "raw"
+
 
 class ResultsFileError(ValueError):
     """A results file that cannot be read: the message is one line meant for the user."""
@@ -89,17 +95,10 @@ class Metadata:
         cls,
         start_time: datetime.datetime | None = None,
         duration: float | None = None,
-        overhead: Any = None,
     ) -> Metadata:
-        """This process: lineprof and Python versions and its command line; ``overhead`` is
-        an object whose ``to_json()`` gives the modelled costs subtracted, if any."""
+        """This process: lineprof and Python versions and its command line."""
         argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-        corrected = None
-        if overhead is not None:
-            corrected = overhead.to_json()
-        return cls(
-            __version__, platform.python_version(), tuple(argv), start_time, duration, corrected
-        )
+        return cls(__version__, platform.python_version(), tuple(argv), start_time, duration)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -202,8 +201,15 @@ class LineStats:
     a report can be shown where the file is gone; a function without one is shown from its
     file.  ``metadata`` says what ran, when and with what.
 
-    Two LineStats are equal when their timings and unit are (sources and metadata describe the
-    results; they are not results)."""
+    ``subtracted`` says what the times are.  A dict (possibly empty): lineprof took its own
+    measured cost out of them, and it maps a function's key to {line: time units taken out of
+    that line} (nonzero entries only), so ``raw()`` gives the clock's figures back.  None with
+    ``raw=True``: the times are the clock's figures as read.  None otherwise: unknown (results
+    read from a line_profiler ``.lprof`` file, or from an older lineprof's JSON).  ``times``
+    names the case: ``TIMES_CORRECTED``, ``TIMES_RAW`` or None.
+
+    Two LineStats are equal when their timings and unit are (sources, metadata and what was
+    subtracted describe the results; they are not results)."""
 
     def __init__(
         self,
@@ -211,6 +217,9 @@ class LineStats:
         unit: float,
         sources: Mapping[FunctionKey, Sequence[str]] | None = None,
         metadata: Metadata | None = None,
+        *,
+        subtracted: Mapping[FunctionKey, Mapping[int, int]] | None = None,
+        raw: bool = False,
     ) -> None:
         self.timings: dict[FunctionKey, list[LineTiming]] = {
             key: sorted((int(ln), int(h), int(t)) for ln, h, t in lines)
@@ -221,6 +230,49 @@ class LineStats:
             key: list(lines) for key, lines in (sources or {}).items() if key in self.timings
         }
         self.metadata = metadata if metadata is not None else Metadata()
+        if raw and subtracted is not None:
+            raise ValueError("raw times have nothing subtracted: pass subtracted=None")
+        self._raw = raw
+        self.subtracted: dict[FunctionKey, dict[int, int]] | None = None
+        if subtracted is not None:
+            self.subtracted = {}
+            for key, per_line in subtracted.items():
+                kept = {int(line): int(units) for line, units in per_line.items() if units}
+                if not kept:
+                    continue
+                timed = {line for line, _, _ in self.timings.get(key, ())}
+                if key not in self.timings or not kept.keys() <= timed:
+                    raise ValueError(f"subtracted names lines {key} has no timings for")
+                if min(kept.values()) < 0:
+                    raise ValueError(f"subtracted is negative for a line of {key}")
+                self.subtracted[key] = dict(sorted(kept.items()))
+
+    @property
+    def times(self) -> str | None:
+        """``TIMES_CORRECTED`` (lineprof's own measured cost taken out; ``subtracted`` has
+        it), ``TIMES_RAW`` (the clock's figures) or None (unknown)."""
+        if self.subtracted is not None:
+            return TIMES_CORRECTED
+        return TIMES_RAW if self._raw else None
+
+    def raw(self) -> LineStats:
+        """The same results with the clock's figures: every time plus what was subtracted
+        from it (sources and metadata kept).  Raw results give an equal copy.  Raises
+        ValueError when the results do not say what was subtracted (``times`` is None)."""
+        if self.times is None:
+            raise ValueError(
+                "these results do not record what lineprof subtracted from their times "
+                "(line_profiler's .lprof format cannot; lineprof's .json does)"
+            )
+        subtracted = self.subtracted or {}
+        timings = {
+            key: [
+                (line, hits, time + subtracted.get(key, {}).get(line, 0))
+                for line, hits, time in rows
+            ]
+            for key, rows in self.timings.items()
+        }
+        return LineStats(timings, self.unit, self.sources, self.metadata, raw=True)
 
     def __repr__(self) -> str:
         return f"LineStats({len(self.timings)} functions, unit={self.unit:g})"
@@ -250,12 +302,23 @@ class LineStats:
     def merge(stats: Iterable[LineStats]) -> LineStats:
         """Sum hits and times per line of the same function; the finest unit wins and the
         others are rescaled to it.  A function's source is the first one found among the
-        results; metadata is merged by ``Metadata.merge``."""
+        results; metadata is merged by ``Metadata.merge``.
+
+        What the times are (``times``): corrected results merge into corrected ones, their
+        ``subtracted`` summed; raw with raw stays raw.  Corrected mixed with raw: every input
+        is made raw (``raw()``) first and the result is raw, so that no line adds a corrected
+        time to a raw one.  If any input does not say (a line_profiler file), neither can the
+        result: the times are summed as reported and ``times`` is None."""
         stats = list(stats)
         if not stats:
             return LineStats({}, 1e-9)
+        kinds = {s.times for s in stats}
+        if None not in kinds and len(kinds) > 1:
+            stats = [s.raw() for s in stats]
+            kinds = {TIMES_RAW}
         unit = min(s.unit for s in stats)
         merged: dict[FunctionKey, dict[int, list[int]]] = {}
+        taken: dict[FunctionKey, dict[int, int]] = {}
         sources: dict[FunctionKey, list[str]] = {}
         for s in stats:
             scale = s.unit / unit
@@ -265,6 +328,10 @@ class LineStats:
                     row = rows.setdefault(line, [0, 0])
                     row[0] += hits
                     row[1] += round(time * scale)
+            for key, per_line in (s.subtracted or {}).items():
+                total = taken.setdefault(key, {})
+                for line, units in per_line.items():
+                    total[line] = total.get(line, 0) + round(units * scale)
             for key, source in s.sources.items():
                 sources.setdefault(key, source)
         return LineStats(
@@ -272,6 +339,8 @@ class LineStats:
             unit,
             sources,
             Metadata.merge([s.metadata for s in stats]),
+            subtracted=taken if kinds == {TIMES_CORRECTED} else None,
+            raw=kinds == {TIMES_RAW},
         )
 
     # ---- presentation (delegated) -------------------------------------------------------
@@ -297,6 +366,7 @@ class LineStats:
             summarize=summarize,
             sort=sort,
             sources=self.sources,
+            times=self.times,
         )
 
     def to_html(self, title: str | None = None) -> str:
@@ -308,13 +378,16 @@ class LineStats:
     # ---- lineprof's JSON format ---------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        data: dict[str, Any] = {
             "format": FORMAT_NAME,
             "schema_version": SCHEMA_VERSION,
             "unit": self.unit,
-            "metadata": self.metadata.to_json(),
-            "functions": [_function_json(self, key) for key in self.timings],
         }
+        if self.times is not None:
+            data["times"] = self.times
+        data["metadata"] = self.metadata.to_json()
+        data["functions"] = [_function_json(self, key) for key in self.timings]
+        return data
 
     def to_json(self) -> str:
         """The JSON text ``dump`` writes to a ``.json`` file."""
@@ -341,6 +414,9 @@ class LineStats:
             raise bad("'unit' must be a positive number")
         if not isinstance(functions, list):
             raise bad("'functions' must be a list")
+        times = data.get("times")
+        if times is not None and times not in (TIMES_CORRECTED, TIMES_RAW):
+            raise bad(f"'times' must be {TIMES_CORRECTED!r} or {TIMES_RAW!r}, not {times!r}")
         metadata = Metadata()
         if data.get("metadata") is not None:
             try:
@@ -349,18 +425,33 @@ class LineStats:
                 raise bad(str(exc)) from None
         timings: dict[FunctionKey, list[LineTiming]] = {}
         sources: dict[FunctionKey, list[str]] = {}
+        subtracted: dict[FunctionKey, dict[int, int]] = {}
         for index, item in enumerate(functions):
             try:
-                key, lines, text = _parse_function(item)
+                key, lines, text, taken = _parse_function(item)
             except (KeyError, TypeError, ValueError) as exc:
                 why = str(exc) if isinstance(exc, ValueError) else repr(exc)
                 raise bad(f"function #{index} is malformed: {why}") from None
             if key in timings:
                 raise bad(f"function #{index} ({key[2]} at {key[0]}:{key[1]}) is listed twice")
+            if taken and times != TIMES_CORRECTED:
+                raise bad(
+                    f"function #{index} has 'subtracted' but the file's 'times' is not "
+                    f"{TIMES_CORRECTED!r}"
+                )
             timings[key] = lines
             if text is not None:
                 sources[key] = text
-        return cls(timings, float(unit), sources, metadata)
+            if taken:
+                subtracted[key] = taken
+        return cls(
+            timings,
+            float(unit),
+            sources,
+            metadata,
+            subtracted=subtracted if times == TIMES_CORRECTED else None,
+            raw=times == TIMES_RAW,
+        )
 
     # ---- files --------------------------------------------------------------------------
 
@@ -374,7 +465,7 @@ class LineStats:
 
             write_html(self, filename)
         elif kind == "lprof":
-            data = lprof_format.dumps(self.timings, self.unit)
+            data = lprof_format.dumps(self.timings, self.unit, _lprof_extra(self))
             atomic_write(filename, lambda out: out.write(data))
         else:
             atomic_write(filename, self._write_json)
@@ -398,6 +489,9 @@ def _function_json(stats: LineStats, key: FunctionKey) -> dict[str, Any]:
     if key in stats.sources:
         item["source"] = stats.sources[key]
     item["lines"] = [list(row) for row in stats.timings[key]]
+    taken = (stats.subtracted or {}).get(key)
+    if taken:
+        item["subtracted"] = [[line, units] for line, units in taken.items()]
     return item
 
 
@@ -418,7 +512,9 @@ def _json_chunks(stats: LineStats) -> Iterable[str]:
     yield "\n ]}\n" if stats.timings else "]}\n"
 
 
-def _parse_function(item: Any) -> tuple[FunctionKey, list[LineTiming], list[str] | None]:
+def _parse_function(
+    item: Any,
+) -> tuple[FunctionKey, list[LineTiming], list[str] | None, dict[int, int]]:
     if not isinstance(item, dict):
         raise ValueError("not an object")
     filename, first_line, qualname = item["filename"], item["first_line"], item["qualname"]
@@ -448,7 +544,32 @@ def _parse_function(item: Any) -> tuple[FunctionKey, list[LineTiming], list[str]
         not isinstance(text, list) or not all(isinstance(line, str) for line in text)
     ):
         raise ValueError("'source' must be a list of strings")
-    return (filename, first_line, qualname), lines, text
+    return (filename, first_line, qualname), lines, text, _parse_subtracted(item, lines)
+
+
+def _parse_subtracted(item: dict[str, Any], lines: list[LineTiming]) -> dict[int, int]:
+    """A function's optional "subtracted": [[line, units], ...], each line one of its
+    timed lines, once; {} when absent."""
+    rows = item.get("subtracted")
+    if rows is None:
+        return {}
+    if not isinstance(rows, list):
+        raise ValueError("'subtracted' must be a list")
+    timed = {line for line, _, _ in lines}
+    taken: dict[int, int] = {}
+    for row in rows:
+        if not (isinstance(row, list) and len(row) == 2 and all(_is_int(v) for v in row)):
+            raise ValueError(f"a row of 'subtracted' must be [line, time], integers, not {row!r}")
+        line, units = row
+        if units < 0:
+            raise ValueError(f"'subtracted' of line {line} is negative ({units})")
+        if line not in timed:
+            raise ValueError(f"'subtracted' names line {line}, which is not among its 'lines'")
+        if line in taken:
+            raise ValueError(f"'subtracted' lists line {line} twice")
+        if units:
+            taken[line] = units
+    return taken
 
 
 # ---- sources ----------------------------------------------------------------------------------
@@ -546,6 +667,45 @@ def _sync_directory(directory: str) -> None:
         os.close(fd)
 
 
+# ---- what the times are, in a .lprof file ------------------------------------------------------
+# line_profiler's format has a place for timings and unit only; lineprof adds two entries that
+# line_profiler never reads (see lprof_format), so `lineprof show --raw` works on .lprof too.
+
+
+def _lprof_extra(stats: LineStats) -> dict[str, Any]:
+    extra: dict[str, Any] = {}
+    if stats.times is not None:
+        extra["lineprof_times"] = stats.times
+    if stats.subtracted:
+        extra["lineprof_subtracted"] = {
+            key: [[line, units] for line, units in per_line.items()]
+            for key, per_line in stats.subtracted.items()
+        }
+    return extra
+
+
+def _from_lprof(
+    timings: dict[FunctionKey, list[LineTiming]], unit: float, extra: Mapping[str, Any]
+) -> LineStats:
+    times = extra.get("lineprof_times")
+    if times is not None and times not in (TIMES_CORRECTED, TIMES_RAW):
+        raise ValueError(f"its lineprof_times is {times!r}, not a kind lineprof writes")
+    rows = extra.get("lineprof_subtracted", {})
+    if not isinstance(rows, dict) or (rows and times != TIMES_CORRECTED):
+        raise ValueError("its lineprof_subtracted is malformed or does not go with its times")
+    subtracted: dict[FunctionKey, dict[int, int]] = {}
+    for key, per_line in rows.items():
+        if key not in timings:
+            raise ValueError(f"its lineprof_subtracted names {key!r}, which has no timings")
+        subtracted[key] = _parse_subtracted({"subtracted": per_line}, timings[key])
+    return LineStats(
+        timings,
+        unit,
+        subtracted=subtracted if times == TIMES_CORRECTED else None,
+        raw=times == TIMES_RAW,
+    )
+
+
 # ---- loading ----------------------------------------------------------------------------------
 
 
@@ -563,10 +723,10 @@ def _load_one(path: str) -> LineStats:
     start = data.lstrip()[:1]
     if data[:1] == b"\x80":  # a pickle of protocol 2 or more: line_profiler's format
         try:
-            timings, unit = lprof_format.loads(data)
+            timings, unit, extra = lprof_format.loads(data)
+            return _from_lprof(timings, unit, extra)
         except ValueError as exc:
             raise ResultsFileError(f"{path}: {exc}") from None
-        return LineStats(timings, unit)
     if start == b"":
         raise ResultsFileError(f"{path}: not a lineprof results file (the file is empty)")
     if start == b"<":

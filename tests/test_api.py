@@ -286,12 +286,15 @@ def test_print_stats(make: Make) -> None:
     out = io.StringIO()
     lp.print_stats(stream=out)
     text = out.getvalue()
-    assert text.startswith("Timer unit: 1e-09 s\n\nTotal time: 7e-09 s\n")
+    assert text.startswith(
+        "Timer unit: 1e-09 s\nTimes: lineprof's own measured cost taken out\n\n"
+        "Total time: 7e-09 s\n"
+    )
     assert "Function: basic at line" in text
     out = io.StringIO()
     lp.print_stats(out, output_unit=1e-3, summarize=True, details=False)
     assert out.getvalue() == (
-        "Timer unit: 0.001 s\n\n"
+        "Timer unit: 0.001 s\nTimes: lineprof's own measured cost taken out\n\n"
         f"  0.00 seconds - {targets.__file__}:{targets.basic.__code__.co_firstlineno} - basic\n"
     )
 

@@ -13,9 +13,12 @@ process:
    line event, lineprof / line_profiler;
 3. measures the per-call cost of an ``@profiler``-decorated function with and without an
    enclosing profiling session;
-4. runs the accuracy benchmark (accuracy.py): reported vs true time per line;
+4. runs the accuracy benchmark (accuracy.py): reported vs true time per line, on a quiet
+   machine and again while a second process it starts keeps another core busy;
 5. measures memory per profiled line and the cost of get_stats() + print_stats() with 10,000
-   profiled functions.
+   profiled functions;
+6. times a whole 0.25 s program profiled and unprofiled, in pairs (startup.py): start-up, the
+   first session, the exit that writes results, child processes.
 
 Prints a table per interpreter and writes them (results.txt) and every raw number
 (results.json) to --out.  Standard library only.
@@ -24,6 +27,7 @@ Prints a table per interpreter and writes them (results.txt) and every raw numbe
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime
 import json
 import os
@@ -32,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +44,7 @@ sys.dont_write_bytecode = True  # no __pycache__ in the work tree; children use 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import envs  # noqa: E402
+import startup  # noqa: E402
 import tables  # noqa: E402
 from workloads import WORKLOADS  # noqa: E402
 
@@ -124,6 +130,43 @@ def repo_info(source: Path) -> dict[str, Any]:
     }
 
 
+def measure_accuracy(
+    run: Runner, modes: list[str], args: argparse.Namespace, label: str
+) -> dict[str, Any]:
+    """accuracy.py's cases: true line costs (unprofiled) and what each profiler reports."""
+    import accuracy
+
+    found: dict[str, Any] = {}
+    for case in accuracy.CASES:
+        log(f"[{label}] accuracy: {case}")
+        truths, runs = [], {m: [] for m in modes if m != "unprofiled"}
+        for rep in range(max(args.accuracy_reps, args.truth_reps)):
+            if rep < args.truth_reps:
+                truths.append(run("accuracy-truth", case))
+            for mode in runs if rep < args.accuracy_reps else ():
+                runs[mode].append(run("accuracy-run", case, mode))
+        truths = [t for t in truths if t]
+        if truths:
+            found[case] = tables.summarize_accuracy(
+                truths, runs, normalize=not args.no_speed_normalization
+            )
+            found[case]["raw"] = {"truths": truths, "runs": runs}
+    return found
+
+
+@contextlib.contextmanager
+def cpu_load() -> Iterator[None]:
+    """A second process spinning on the CPU for as long as the block runs: on two cores, the
+    measured process shares the machine with it, as on a developer's busy laptop."""
+    hog = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.2)  # let it get going
+        yield
+    finally:
+        hog.kill()
+        hog.wait()
+
+
 def bench_interpreter(base_python: str, args: argparse.Namespace) -> dict[str, Any] | None:
     env = envs.prepare(
         base_python,
@@ -185,23 +228,16 @@ def bench_interpreter(base_python: str, args: argparse.Namespace) -> dict[str, A
         result["callcost"] = {m: run("callcost", m) for m in modes}
 
     if not args.skip_accuracy:
-        import accuracy
-
-        result["accuracy"] = {}
-        for case in accuracy.CASES:
-            log(f"[{env.version}] accuracy: {case}")
-            truths, runs = [], {m: [] for m in modes if m != "unprofiled"}
-            for rep in range(max(args.accuracy_reps, args.truth_reps)):
-                if rep < args.truth_reps:
-                    truths.append(run("accuracy-truth", case))
-                for mode in runs if rep < args.accuracy_reps else ():
-                    runs[mode].append(run("accuracy-run", case, mode))
-            truths = [t for t in truths if t]
-            if truths:
-                result["accuracy"][case] = tables.summarize_accuracy(
-                    truths, runs, normalize=not args.no_speed_normalization
+        result["accuracy"] = measure_accuracy(run, modes, args, env.version)
+        if not args.skip_loaded:
+            with cpu_load():
+                result["accuracy_loaded"] = measure_accuracy(
+                    run, modes, args, f"{env.version}, other core loaded"
                 )
-                result["accuracy"][case]["raw"] = {"truths": truths, "runs": runs}
+
+    if not args.skip_startup:
+        log(f"[{env.version}] whole-program start-up and exit, {args.startup_pairs} pairs")
+        result["startup"] = startup.measure(env.python, args.startup_pairs)
 
     if not args.skip_memory:
         log(f"[{env.version}] memory and report, {args.memory_funcs} functions")
@@ -256,6 +292,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip-callcost", action="store_true")
     parser.add_argument("--skip-timing", action="store_true", help="no overhead workloads")
     parser.add_argument(
+        "--skip-loaded",
+        action="store_true",
+        help="accuracy only on a quiet machine (by default it runs again while a second "
+        "process keeps another core busy)",
+    )
+    parser.add_argument(
+        "--skip-startup", action="store_true", help="no whole-program start-up/exit pairs"
+    )
+    parser.add_argument("--startup-pairs", type=int, default=None, help="(default 7; 3 quick)")
+    parser.add_argument(
         "--no-speed-normalization",
         action="store_true",
         help="accuracy: do not scale each profiled process by its unprofiled speed",
@@ -274,6 +320,7 @@ def main(argv: list[str] | None = None) -> int:
     args.reps = args.reps or (3 if q else 7)
     args.scale = args.scale or (0.25 if q else 1.0)
     args.accuracy_reps = args.accuracy_reps or (2 if q else 5)
+    args.startup_pairs = args.startup_pairs or (3 if q else 7)
     args.truth_reps = 1 if q else args.truth_reps
     args.memory_funcs = args.memory_funcs or (1000 if q else 10_000)
     if args.line_profiler_memory_funcs is None:

@@ -203,8 +203,10 @@ def summarize_accuracy(
     return result
 
 
-def accuracy_tables(interp: dict[str, Any], detail: bool = True) -> str:
-    acc = interp.get("accuracy") or {}
+def accuracy_tables(
+    interp: dict[str, Any], detail: bool = True, key: str = "accuracy", title: str = ""
+) -> str:
+    acc = interp.get(key) or {}
     if not acc:
         return ""
     modes = [m for m in (LP, LPR) if any(m in c["profilers"] for c in acc.values())]
@@ -212,7 +214,7 @@ def accuracy_tables(interp: dict[str, Any], detail: bool = True) -> str:
     for mode in modes:
         head += f" | {mode:>13}: {'error':>6} {'%Time pts':>9} {'bias ns':>7}"
     head += " | error lp/lpr"
-    out = [head, "-" * len(head)]
+    out = ([title] if title else []) + [head, "-" * len(head)]
     for name, case in acc.items():
         row = f"{name:<20} {case['closure']:7.2f}"
         for mode in modes:
@@ -290,8 +292,22 @@ def memory_table(interp: dict[str, Any]) -> str:
 # ---- targets ---------------------------------------------------------------------------
 
 
+def _cheapest_line_ns(case: dict[str, Any]) -> float:
+    """The smallest true cost per hit, in ns, among an accuracy case's lines that run more
+    than once (a line run once is no share of the table worth a class of its own)."""
+    return min(
+        (
+            line["true_ns"] / line["hits"]
+            for func in case["functions"]
+            for line in func["lines"]
+            if line["hits"] > 1
+        ),
+        default=0.0,
+    )
+
+
 def check_targets(interp: dict[str, Any]) -> list[dict[str, Any]]:
-    """Issue 4's targets for one interpreter: [{target, value, limit, met}]."""
+    """Issues 4 and 13's targets for one interpreter: [{target, value, limit, met}]."""
     major, minor = (int(x) for x in interp["version"].split(".")[:2])
     new = (major, minor) >= (3, 12)
     results = []
@@ -323,13 +339,25 @@ def check_targets(interp: dict[str, Any]) -> list[dict[str, Any]]:
             (unp[LP]["slowdown"] - 1) / (unp[LPR]["slowdown"] - 1),
             0.5,
         )
+    for key, where in (("accuracy", "quiet"), ("accuracy_loaded", "other core loaded")):
+        # Issue 13: <= 3 points on cases whose lines each cost >= 100 ns, <= 8 on cases with
+        # cheaper lines (told apart by the measured truth, not by name).
+        for name, case in (interp.get(key) or {}).items():
+            if LP in case["profilers"]:
+                cheapest = _cheapest_line_ns(case)
+                add(
+                    f"'% Time' error, points, {name} (cheapest line {cheapest:.0f} ns), "
+                    f"{where} (lineprof)",
+                    case["profilers"][LP]["max_pct_points"],
+                    3.0 if cheapest >= 100 else 8.0,
+                    ".1f",
+                )
+    start = (interp.get("startup") or {}).get("variants") or {}
+    if new:
+        for name, row in start.items():
+            add(f"0.25 s program profiled / unprofiled, {name}", row["median_ratio"], 1.05, ".3f")
     acc = interp.get("accuracy") or {}
     if acc:
-        worst = max(
-            (c["profilers"][LP]["max_pct_points"] for c in acc.values() if LP in c["profilers"]),
-            default=None,
-        )
-        add("worst '% Time' error, points (lineprof)", worst, 2.0 if new else 5.0, ".1f")
         ratios = [
             c["profilers"][LP]["overall_error"] / c["profilers"][LPR]["overall_error"]
             for c in acc.values()
@@ -346,6 +374,26 @@ def check_targets(interp: dict[str, Any]) -> list[dict[str, Any]]:
             1.0,
         )
     return results
+
+
+def startup_table(interp: dict[str, Any]) -> str:
+    start = interp.get("startup")
+    if not start:
+        return ""
+    out = [
+        f"{'whole program':<14} {'unprofiled':>11} {'profiled/unprofiled':>19} {'added':>9}",
+    ]
+    for name, row in start["variants"].items():
+        out.append(
+            f"{name:<14} {row['unprofiled_s'] * 1e3:>8.1f} ms {row['median_ratio']:>18.3f}x "
+            f"{row['median_added_ms']:>6.1f} ms"
+        )
+    out.append(
+        f"wall time of the whole process, {start['pairs']} pairs (order alternating), medians; "
+        "command: python -m lineprof -l prog.py; decorator: LINE_PROFILE=1 python prog.py; "
+        "children: the command, the work in two multiprocessing workers"
+    )
+    return "\n".join(out)
 
 
 def targets_table(interp: dict[str, Any]) -> str:
@@ -368,8 +416,20 @@ def interpreter_report(interp: dict[str, Any], detail: bool = True) -> str:
         f"{'best' if interp.get('stat', 'min') == 'min' else 'median'}"
     )
     parts = [title, "=" * len(title), timing_table(interp)]
-    for block in (callcost_table(interp), accuracy_tables(interp, detail), memory_table(interp)):
+    blocks = (
+        callcost_table(interp),
+        accuracy_tables(interp, detail),
+        accuracy_tables(
+            interp,
+            detail,
+            key="accuracy_loaded",
+            title="accuracy while a second process keeps another core busy:",
+        ),
+        memory_table(interp),
+        startup_table(interp),
+    )
+    for block in blocks:
         if block:
             parts += ["", block]
-    parts += ["", "targets (issue 4):", targets_table(interp)]
+    parts += ["", "targets (issues 4 and 13):", targets_table(interp)]
     return "\n".join(parts) + "\n"

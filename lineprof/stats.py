@@ -24,7 +24,6 @@ import linecache
 import math
 import os
 import platform
-import secrets
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -632,7 +631,9 @@ def atomic_write(filename: str | os.PathLike[str], write: Callable[[BinaryIO], o
     directory, name = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
-        tmp = os.path.join(directory, f".{name}.{secrets.token_hex(4)}.tmp")
+        # os.urandom, not secrets: the name only has to be unlikely to exist, and secrets
+        # imports hmac and hashlib (some ms of every profiled program's start-up).
+        tmp = os.path.join(directory, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             fd = os.open(tmp, flags, 0o666)  # the umask applies, as for any new file
             break

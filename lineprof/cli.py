@@ -33,7 +33,8 @@ lineprof [options] script.py [args ...]
        lineprof [options] -m module [args ...]
        lineprof [options] -c "code" [args ...]
        lineprof [options] - [args ...]
-       lineprof show [options] FILE [FILE ...]"""
+       lineprof show [options] FILE [FILE ...]
+       lineprof diff [options] OLD NEW"""
 
 DESCRIPTION = """\
 Run a Python program as __main__ and profile it line by line: functions decorated with
@@ -263,6 +264,57 @@ def build_show_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def build_diff_parser() -> argparse.ArgumentParser:
+    # lineprof.diff is imported by `lineprof diff` only: running a program does not pay for it.
+    from lineprof.diff import NOISE_FLOOR, NOISE_SHARE
+
+    def percent(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
+        return value
+
+    parser = _Parser(
+        prog="lineprof diff",
+        description="Compare two results files (any format 'lineprof show' reads) line by "
+        "line: one table per function of either run, biggest change first, its rows matched "
+        "by source text so that lines that moved still pair.  Markers: + a line only in NEW, "
+        "- only in OLD, ! its text changed, ~ its change is noise: hits equal and time "
+        f"changed by less than {100 * NOISE_SHARE:g}% of the old time or by less than "
+        f"{NOISE_FLOOR * 1e6:g} microsecond.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("old", metavar="OLD", help="the results before")
+    parser.add_argument("new", metavar="NEW", help="the results after")
+    parser.add_argument(
+        "-u",
+        "--unit",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="output unit of the times, e.g. 1e-6 for microseconds (default: the finer of "
+        "the two files' timer units)",
+    )
+    parser.add_argument(
+        "-z", "--skip-zero", action="store_true", help="hide functions that ran in neither run"
+    )
+    parser.add_argument(
+        "--html", metavar="FILE", help="also write the comparison as one self-contained page"
+    )
+    parser.add_argument(
+        "--fail-over",
+        type=percent,
+        metavar="PERCENT",
+        help="exit with status 1, naming what grew on stderr, when a function found in both "
+        "runs grew by more than PERCENT %% of its OLD total time, or a line's share of its "
+        "function's total time grew by more than PERCENT percentage points; changes within "
+        "noise (~) do not count",
+    )
+    return parser
+
+
 # ---- splitting the command line -----------------------------------------------------------
 
 
@@ -426,6 +478,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if argv[:1] == ["show"]:
             return _show(argv[1:])
+        if argv[:1] == ["diff"]:
+            return _diff(argv[1:])
         return _run(argv)
     except (CliError, runner.RunError, TargetError, ConfigError) as exc:
         status = getattr(exc, "status", 2)
@@ -623,6 +677,42 @@ def _show(argv: list[str]) -> int:
     if settings.html and not _write_html(merged, settings.html, os.path.abspath(settings.html)):
         return 1
     return 0
+
+
+def _diff(argv: list[str]) -> int:
+    from lineprof.diff import diff_stats, fail_over, format_diff
+
+    options = build_diff_parser().parse_args(argv)
+    if options.html:
+        _check_writable(options.html, "the HTML comparison")
+    loaded = []
+    for path in (options.old, options.new):
+        try:
+            loaded.append(load_stats(path))
+        except ResultsFileError as exc:
+            raise CliError(str(exc), 1) from None
+        except OSError as exc:
+            raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
+    diff = diff_stats(loaded[0], loaded[1])
+    names = (options.old, options.new)
+    sys.stdout.write(format_diff(diff, options.unit, options.skip_zero, names))
+    status = 0
+    if options.html:
+        from lineprof.diff_html import write_diff_html
+
+        try:
+            write_diff_html(diff, options.html, options.unit, options.skip_zero, names)
+        except OSError as exc:
+            why = exc.strerror or exc
+            print(f"lineprof: error: cannot write {options.html}: {why}", file=sys.stderr)
+            status = 1
+    if options.fail_over is not None:
+        exceeded = fail_over(diff, options.fail_over)
+        for message in exceeded:
+            print(f"lineprof: fail-over: {message}", file=sys.stderr)
+        if exceeded:
+            status = 1
+    return status
 
 
 # ---- the report ---------------------------------------------------------------------------

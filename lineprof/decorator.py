@@ -54,7 +54,11 @@ class GlobalProfiler:
     # ---- the decorator ------------------------------------------------------------------
 
     def __call__(self, func: T) -> T:
-        """Register ``func`` when profiling is on; return ``func`` itself either way."""
+        """Register ``func`` when profiling is on; return ``func`` itself either way.
+
+        ``func`` is anything ``LineProfiler.add_function`` takes; a class has the functions
+        it defines itself registered (and those of its nested classes), not those assigned
+        into it from elsewhere."""
         if self._session is None:
             if self._decided:
                 return func
@@ -74,13 +78,17 @@ class GlobalProfiler:
 
     @staticmethod
     def _register(profiler: LineProfiler, func: Any) -> None:
+        # Registered once however often it is decorated (registration is idempotent); the
+        # object itself is returned, so every kind keeps working as it did.  Profiling must not
+        # break a program that runs fine without it: what cannot be profiled gets a note.
         try:
-            if isinstance(func, type):
-                profiler.add_class(func)
-            else:
-                profiler.add_function(func)
+            if profiler._add_callable(func) is None:
+                print(
+                    f"lineprof: @profile: {func!r} has no Python code to profile (a C "
+                    "function?); left unprofiled",
+                    file=sys.stderr,
+                )
         except TypeError as exc:
-            # Profiling must not break a program that runs fine without it.
             print(f"lineprof: @profile: {exc}; left unprofiled", file=sys.stderr)
 
     # ---- explicit control ---------------------------------------------------------------

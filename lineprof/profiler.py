@@ -16,14 +16,12 @@ import types
 import warnings
 from collections.abc import Callable, Iterator
 from time import perf_counter
-from typing import IO, Any, TypeVar
+from typing import IO, Any
 
 from lineprof import _config, _lineprof, clock, codemap
 from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
 
 __all__ = ["LineProfiler", "load_stats"]
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 class LineProfiler:
@@ -63,18 +61,22 @@ class LineProfiler:
     # ---- registration -------------------------------------------------------------------
 
     def add_function(self, func: Any) -> None:
-        """Profile ``func``: a function, generator or coroutine function, bound method,
-        staticmethod, classmethod, property, functools.partial, or a decorated function
-        (the ``__wrapped__`` chain is followed)."""
-        functions = _underlying_functions(func)
-        if not functions:
-            raise TypeError(
-                f"lineprof can only profile Python functions; got {func!r} "
-                f"({type(func).__name__}), which has no Python code underneath"
+        """Profile ``func``: a function (plain, nested, lambda, generator, coroutine or async
+        generator function), bound method, staticmethod, classmethod, property (getter, setter
+        and deleter), functools.cached_property, functools.partial or partialmethod, a callable
+        object (its class's ``__call__``), a decorated function (the ``__wrapped__`` chain is
+        followed) or a class (as ``add_class``).  What is registered already is not
+        registered again.
+
+        A C function (``len``) has no lines to profile: it is left out with a warning, as
+        line_profiler does.  What is not callable at all raises TypeError."""
+        if self._add_callable(func) is None:
+            warnings.warn(
+                f"lineprof: {func!r} has no Python code to profile (a C function?); "
+                "left unprofiled",
+                UserWarning,
+                stacklevel=2,
             )
-        for function in functions:
-            self._add_code(function.__code__, _qualname(function))
-            self.functions.append(function)
 
     def add_code(self, code: types.CodeType, qualname: str | None = None) -> bool:
         """Profile a code object directly: a script's or a notebook cell's module code, say.
@@ -87,35 +89,57 @@ class LineProfiler:
         return self._add_code(code, qualname)
 
     def add_class(self, cls: type) -> int:
-        """Profile every function defined in ``cls`` (and in classes nested in it).
-        Returns how many were added."""
+        """Profile every function ``cls`` defines itself, and those of the classes defined in
+        it, recursively.  A function or class merely assigned into it from another class or
+        module (its ``__qualname__`` or ``__module__`` says so) is left out.  Returns how many
+        functions were newly registered."""
         if not isinstance(cls, type):
             raise TypeError(f"add_class needs a class, got {cls!r}")
-        return self._add_namespace(cls, cls.__module__, set())
+        added = 0
+        for _, member, functions in _own_members(cls):
+            if isinstance(member, type):
+                added += self.add_class(member)
+            else:
+                added += sum(self._add_function(function) for function in functions)
+        return added
 
     def add_module(self, module: types.ModuleType) -> int:
         """Profile every function and class defined in ``module`` (not those it imports).
-        Returns how many functions were added."""
+        Returns how many functions were newly registered."""
         if not isinstance(module, types.ModuleType):
             raise TypeError(f"add_module needs a module, got {module!r}")
-        return self._add_namespace(module, module.__name__, set())
-
-    def _add_namespace(self, namespace: Any, module_name: str, seen: set[int]) -> int:
-        if id(namespace) in seen:
-            return 0
-        seen.add(id(namespace))
+        name = module.__name__
         added = 0
-        for value in list(vars(namespace).values()):
+        for value in list(vars(module).values()):
             if isinstance(value, type):
-                if value.__module__ == module_name and value is not namespace:
-                    added += self._add_namespace(value, module_name, seen)
+                if value.__module__ == name:
+                    added += self.add_class(value)
                 continue
             for function in _underlying_functions(value):
-                if function.__module__ != module_name:
-                    continue
-                if self._add_code(function.__code__, _qualname(function)):
-                    self.functions.append(function)
-                    added += 1
+                if function.__module__ == name:
+                    added += self._add_function(function)
+        return added
+
+    def _add_callable(self, obj: Any) -> int | None:
+        """Register the Python functions under ``obj`` (a class: its own, as add_class).
+        Returns how many were new, or None when ``obj`` has none (a C function); raises
+        TypeError when it is neither callable nor a wrapper of callables."""
+        if isinstance(obj, type):
+            return self.add_class(obj)
+        functions = _underlying_functions(obj)
+        if functions:
+            return sum(self._add_function(function) for function in functions)
+        if not callable(obj) and not isinstance(obj, _DESCRIPTORS):
+            raise TypeError(
+                f"lineprof can only profile Python functions; got {obj!r} "
+                f"({type(obj).__name__}), which is not callable"
+            )
+        return None
+
+    def _add_function(self, function: types.FunctionType) -> bool:
+        added = self._add_code(function.__code__, _qualname(function))
+        if added:
+            self.functions.append(function)
         return added
 
     def _add_code(self, code: types.CodeType, qualname: str) -> bool:
@@ -239,31 +263,75 @@ class LineProfiler:
     def __call__(self, func: Any) -> Any:
         """``@lp``: register ``func`` and profile each call to it.
 
-        Works on functions, generator functions, coroutine functions, async generator
-        functions, properties, static/class methods (wrapped inside) and classes (every method
-        registered, the class returned as is)."""
-        if isinstance(func, type):
-            self.add_class(func)
+        Returns the same kind of object, so that it behaves as before: a function, generator,
+        coroutine or async generator function comes back as one that switches profiling on
+        while it runs; a staticmethod, classmethod, property, cached_property, partial,
+        partialmethod or bound method as a new one of its type around such functions (the
+        same bound object, arguments, name and doc); a class as itself, with each member it
+        defines itself (and those of its nested classes) replaced so.  What has no Python code
+        (a C function) comes back as is.  Decorating again changes nothing: what already
+        profiles for this profiler comes back as is."""
+        if self._add_callable(func) is None:
             return func
-        if isinstance(func, property):
-            fget, fset, fdel = (
-                self(f) if f is not None else None for f in (func.fget, func.fset, func.fdel)
-            )
-            return property(fget, fset, fdel, func.__doc__)
-        if isinstance(func, staticmethod):
-            return staticmethod(self(func.__func__))
-        if isinstance(func, classmethod):
-            return classmethod(self(func.__func__))
-        self.add_function(func)
         return self._wrap(func)
 
-    def _wrap(self, func: F) -> F:
+    def _wrap(self, obj: Any) -> Any:
+        """``obj`` as the same kind of object, whose Python functions switch profiling on while
+        they run; ``obj`` itself when it already does, or has no Python function in it."""
+        if isinstance(obj, type):
+            self._wrap_members(obj)
+            return obj
+        if isinstance(obj, types.FunctionType):
+            if obj.__dict__.get(_WRAPPER_MARK) is self:
+                return obj
+            return self._wrap_function(obj)
+        if isinstance(obj, types.MethodType):
+            bound_to = obj.__self__
+            return _rebuilt(
+                obj, [obj.__func__], self._wrap, lambda f: types.MethodType(f, bound_to)
+            )
+        if isinstance(obj, staticmethod | classmethod):
+            return _rebuilt(obj, [obj.__func__], self._wrap, type(obj))
+        if isinstance(obj, functools.partial | functools.partialmethod):
+            args, keywords = obj.args, obj.keywords
+            return _rebuilt(obj, [obj.func], self._wrap, lambda f: type(obj)(f, *args, **keywords))
+        if isinstance(obj, property):
+            return _rebuilt(obj, [obj.fget, obj.fset, obj.fdel], self._wrap, _new_property(obj))
+        if isinstance(obj, functools.cached_property):
+            return _rebuilt(obj, [obj.func], self._wrap, _new_cached_property(obj))
+        if callable(obj) and _underlying_functions(obj):
+            # A callable object with Python code under it (its class's __call__, a decorated
+            # function's __wrapped__): a function around it, as line_profiler does.
+            return self._wrap_function(obj)
+        return obj
+
+    def _wrap_members(self, cls: type) -> None:
+        """Replace each member ``cls`` defines itself by its profiling counterpart."""
+        refused = []
+        for name, member, _ in _own_members(cls):
+            wrapped = self._wrap(member)
+            if wrapped is member:
+                continue
+            try:
+                setattr(cls, name, wrapped)
+            except (AttributeError, TypeError):  # a class that refuses new attributes
+                refused.append(name)
+        if refused:
+            _warn(
+                f"cannot replace {', '.join(refused)} in {cls.__qualname__}: registered, but "
+                "calls to them do not switch profiling on"
+            )
+
+    def _wrap_function(self, func: Any) -> Callable[..., Any]:
         if inspect.isasyncgenfunction(func):
             wrapper: Callable[..., Any] = self._wrap_async_generator(func)
         elif inspect.iscoroutinefunction(func):
             wrapper = self._wrap_coroutine(func)
         elif inspect.isgeneratorfunction(func):
             wrapper = self._wrap_generator(func)
+            if func.__code__.co_flags & inspect.CO_ITERABLE_COROUTINE:
+                # @types.coroutine: the wrapper must be awaitable too.
+                wrapper = types.coroutine(wrapper)
         else:
 
             def wrapper(*args: Any, **kwargs: Any) -> Any:
@@ -274,7 +342,10 @@ class LineProfiler:
                     self.disable_by_count()
 
         functools.update_wrapper(wrapper, func)
-        return wrapper  # type: ignore[return-value]
+        # Set after update_wrapper, which copies the __dict__ (and so another profiler's mark)
+        # of the function it wraps.
+        vars(wrapper)[_WRAPPER_MARK] = self
+        return wrapper
 
     def _wrap_generator(self, func: Callable[..., Any]) -> Callable[..., Any]:
         # Profiling is on only while the generator runs, not while it is suspended.
@@ -438,8 +509,22 @@ def _merge_lines(
     return [(line, h, t) for line, (h, t) in sorted(merged.items())]
 
 
+# Wrappers of callables that are not callable themselves (a classmethod, say).
+_DESCRIPTORS = (
+    property,
+    functools.cached_property,
+    functools.partialmethod,
+    staticmethod,
+    classmethod,
+)
+
+# Set on a wrapper from LineProfiler._wrap_function: the profiler it switches on.
+_WRAPPER_MARK = "__lineprof_profiler__"
+
+
 def _underlying_functions(obj: Any) -> list[types.FunctionType]:
-    """The Python functions behind ``obj``; [] when there are none."""
+    """The Python functions behind ``obj``; [] when there are none (a C function, a class,
+    data)."""
     seen: set[int] = set()
     found: list[types.FunctionType] = []
 
@@ -448,11 +533,17 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
             return
         seen.add(id(item))
         if isinstance(item, types.FunctionType):
-            wrapped = getattr(item, "__wrapped__", None)
-            if wrapped is not None and isinstance(inspect.unwrap(item), types.FunctionType):
-                visit(inspect.unwrap(item))
-            else:
-                found.append(item)
+            try:
+                inner = inspect.unwrap(item)
+            except ValueError:  # a __wrapped__ cycle
+                inner = item
+            if inner is not item:
+                before = len(found)
+                visit(inner)
+                if len(found) > before:
+                    return
+            # Not a decorated Python function: this one's own code (@functools.wraps(print)).
+            found.append(item)
         elif isinstance(item, types.MethodType):
             visit(item.__func__)
         elif isinstance(item, staticmethod | classmethod):
@@ -464,8 +555,84 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
             visit(item.func)
         elif isinstance(item, functools.cached_property):
             visit(item.func)
+        elif isinstance(item, type):
+            return  # a namespace, not a function: add_class
         elif hasattr(item, "__wrapped__"):
             visit(item.__wrapped__)
+        elif callable(item):
+            # Its class's __call__ (that of the class, not of its metaclass).
+            for klass in type(item).__mro__:
+                if "__call__" in vars(klass):
+                    call = vars(klass)["__call__"]
+                    if isinstance(call, types.FunctionType):
+                        visit(call)
+                    break
 
     visit(obj)
     return found
+
+
+def _own_members(cls: type) -> list[tuple[str, Any, list[types.FunctionType]]]:
+    """The members ``cls`` defines itself: (name, class, []) for a class defined in it, and
+    (name, member, its functions defined in it) for a member with such functions.  A function
+    or class assigned in from another class or module is not one: its ``__qualname__`` and
+    ``__module__`` say where it was defined."""
+    members: list[tuple[str, Any, list[types.FunctionType]]] = []
+    for name, value in list(vars(cls).items()):
+        if isinstance(value, type):
+            if _defined_in(value, cls):
+                members.append((name, value, []))
+            continue
+        functions = [f for f in _underlying_functions(value) if _defined_in(f, cls)]
+        if functions:
+            members.append((name, value, functions))
+    return members
+
+
+def _defined_in(obj: types.FunctionType | type, cls: type) -> bool:
+    # A lambda in the class body is Cls.<lambda>, a method of a nested class Cls.Inner.m.
+    parent = str(getattr(obj, "__qualname__", "")).rpartition(".")[0]
+    return obj.__module__ == cls.__module__ and parent == cls.__qualname__
+
+
+def _rebuilt(
+    obj: Any, parts: list[Any], wrap: Callable[[Any], Any], make: Callable[..., Any]
+) -> Any:
+    """``make(*parts)`` with each part wrapped, keeping the attributes set on ``obj``; ``obj``
+    itself when wrapping changes none of its parts (it profiles already, or has nothing to
+    profile)."""
+    wrapped = [None if part is None else wrap(part) for part in parts]
+    if all(new is old for new, old in zip(wrapped, parts, strict=True)):
+        return obj
+    new = make(*wrapped)
+    old_vars = getattr(obj, "__dict__", None)
+    new_vars = getattr(new, "__dict__", None)
+    if isinstance(old_vars, dict) and isinstance(new_vars, dict):
+        for key, value in old_vars.items():
+            new_vars.setdefault(key, value)
+    return new
+
+
+def _new_property(prop: property) -> Callable[..., property]:
+    # A doc given to the property itself is kept; one it took from its getter it takes again
+    # from the wrapped getter (which has the same).
+    doc = prop.__doc__ if prop.__doc__ != getattr(prop.fget, "__doc__", None) else None
+    name = getattr(prop, "__name__", None)  # CPython 3.13+
+
+    def make(fget: Any, fset: Any, fdel: Any) -> property:
+        new = type(prop)(fget, fset, fdel, doc)
+        if name is not None and getattr(new, "__name__", None) != name:
+            new.__name__ = name  # type: ignore[attr-defined, unused-ignore]
+        return new
+
+    return make
+
+
+def _new_cached_property(prop: functools.cached_property[Any]) -> Callable[..., Any]:
+    def make(func: Any) -> functools.cached_property[Any]:
+        new = type(prop)(func)
+        # Set by __set_name__ when the class was made, which does not happen again.
+        new.attrname = prop.attrname
+        return new
+
+    return make

@@ -11,7 +11,7 @@ import html
 import linecache
 from collections.abc import Collection, Mapping, Sequence
 
-from lineprof.report import format_text, function_lines, ran
+from lineprof.report import TIMES_HEADER, format_text, function_lines, ran
 from lineprof.stats import FunctionKey, LineStats, LineTiming
 
 __all__ = ["LprunReport", "format_html"]
@@ -52,6 +52,7 @@ class LprunReport:
             summarize=self.summarize,
             sort=self.sort,
             sources=self.sources,
+            times=self.stats.times,
         )
         return text
 
@@ -160,6 +161,9 @@ def format_html(
     kept = [(key, timings) for key, timings in items if ran(timings) or not stripzeros]
     out = ['<div class="lineprof">\n']
     out.append(f'<p style="font-family:monospace;margin:0">Timer unit: {output_unit:g} s</p>\n')
+    if stats.times is not None:
+        header = html.escape(TIMES_HEADER[stats.times])
+        out.append(f'<p style="font-family:monospace;margin:0">Times: {header}</p>\n')
     for key, timings in kept:
         source = (sources if sources is not None else stats.sources).get(key)
         out.append(_function_html(key, timings, unit, output_unit, source))

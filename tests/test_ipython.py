@@ -22,6 +22,7 @@ import pytest
 from lineprof import LineProfiler, LineStats, _lineprof, load_stats
 from lineprof._lprun_report import LprunReport, format_html
 from lineprof.report import format_text
+from lineprof.stats import TIMES_CORRECTED
 from tests import targets
 from tests.conftest import by_mark
 
@@ -138,7 +139,7 @@ def test_lprun_f_exact_hits_and_text_report(ip: Any) -> None:
     out = run(ip, "%lprun -f work result = work(3)")
     assert out.result.success and ip.user_ns["result"] == 3
     code = ip.user_ns["work"].__code__
-    expected = format_text({(code.co_filename, 1, "work"): WORK_ROWS}, 1e-9)
+    expected = format_text({(code.co_filename, 1, "work"): WORK_ROWS}, 1e-9, times=TIMES_CORRECTED)
     assert out.text == expected.rstrip("\n")  # the text report, as print_stats prints it
     assert "     4         3          6.0      2.0    100.0          tick(2)" in out.text
     assert out.stdout == "" and out.stderr == ""
@@ -227,7 +228,7 @@ def test_bare_profile_is_the_profiler_during_the_run(ip: Any) -> None:
 def test_nothing_to_profile_says_so(ip: Any) -> None:
     out = run(ip, "%lprun x = 1 + 1")
     assert out.result.success and ip.user_ns["x"] == 2
-    assert out.text == "Timer unit: 1e-09 s"
+    assert out.text == "Timer unit: 1e-09 s\nTimes: lineprof's own measured cost taken out"
     assert "*** Nothing was profiled: name functions with -f or modules with -m." in out.stdout
 
 
@@ -246,7 +247,10 @@ def test_z_and_s_strip_functions_that_took_no_time(ip: Any) -> None:
 def test_u_sets_the_output_unit(ip: Any) -> None:
     define(ip, "def slow():\n    tick(3_000_000)\n")
     out = run(ip, "%lprun -u 1e-3 -f slow slow()")
-    assert out.text.startswith("Timer unit: 0.001 s\n\nTotal time: 0.003 s\n")
+    assert out.text.startswith(
+        "Timer unit: 0.001 s\nTimes: lineprof's own measured cost taken out\n\n"
+        "Total time: 0.003 s\n"
+    )
     assert "     2         1          3.0      3.0    100.0      tick(3_000_000)" in out.text
     assert "<td " in out.html and ">3.0</td>" in out.html
 
@@ -452,7 +456,6 @@ def test_systemexit_and_keyboardinterrupt_are_caught(ip: Any, statement: str, na
         ("%lprun -x work(1)", "%lprun: unknown option -x (options: -f -m -D -T -u -r -s -z"),
         ("%lprun --bogus work(1)", "%lprun: unknown option --bogus"),
         ("%lprun -f nope work(1)", "%lprun -f nope: could not find it (NameError: name 'nope'"),
-        ("%lprun -f len len([])", "%lprun -f len: lineprof can only profile Python functions"),
         ("%lprun -m no_such_module_xyz work(1)", "%lprun -m no_such_module_xyz: could not import"),
         ("%lprun -u abc -f work work(1)", "%lprun -u abc: the output unit is a number of seconds"),
         ("%lprun -u -1 -f work work(1)", "%lprun -u -1: the output unit is a number of seconds"),
@@ -475,6 +478,16 @@ def test_bad_options_give_one_clear_message(
     assert "Traceback" not in out.stdout + out.stderr
     assert ip.user_ns["calls"] == []  # nothing ran
     assert out.displayed == []
+
+
+def test_a_c_function_is_left_out_with_a_warning_and_the_statement_runs(ip: Any) -> None:
+    """As line_profiler 5.1: ``-f len`` warns that there is no Python code, then runs."""
+    define(ip, "calls = []\ndef work(n):\n    calls.append(n)\n")
+    with pytest.warns(UserWarning, match="no Python code"):
+        out = run(ip, "%lprun -f len -f work work(len([1, 2]))")
+    assert out.result.success
+    assert ip.user_ns["calls"] == [2]
+    assert "Function: work at line" in out.text
 
 
 def test_unavailable_backend_is_a_usage_error(ip: Any, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -8,7 +8,11 @@
  * tool's id, callbacks or events.
  *
  * The tool id and the global events live for a profiling session, not for one enable() of one
- * profiler: changing a tool's global events makes CPython re-instrument every code object.
+ * profiler: changing a tool's global events makes CPython re-instrument every code object.  The
+ * session starts when the first tracer is enabled and ends when the last one is disabled (or
+ * freed), however many LineProfilers there are: they share the module state (profiler.c,
+ * st->nactive).  Which id we take is lp_tool_ids below: never PROFILER_ID while another id is
+ * free, so cProfile can run beside us.
  */
 #include "events.h"
 
@@ -118,6 +122,35 @@ static PyMethodDef lp_callback_defs[LP_NUM_EVENTS] = {
                         METH_FASTCALL, NULL},
 };
 
+/* The tool ids lineprof may take, in the order it tries them.  The ids CPython names are a
+ * convention for cooperating tools (Doc/library/sys.monitoring.rst, "Tool identifiers"):
+ * DEBUGGER_ID 0, COVERAGE_ID 1, PROFILER_ID 2, OPTIMIZER_ID 5.  cProfile (3.12+) insists on
+ * PROFILER_ID and fails with "Another profiling tool is already active" when it is held, and
+ * debuggers and coverage.py ask for 0 and 1 by number, so lineprof first takes the ids no tool
+ * claims (4, then 3), then OPTIMIZER_ID (no tool in CPython uses it), and PROFILER_ID only when
+ * all three are held.  It never takes 0 or 1: the Python layer falls back to the settrace
+ * backend instead, which costs speed, not another tool's ability to start. */
+static const int lp_tool_ids[] = {4, 3, 5, 2};
+#define LP_NUM_TOOL_IDS ((int)(sizeof(lp_tool_ids) / sizeof(lp_tool_ids[0])))
+
+static PyObject *
+lp_monitoring_tool_ids(void)
+{
+    PyObject *ids = PyTuple_New(LP_NUM_TOOL_IDS);
+    if (ids == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < LP_NUM_TOOL_IDS; i++) {
+        PyObject *id = PyLong_FromLong(lp_tool_ids[i]);
+        if (id == NULL) {
+            Py_DECREF(ids);
+            return NULL;
+        }
+        PyTuple_SET_ITEM(ids, i, id);
+    }
+    return ids;
+}
+
 int
 lp_monitoring_init(LPModuleState *st, PyObject *module)
 {
@@ -155,7 +188,14 @@ lp_monitoring_init(LPModuleState *st, PyObject *module)
             goto error;
         }
     }
-    Py_DECREF(events);
+    Py_CLEAR(events);
+    /* TOOL_IDS: the ids lineprof tries, in order; tool_id() says which one it holds. */
+    PyObject *ids = lp_monitoring_tool_ids();
+    if (ids == NULL || PyModule_AddObjectRef(module, "TOOL_IDS", ids) < 0) {
+        Py_XDECREF(ids);
+        return -1;
+    }
+    Py_DECREF(ids);
     return 0;
 
 error:
@@ -219,42 +259,63 @@ lp_register_callbacks(LPModuleState *st, int clear)
     return 0;
 }
 
+/* Raise the error that says every id in lp_tool_ids is held, naming the holders (a user who
+ * meets it wants to know which tool to stop). */
+static void
+lp_raise_all_held(LPModuleState *st)
+{
+    PyObject *names = PyList_New(0);
+    if (names == NULL) {
+        return;
+    }
+    for (int i = 0; i < LP_NUM_TOOL_IDS; i++) {
+        PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", lp_tool_ids[i]);
+        PyObject *item = name == NULL ? NULL : PyUnicode_FromFormat("%d: %R", lp_tool_ids[i], name);
+        Py_XDECREF(name);
+        if (item == NULL || PyList_Append(names, item) < 0) {
+            Py_XDECREF(item);
+            Py_DECREF(names);
+            return;
+        }
+        Py_DECREF(item);
+    }
+    PyObject *sep = PyUnicode_FromString(", ");
+    PyObject *joined = sep == NULL ? NULL : PyUnicode_Join(sep, names);
+    Py_XDECREF(sep);
+    Py_DECREF(names);
+    if (joined == NULL) {
+        return;
+    }
+    PyErr_Format(PyExc_RuntimeError,
+                 "lineprof: sys.monitoring tool ids 2-5 are all held by other tools (%U); "
+                 "lineprof leaves 0 and 1 to debuggers and coverage",
+                 joined);
+    Py_DECREF(joined);
+}
+
 int
 lp_monitoring_install(LPModuleState *st)
 {
     PyObject *result = NULL;
-    PyObject *profiler_id = PyObject_GetAttrString(st->monitoring, "PROFILER_ID");
-    if (profiler_id == NULL) {
-        return -1;
-    }
-    long preferred = PyLong_AsLong(profiler_id);
-    Py_DECREF(profiler_id);
-    if (preferred == -1 && PyErr_Occurred()) {
-        return -1;
-    }
-    /* PROFILER_ID when free, else another id no tool claims by convention.  DEBUGGER_ID (0) and
-     * COVERAGE_ID (1) are left alone: debuggers and coverage.py ask for them by number. */
-    const long candidates[] = {preferred, 3, 4, 5};
     st->tool_id = -1;
-    for (size_t i = 0; i < sizeof(candidates) / sizeof(candidates[0]); i++) {
-        int free_ = lp_tool_is_free(st, (int)candidates[i]);
+    for (int i = 0; i < LP_NUM_TOOL_IDS; i++) {
+        int free_ = lp_tool_is_free(st, lp_tool_ids[i]);
         if (free_ < 0) {
             return -1;
         }
         if (free_) {
-            result = PyObject_CallMethod(st->monitoring, "use_tool_id", "ls", candidates[i],
+            result = PyObject_CallMethod(st->monitoring, "use_tool_id", "is", lp_tool_ids[i],
                                          "lineprof");
             if (result == NULL) {
                 return -1;
             }
             Py_DECREF(result);
-            st->tool_id = (int)candidates[i];
+            st->tool_id = lp_tool_ids[i];
             break;
         }
     }
     if (st->tool_id < 0) {
-        PyErr_SetString(PyExc_RuntimeError,
-                        "lineprof: sys.monitoring tool ids 2-5 are all held by other tools");
+        lp_raise_all_held(st);
         return -1;
     }
     if (lp_register_callbacks(st, 0) < 0) {
@@ -274,7 +335,8 @@ error:
 }
 
 /* Give the tool id back with no events and no callbacks left behind (free_tool_id does not
- * clear them in 3.12).  Keeps any exception already set. */
+ * clear them before 3.14, where clear_tool_id arrived), so sys.monitoring.get_tool(id) is None
+ * once the last tracer is disabled.  Keeps any exception already set. */
 void
 lp_monitoring_uninstall(LPModuleState *st)
 {
@@ -284,7 +346,22 @@ lp_monitoring_uninstall(LPModuleState *st)
     }
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    if (lp_tool_is_ours(st, st->tool_id)) {
+    int ours = lp_tool_is_ours(st, st->tool_id);
+    /* Local events first: free_tool_id leaves them set in 3.12 and 3.13, and a code object
+     * still armed would be skipped by lp_monitoring_arm in the next session, whatever id that
+     * session takes.  Normally the tracers disarmed every entry already. */
+    for (LPCodeEntry *entry = st->entries; entry != NULL; entry = entry->next) {
+        if (entry->armed && ours) {
+            PyObject *result = PyObject_CallMethod(st->monitoring, "set_local_events", "iOi",
+                                                   st->tool_id, entry->code, 0);
+            if (result == NULL) {
+                PyErr_WriteUnraisable(entry->code);
+            }
+            Py_XDECREF(result);
+        }
+        entry->armed = 0;
+    }
+    if (ours) {
         PyObject *result = PyObject_CallMethod(st->monitoring, "set_events", "ii", st->tool_id, 0);
         if (result == NULL) {
             PyErr_WriteUnraisable(st->monitoring);
@@ -327,7 +404,13 @@ int
 lp_monitoring_init(LPModuleState *st, PyObject *module)
 {
     (void)st;
-    (void)module;
+    /* No sys.monitoring: no tool id to take. */
+    PyObject *ids = PyTuple_New(0);
+    if (ids == NULL || PyModule_AddObjectRef(module, "TOOL_IDS", ids) < 0) {
+        Py_XDECREF(ids);
+        return -1;
+    }
+    Py_DECREF(ids);
     return 0;
 }
 

@@ -4,6 +4,10 @@ from types import CodeType
 
 HAVE_SYS_MONITORING: int
 BACKENDS: tuple[str, ...]
+# The sys.monitoring tool ids the monitoring backend tries, in order: (4, 3, 5, 2) on 3.12+, ()
+# before.  PROFILER_ID (2) is taken only when 3, 4 and 5 are all held, so cProfile can run
+# beside lineprof; DEBUGGER_ID (0) and COVERAGE_ID (1) are never taken.
+TOOL_IDS: tuple[int, ...]
 
 class Tracer:
     """Per-line hit and time tables for a set of code objects."""
@@ -32,5 +36,7 @@ def use_monotonic() -> None: ...
 def clock_name() -> str: ...
 def monotonic_ns() -> int: ...
 def active_backend() -> str | None: ...
-def tool_id() -> int | None: ...
+def tool_id() -> int | None:
+    """The sys.monitoring tool id lineprof holds (registered as "lineprof"), or None: none is
+    held while no profiler is enabled, or when the backend is not "monitoring"."""
 def _set_stack_limit(limit: int, /) -> None: ...

@@ -335,7 +335,7 @@ error:
 }
 
 /* Give the tool id back with no events and no callbacks left behind (free_tool_id does not
- * clear them before 3.14, where clear_tool_id arrived), so sys.monitoring.get_tool(id) is None
+ * clear them before 3.14, where clear_tool_id arrived: gh-116750), so get_tool(id) is None
  * once the last tracer is disabled.  Keeps any exception already set. */
 void
 lp_monitoring_uninstall(LPModuleState *st)

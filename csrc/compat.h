@@ -78,20 +78,51 @@ PyEval_SetProfileAllThreads(Py_tracefunc func, PyObject *arg)
 }
 #endif
 
-/* Remove `func` as trace function from every thread that has it, leaving other tools' trace
- * functions in place.  Only needed where trace switching is cheap (before 3.12), where the
- * per-thread-state setter is declared in cpython/ceval.h. */
+/* Remove `func` as profile function from every thread that has it, leaving other tools'
+ * profile functions in place (cProfile started after lineprof keeps working); returns how
+ * many threads had another tool's instead. */
 #if PY_VERSION_HEX < 0x030C0000
-static inline void
-lp_untrace_all_threads(Py_tracefunc func)
+static inline Py_ssize_t
+lp_unprofile_all_threads(Py_tracefunc func)
 {
+    Py_ssize_t others = 0;
     PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
     for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
          ts = PyThreadState_Next(ts)) {
-        if (ts->c_tracefunc == func && _PyEval_SetTrace(ts, NULL, NULL) < 0) {
-            PyErr_WriteUnraisable(NULL);
+        if (ts->c_profilefunc == func) {
+            if (_PyEval_SetProfile(ts, NULL, NULL) < 0) {
+                PyErr_WriteUnraisable(NULL);
+            }
+        }
+        else if (ts->c_profilefunc != NULL) {
+            others++;
         }
     }
+    return others;
+}
+#endif
+
+/* Remove `func` as trace function from every thread that has it, leaving other tools' trace
+ * functions in place; returns how many threads had another tool's.  Only needed where trace switching is cheap (before 3.12), where the
+ * per-thread-state setter is declared in cpython/ceval.h. */
+#if PY_VERSION_HEX < 0x030C0000
+static inline Py_ssize_t
+lp_untrace_all_threads(Py_tracefunc func)
+{
+    Py_ssize_t others = 0;
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts->c_tracefunc == func) {
+            if (_PyEval_SetTrace(ts, NULL, NULL) < 0) {
+                PyErr_WriteUnraisable(NULL);
+            }
+        }
+        else if (ts->c_tracefunc != NULL) {
+            others++;
+        }
+    }
+    return others;
 }
 #endif
 

@@ -27,6 +27,11 @@ lp_line_events(LPModuleState *st, int on)
         if (current == NULL) {
             PyEval_SetTrace(lp_settrace_callback, st->module);
         }
+        else if (current != lp_settrace_callback) {
+            /* Another tool traces this thread (pdb, coverage): it keeps its trace function,
+             * and this frame's lines go unrecorded. */
+            st->hooks_displaced++;
+        }
     }
     else if (current == lp_settrace_callback) {
         PyEval_SetTrace(NULL, NULL);
@@ -161,6 +166,7 @@ lp_setprofile_install(LPModuleState *st)
         return -1;
     }
     lp_displaced_hook_save(st, 1, lp_setprofile_callback);
+    st->hooks_displaced = 0;
     PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
     return 0;
 }
@@ -175,10 +181,12 @@ lp_setprofile_start(LPModuleState *st)
 void
 lp_setprofile_uninstall(LPModuleState *st)
 {
-    PyEval_SetProfileAllThreads(NULL, NULL);
+    /* Only ours: a profile function another tool set since (cProfile) stays, and its thread
+     * was not profiled by lineprof from then on. */
+    st->hooks_displaced += lp_unprofile_all_threads(lp_setprofile_callback);
     lp_displaced_hook_restore(st, 1);
     /* Our trace function may be on in any thread that was inside a profiled frame. */
-    lp_untrace_all_threads(lp_settrace_callback);
+    (void)lp_untrace_all_threads(lp_settrace_callback); /* others: counted as they met us */
     lp_thread_hook_uninstall(st, "setprofile");
 }
 

@@ -223,6 +223,7 @@ lp_settrace_install(LPModuleState *st)
         return -1;
     }
     lp_displaced_hook_save(st, 0, lp_settrace_callback);
+    st->hooks_displaced = 0;
     PyEval_SetTraceAllThreads(lp_settrace_callback, st->module);
     return 0;
 }
@@ -230,7 +231,14 @@ lp_settrace_install(LPModuleState *st)
 void
 lp_settrace_uninstall(LPModuleState *st)
 {
+#if PY_VERSION_HEX < 0x030C0000
+    /* Only ours: a trace function another tool set since (coverage, pdb) stays, and its
+     * thread was not profiled by lineprof from then on. */
+    st->hooks_displaced += lp_untrace_all_threads(lp_settrace_callback);
+#else
+    /* No per-thread setter in 3.13's public API: every thread's trace function goes. */
     PyEval_SetTraceAllThreads(NULL, NULL);
+#endif
     lp_displaced_hook_restore(st, 0);
     lp_thread_hook_uninstall(st, "settrace");
 }

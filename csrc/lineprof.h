@@ -154,6 +154,11 @@ typedef struct {
     PyObject *prev_thread_hook; /* owned: what threading.settrace() held before ours */
     Py_tracefunc displaced_func; /* another tool's hook we replaced in the starting thread */
     PyObject *displaced_obj;     /* owned: its object; both put back when the session ends */
+    /* Before 3.12: how often another tool's profile or trace function stood where lineprof's
+     * had to be (a debugger, coverage or cProfile started after lineprof): lines that ran
+     * then were not recorded.  Python reads it (and resets it) when recording stops, to say
+     * the results are incomplete. */
+    Py_ssize_t hooks_displaced;
     PyObject *str_f_trace_lines; /* owned, interned */
 
     PyObject *tracer_type; /* owned: the Tracer heap type */

@@ -31,6 +31,17 @@ lp_py_tool_id(PyObject *module, PyObject *Py_UNUSED(unused))
     return PyLong_FromLong(tool_id);
 }
 
+/* How often another tool's profile or trace function stood where lineprof's had to be since
+ * the last call (before 3.12; always 0 after): Python says the results are incomplete. */
+static PyObject *
+lp_py_take_hooks_displaced(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_state(module);
+    Py_ssize_t count = st->hooks_displaced;
+    st->hooks_displaced = 0;
+    return PyLong_FromSsize_t(count);
+}
+
 /* Tests: lower the per-thread frame limit to reach the event path's error handling. */
 static PyObject *
 lp_py_set_stack_limit(PyObject *module, PyObject *arg)
@@ -75,6 +86,9 @@ static PyMethodDef lp_module_methods[] = {
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
+    {"take_hooks_displaced", lp_py_take_hooks_displaced, METH_NOARGS,
+     "take_hooks_displaced() -> int: times another tool's hook stood where lineprof's had to "
+     "be since the last call (3.10/3.11); resets the count."},
     {"_set_stack_limit", lp_py_set_stack_limit, METH_O,
      "_set_stack_limit(n): tests; profiled frames per thread before profiling stops."},
     {NULL, NULL, 0, NULL},

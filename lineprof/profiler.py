@@ -55,6 +55,8 @@ class LineProfiler:
         self._started_at: datetime.datetime | None = None
         self._enabled_seconds = 0.0
         self._enabled_since: float | None = None
+        # Whether enable() already said another tool's hook keeps lineprof from recording.
+        self._said_incomplete = False
         for function in functions:
             self.add_function(function)
 
@@ -189,7 +191,9 @@ class LineProfiler:
         """Another tool (a debugger, coverage, cProfile) hooks this thread.  Before CPython
         3.12 a thread has one trace and one profile function: say what that means."""
         backend = _lineprof.active_backend()
+        self._said_incomplete = False
         if tracer is not None and tracer is not _lineprof and backend == "setprofile":
+            self._said_incomplete = True  # disable() need not say it again
             _warn(
                 f"this thread's trace function is another tool's ({tracer!r}); lines of "
                 "profiled functions are not recorded in this thread while it stays installed "
@@ -209,6 +213,15 @@ class LineProfiler:
             self._enabled_seconds += perf_counter() - self._enabled_since
             self._enabled_since = None
         self._tracer.disable()
+        displaced = _lineprof.take_hooks_displaced()  # read always: it resets the count
+        if displaced and not self._said_incomplete:
+            _warn(
+                "another tool's profile function or trace function (a debugger, coverage, "
+                "cProfile) took the place lineprof's needed while recording "
+                f"({displaced} time{'s' if displaced > 1 else ''}); lines that ran meanwhile "
+                "were not recorded, so the results are incomplete. On Python 3.10/3.11 start "
+                "the other tool first, or use backend='settrace'"
+            )
 
     def enable_by_count(self) -> None:
         """Nestable enable: recording stops when every enable has been matched."""

@@ -8,8 +8,9 @@ tool's results are exact.
 
 Before 3.12 a thread has one profile and one trace function.  There lineprof's setprofile
 backend needs both, so it cannot share a thread with cProfile (a profile function) or with a
-tracer (pdb, coverage): the tests below pin down what works (cProfile first, or
-``backend="settrace"``) and mark what does not yet as strict xfails.
+tracer (pdb, coverage) without one of them losing: the tests below pin down what works
+(cProfile first, or ``backend="settrace"``), and that otherwise the other tool keeps its hook and
+its results while lineprof warns that its own are incomplete (``take_hooks_displaced``).
 
 Each scenario runs in a subprocess: they install process-wide hooks.  Tests of the tool id
 itself run here, like tests/test_engine.py's, and leave every id as they found it.
@@ -370,13 +371,6 @@ def test_legacy_settrace_backend_beside_cprofile(tmp_path: Any, order: str) -> N
 
 
 @legacy_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="setprofile backend started before cProfile: cProfile's profile function replaces "
-    "lineprof's, which records nothing after that and does not say so, and lineprof's "
-    "disable() then removes cProfile's (PyEval_SetProfileAllThreads(NULL) in "
-    "hook_setprofile.c)",
-)
 def test_legacy_setprofile_then_cprofile(tmp_path: Any) -> None:
     start, stop = ORDERS["lineprof-first, lineprof-out-first"]
     result = scenario(tmp_path, CPROFILE.format(start=start, stop=stop))
@@ -402,11 +396,6 @@ def test_legacy_coverage_first_lineprof_says_it_cannot_record(tmp_path: Any) -> 
 
 @legacy_only
 @needs_coverage
-@pytest.mark.xfail(
-    strict=True,
-    reason="coverage started after lineprof's setprofile backend: lineprof records nothing in "
-    "that thread and does not say so",
-)
 def test_legacy_lineprof_then_coverage(tmp_path: Any) -> None:
     start, stop = COVERAGE_ORDERS["lineprof-first"]
     result = scenario(tmp_path, COVERAGE.format(start=start, stop=stop), COVERAGE_CORE="ctrace")
@@ -416,11 +405,6 @@ def test_legacy_lineprof_then_coverage(tmp_path: Any) -> None:
 
 
 @legacy_only
-@pytest.mark.xfail(
-    strict=True,
-    reason="pdb's trace function, set inside a setprofile session, leaves lineprof with "
-    "partial counts and no warning",
-)
 def test_legacy_pdb_under_lineprof(tmp_path: Any) -> None:
     result = scenario(tmp_path, PDB, stdin=PDB_INPUT)
     out = result["stdout"]

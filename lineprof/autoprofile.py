@@ -15,7 +15,6 @@ profiling started are registered through their functions and classes (``add_modu
 from __future__ import annotations
 
 import ast
-import importlib.abc
 import importlib.machinery
 import importlib.util
 import os
@@ -249,9 +248,11 @@ class AutoProfiler:
         self.register_attributes(name, module)
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
     """Finds target modules through the other finders and gives their loaders an
-    ``exec_module`` that registers the code before running it."""
+    ``exec_module`` that registers the code before running it.  A meta path finder needs only
+    ``find_spec``; subclassing importlib.abc.MetaPathFinder would import importlib.resources,
+    tempfile and shutil into every profiled program."""
 
     def __init__(self, auto: AutoProfiler) -> None:
         self.auto = auto

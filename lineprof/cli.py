@@ -17,8 +17,7 @@ import io
 import os
 import shlex
 import sys
-from dataclasses import dataclass
-from typing import IO, Any, NoReturn
+from typing import IO, Any, NamedTuple, NoReturn
 
 from lineprof import _config, runner
 from lineprof._version import __version__
@@ -318,8 +317,7 @@ def build_diff_parser() -> argparse.ArgumentParser:
 # ---- splitting the command line -----------------------------------------------------------
 
 
-@dataclass
-class Command:
+class Command(NamedTuple):
     options: list[str]  # lineprof's own options, for argparse
     kind: str | None  # "script", "module", "command", "stdin"; None: nothing to run
     target: str
@@ -420,8 +418,7 @@ def _setting(options: argparse.Namespace, defaults: dict[str, Any], key: str) ->
     return defaults.get(key) if value is None else value
 
 
-@dataclass
-class Settings:
+class Settings(NamedTuple):
     builtin: bool
     prof_mod: list[str]
     prof_imports: bool

@@ -15,8 +15,8 @@ import ast
 import dis
 import linecache
 import sys
-from dataclasses import dataclass
 from types import CodeType
+from typing import NamedTuple
 
 _GENERATOR_FLAGS = (
     0x20  # CO_GENERATOR
@@ -29,8 +29,7 @@ _GENERATOR_FLAGS = (
 _ALWAYS_STARTING = 2**31 - 1
 
 
-@dataclass(frozen=True)
-class Layout:
+class Layout(NamedTuple):
     """What the C tracer needs to know about a code object's lines."""
 
     first_line: int
@@ -71,8 +70,7 @@ def _start_offset(code: CodeType) -> int:
     return -1
 
 
-@dataclass(frozen=True)
-class _FileSyntax:
+class _FileSyntax(NamedTuple):
     """What the syntax tree of one source file says, computed once per file version."""
 
     heads: dict[int, int]  # continuation line of a multi-line statement -> its first line

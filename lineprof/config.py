@@ -21,7 +21,6 @@ import ast
 import os
 import re
 import sys
-from dataclasses import dataclass, field
 from typing import Any
 
 __all__ = ["KEYS", "Config", "ConfigError", "find_pyproject", "load_config"]
@@ -51,10 +50,22 @@ class ConfigError(ValueError):
     """A pyproject.toml lineprof cannot use: the message is one line."""
 
 
-@dataclass
 class Config:
-    path: str | None = None  # the pyproject.toml read, if any
-    values: dict[str, Any] = field(default_factory=dict)  # validated [tool.lineprof] items
+    """A pyproject.toml's defaults (a plain class: no dataclass import at start-up)."""
+
+    def __init__(self, path: str | None = None, values: dict[str, Any] | None = None) -> None:
+        self.path = path  # the pyproject.toml read, if any
+        self.values: dict[str, Any] = values if values is not None else {}  # [tool.lineprof]
+
+    def __repr__(self) -> str:
+        return f"Config({self.path!r}, {self.values!r})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return (self.path, self.values) == (other.path, other.values)
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, like the dataclass it was
 
 
 def find_pyproject(start: str | None = None) -> str | None:

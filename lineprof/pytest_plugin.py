@@ -362,7 +362,7 @@ class _Plugin:
         stats = LineStats.merge(parts)
         # The command line that ran the session (not an xdist worker's).
         argv = Metadata.current().command_line
-        stats.metadata = dataclasses.replace(stats.metadata, command_line=argv)
+        stats.metadata = stats.metadata._replace(command_line=argv)
         if self.role == "worker":
             output: dict[str, Any] = self.config.workeroutput  # type: ignore[attr-defined]
             output[_WORKER_KEY] = stats.to_json()

@@ -18,7 +18,6 @@ import linecache
 import os
 import sys
 import types
-from dataclasses import dataclass
 from typing import Any
 
 __all__ = ["Prepared", "RunError", "enter_main", "prepare", "run", "run_setup"]
@@ -35,18 +34,30 @@ class RunError(Exception):
         self.status = status
 
 
-@dataclass
 class Prepared:
-    """Code ready to run as ``__main__``."""
+    """Code ready to run as ``__main__`` (a plain class: no dataclass import at start-up)."""
 
-    code: types.CodeType
-    source: bytes | None  # the source text, when it is a file or a string
-    filename: str  # the code's file name (absolute for files)
-    module_name: str  # what it would be called if imported ("__main__" for scripts)
-    argv0: str
-    path0: str | None  # what goes first on sys.path (None: leave sys.path alone)
-    attributes: dict[str, Any]  # the __main__ module's dunders
-    module: types.ModuleType | None = None  # made by enter_main
+    def __init__(
+        self,
+        code: types.CodeType,
+        source: bytes | None,
+        filename: str,
+        module_name: str,
+        argv0: str,
+        path0: str | None,
+        attributes: dict[str, Any],
+    ) -> None:
+        self.code = code
+        self.source = source  # the source text, when it is a file or a string
+        self.filename = filename  # the code's file name (absolute for files)
+        self.module_name = module_name  # its name if imported ("__main__" for scripts)
+        self.argv0 = argv0
+        self.path0 = path0  # what goes first on sys.path (None: leave sys.path alone)
+        self.attributes = attributes  # the __main__ module's dunders
+        self.module: types.ModuleType | None = None  # made by enter_main
+
+    def __repr__(self) -> str:
+        return f"Prepared({self.filename!r} as {self.module_name!r})"
 
 
 def prepare(kind: str, what: str, safe_path: bool | None = None) -> Prepared:

@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime
-import inspect
 import json
 import linecache
 import math
@@ -27,8 +26,7 @@ import platform
 import stat
 import sys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass
-from typing import IO, Any, BinaryIO, TypeGuard
+from typing import IO, Any, BinaryIO, NamedTuple, TypeGuard
 
 from lineprof import codemap, lprof_format
 from lineprof._version import __version__
@@ -75,10 +73,11 @@ def results_format(filename: str | os.PathLike[str]) -> str:
 # ---- where results come from ----------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Metadata:
+class Metadata(NamedTuple):
     """What was profiled, when and with what.  A field is None when unknown (results read from
-    a line_profiler file have none of them)."""
+    a line_profiler file have none of them).  Immutable (``_replace`` makes a changed copy); a
+    NamedTuple rather than a dataclass, which would add some ms to every profiled program's
+    start-up (the module and what it imports)."""
 
     lineprof_version: str | None = None
     python_version: str | None = None
@@ -587,15 +586,29 @@ def function_source(filename: str, first_line: int, last_line: int = 0) -> list[
     else:
         # Not a def or class the syntax tree knows (a lambda, source that does not parse):
         # the indented block that starts there.
-        tail = all_lines[first_line - 1 :]
-        try:
-            block = list(inspect.getblock(tail))
-        except Exception:  # tokenizer trouble on odd source: to the end of the file
-            block = tail
-        block = block or tail[:1]
+        block = _indented_block(all_lines[first_line - 1 :])
     if last_line >= first_line + len(block):
         block = all_lines[first_line - 1 : last_line]
     return [line.rstrip("\n").rstrip("\r") for line in block]
+
+
+def _indented_block(lines: list[str]) -> list[str]:
+    """The first line and the lines after it that are indented deeper (blank lines inside
+    kept): the block a lambda or an unparsable def starts.  Read by indentation rather than
+    with inspect.getblock, whose import (inspect, tokenize, dis) every profiled program would
+    pay at start-up."""
+
+    def indent(line: str) -> int:
+        return len(line) - len(line.lstrip())
+
+    block = lines[:1]
+    for line in lines[1:]:
+        if line.strip() and indent(line) <= indent(lines[0]):
+            break
+        block.append(line)
+    while len(block) > 1 and not block[-1].strip():
+        block.pop()
+    return block
 
 
 def capture_sources(

@@ -69,8 +69,6 @@ class Collector:
         import shutil
         import tempfile
 
-        from lineprof.stats import atomic_write
-
         leave()  # a lineprof command run by a profiled program: a collection of its own
         directory = None
         try:
@@ -81,8 +79,10 @@ class Collector:
                 "builtin": builtin,
                 "auto": auto.to_spec() if auto is not None and not auto.empty else None,
             }
-            site_text = _sitecustomize_source(spec).encode("utf-8")
-            atomic_write(os.path.join(boot, "sitecustomize.py"), lambda out: out.write(site_text))
+            # A plain write into the new directory: nothing can read it yet, and it lives only
+            # as long as the run (atomic_write's fsync cost milliseconds of every start-up).
+            with open(os.path.join(boot, "sitecustomize.py"), "x", encoding="utf-8") as out:
+                out.write(_sitecustomize_source(spec))
         except OSError as exc:
             _warn(f"child processes will not be profiled: {exc}")
             if directory is not None:

@@ -24,6 +24,7 @@ Nothing here may break the program: a failure costs at most one line on stderr.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -52,6 +53,40 @@ _watched: set[int] = set()  # ids of the sessions multiprocessing's after-fork h
 # ---- the program's own process ------------------------------------------------------------
 
 
+def _remove_tree(path: str) -> None:
+    """Remove a directory lineprof made and everything in it, ignoring what cannot be removed
+    (shutil.rmtree's job; importing shutil at exit, when this runs, kept Python from dying of
+    SIGINT after Ctrl-C)."""
+    for root, dirs, files in os.walk(path, topdown=False):
+        for name in files:
+            with contextlib.suppress(OSError):
+                os.unlink(os.path.join(root, name))
+        for name in dirs:
+            with contextlib.suppress(OSError):
+                os.rmdir(os.path.join(root, name))
+    with contextlib.suppress(OSError):
+        os.rmdir(path)
+
+
+def _make_private_directory(prefix: str) -> str:
+    """A new directory only this user can use, in the temporary directory (TMPDIR, TEMP or
+    TMP when one names a directory, else /tmp; the working directory as a last resort), as
+    tempfile.mkdtemp makes; made here because importing tempfile (random, shutil, its
+    classes) cost some ms of every lineprof command's start-up."""
+    candidates = [os.environ.get(name) for name in ("TMPDIR", "TEMP", "TMP")]
+    root = next((c for c in candidates if c and os.path.isdir(c)), None)
+    if root is None:
+        root = "/tmp" if os.path.isdir("/tmp") else os.getcwd()
+    for _ in range(100):
+        path = os.path.join(os.path.abspath(root), prefix + os.urandom(6).hex())
+        try:
+            os.mkdir(path, 0o700)
+        except FileExistsError:
+            continue
+        return path
+    raise FileExistsError(f"no unused name for a directory in {root}")
+
+
 class Collector:
     """The directory the program's child processes write their results to."""
 
@@ -66,13 +101,10 @@ class Collector:
         """Make the directory, and export it to the processes started from now on: what
         they profile is what ``@profile`` registers, ``auto``'s targets, and with
         ``builtin`` a bare ``@profile``.  None, after a line on stderr, when that fails."""
-        import shutil
-        import tempfile
-
         leave()  # a lineprof command run by a profiled program: a collection of its own
         directory = None
         try:
-            directory = tempfile.mkdtemp(prefix="lineprof-children-")
+            directory = _make_private_directory("lineprof-children-")
             boot = os.path.join(directory, _BOOT)
             os.mkdir(boot)
             spec = {
@@ -86,7 +118,7 @@ class Collector:
         except OSError as exc:
             _warn(f"child processes will not be profiled: {exc}")
             if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
+                _remove_tree(directory)
             return None
         saved = {name: os.environ.get(name) for name in ("PYTHONPATH", _config.CHILD_DIR)}
         path = saved["PYTHONPATH"]
@@ -140,8 +172,6 @@ class Collector:
     def close(self, directory: str | None = None) -> None:
         """Remove the directory (or what it was renamed to) and stop exporting it
         (idempotent)."""
-        import shutil
-
         self._closed = True
         for name, value in self._saved_environment.items():
             if value is None:
@@ -149,7 +179,7 @@ class Collector:
             else:
                 os.environ[name] = value
         self._saved_environment = {}
-        shutil.rmtree(directory or self.directory, ignore_errors=True)
+        _remove_tree(directory or self.directory)
 
 
 def _let_multiprocessing_finish() -> None:

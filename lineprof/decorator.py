@@ -243,14 +243,24 @@ def _shown(path: str) -> str:
     return path if relative.startswith(os.pardir) else relative
 
 
+def _which(name: str) -> str | None:
+    """The first executable ``name`` on PATH (shutil.which, without importing shutil here: this
+    runs at exit, and importing shutil then, with its compression modules, kept Python from
+    dying of SIGINT after Ctrl-C)."""
+    for directory in os.environ.get("PATH", os.defpath).split(os.pathsep):
+        candidate = os.path.join(directory or os.curdir, name)
+        if os.path.isfile(candidate) and os.access(candidate, os.X_OK):
+            return candidate
+    return None
+
+
 def _python_command() -> str:
     """How to call this Python: its short name when that finds the same interpreter."""
     import shlex
-    import shutil
 
     executable = sys.executable or "python"
     name = os.path.basename(executable)
-    found = shutil.which(name)
+    found = _which(name)
     if found and os.path.realpath(found) == os.path.realpath(executable):
         return name
     return shlex.quote(executable)

@@ -3,17 +3,27 @@ each run is a pytest session of its own, so its profiling never meets this one's
 
 from __future__ import annotations
 
+import importlib.metadata
 import importlib.util
 import json
+import os
 import textwrap
 from pathlib import Path
 
 import pytest
 
+import lineprof
 from lineprof import load_stats
 from lineprof.stats import LineStats
 
 pytest_plugins = ["pytester"]
+
+# Whether lineprof is installed with its pytest11 entry point (not when a tree is tested in
+# place).
+ENTRY_POINT_INSTALLED = any(
+    entry.value == "lineprof.pytest_plugin"
+    for entry in importlib.metadata.entry_points(group="pytest11")
+)
 
 needs_xdist = pytest.mark.skipif(
     importlib.util.find_spec("xdist") is None, reason="pytest-xdist is not installed"
@@ -66,6 +76,13 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
     point, as for any user."""
     monkeypatch.delenv("PYTEST_DISABLE_PLUGIN_AUTOLOAD", raising=False)
     monkeypatch.delenv("PYTEST_ADDOPTS", raising=False)
+    if not ENTRY_POINT_INSTALLED:
+        # A tree run without installing lineprof (tools/sanitize.sh, tools/valgrind.sh build
+        # it in place): name the plugin, and let the session import lineprof from the tree.
+        monkeypatch.setenv("PYTEST_ADDOPTS", "-p lineprof.pytest_plugin")
+        tree = str(Path(lineprof.__file__).resolve().parent.parent)
+        path = os.environ.get("PYTHONPATH")
+        monkeypatch.setenv("PYTHONPATH", tree + os.pathsep + path if path else tree)
     pytester.makepyfile(work=WORK, test_work=TESTS)
     return pytester
 
@@ -317,7 +334,8 @@ import work
 def test_plugin_is_inert(request):
     work.step(4)
     manager = request.config.pluginmanager
-    module = manager.get_plugin("lineprof")  # the pytest11 entry point's name
+    # the pytest11 entry point's name, or the module's when named with -p (a tree in place)
+    module = manager.get_plugin("lineprof") or manager.get_plugin("lineprof.pytest_plugin")
     assert module is not None and module.__name__ == "lineprof.pytest_plugin"
     assert manager.get_plugin("lineprof-session") is None
     ours = [

@@ -148,11 +148,14 @@ def test_auto_uses_the_tsc_where_the_kernel_does() -> None:
 # ---- calibration ----------------------------------------------------------------------------
 
 
-def readings(monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]) -> None:
-    """Feed calibrate() these (counter, ns) readings instead of real ones; no sleeping."""
+def readings(monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]) -> list[float]:
+    """Feed calibrate() these (counter, ns) readings instead of real ones; no sleeping: the
+    list returned fills with the sleeps asked for."""
     feed = iter(pairs)
+    slept: list[float] = []
     monkeypatch.setattr(clock, "_paired_reading", lambda: next(feed))
-    monkeypatch.setattr(clock.time, "sleep", lambda seconds: None)
+    monkeypatch.setattr(clock.time, "sleep", slept.append)
+    return slept
 
 
 def test_calibration_from_two_agreeing_windows(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -177,12 +180,25 @@ def test_calibration_refuses_what_looks_wrong(
     assert clock.calibrate() is None
 
 
+DISAGREEING = [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)]
+AGREEING = [(1000, 0), (26_000_000, 10_399_600), (51_000_000, 20_399_600)]
+
+
 @needs_tsc
 def test_failed_calibration_falls_back_to_monotonic(monkeypatch: pytest.MonkeyPatch) -> None:
-    readings(monkeypatch, [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)])
+    slept = readings(monkeypatch, DISAGREEING * 3)
     with pytest.warns(RuntimeWarning, match="could not be measured"):
         assert clock.choose("tsc") == "monotonic"
     assert _lineprof.clock_name() == "monotonic"
+    assert slept == [0.001, 0.001, 0.008, 0.008, 0.064, 0.064]  # 1 ms windows, then longer
+
+
+@needs_tsc
+def test_windows_that_disagree_are_measured_again_longer(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where reading the clocks is slow (valgrind read 1 ms windows apart), 8 ms windows."""
+    slept = readings(monkeypatch, DISAGREEING + AGREEING)
+    assert clock.choose("tsc") == "tsc"
+    assert slept == [0.001, 0.001, 0.008, 0.008]
 
 
 def test_tsc_asked_for_where_unusable_warns_and_uses_monotonic(

@@ -68,6 +68,15 @@ def children_requested() -> bool:
     return value is None or value.strip().lower() not in _FALSE_WORDS - {""}
 
 
+LINE_PROFILER_RC = "LINE_PROFILER_RC"  # line_profiler's knob, honoured: the path of its TOML
+
+
+def line_profiler_rc() -> str | None:
+    """LINE_PROFILER_RC: the TOML file line_profiler's configuration is read from when no
+    ``[tool.lineprof]`` is found (config_line_profiler.py); None when unset or empty."""
+    return os.environ.get(LINE_PROFILER_RC) or None
+
+
 def child_directory() -> str | None:
     """LINEPROF_CHILD_DIR, set by a profiled program for its children: where they write."""
     return os.environ.get(CHILD_DIR) or None

@@ -85,15 +85,19 @@ class AutoProfiler:
 
     # ---- targets ------------------------------------------------------------------------
 
-    def add_targets(self, targets: Sequence[str], *, strict: bool = True) -> None:
+    def add_targets(self, targets: Sequence[str], *, strict: bool = True) -> list[str]:
         """Resolve each target (without importing anything).  ``strict``: a target that
-        names nothing raises TargetError; otherwise it is skipped."""
+        names nothing raises TargetError; otherwise it is skipped, and its one-line message
+        is in the list returned (the command warns with it and goes on, as kernprof does)."""
+        skipped: list[str] = []
         for target in targets:
             try:
                 self._add_target(target)
-            except TargetError:
+            except TargetError as exc:
                 if strict:
                     raise
+                skipped.append(str(exc))
+        return skipped
 
     def _add_target(self, target: str) -> None:
         if os.path.exists(target):

@@ -3,7 +3,8 @@
     lineprof [options] script.py [args...]      (also -m module, -c "code", - for stdin)
     lineprof show [options] FILE [FILE...]
 
-This file parses options, reads ``[tool.lineprof]`` defaults (config.py), and reports.
+This file reads ``[tool.lineprof]`` defaults (config.py), runs, and reports; the options
+and their parsing are cli_options.py.
 Running the program is runner.py, profiling whole modules autoprofile.py, the session that
 writes results at exit session.py, and collecting child processes' results children.py.
 """
@@ -11,393 +12,48 @@ writes results at exit session.py, and collecting child processes' results child
 from __future__ import annotations
 
 import argparse
+import atexit
 import builtins
+import contextlib
 import importlib
 import io
 import os
 import shlex
+import signal
 import sys
-from typing import IO, Any, NamedTuple, NoReturn
+import threading
+from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from lineprof import _config, runner
-from lineprof._version import __version__
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
+from lineprof.cli_options import (
+    CliError,
+    build_diff_parser,
+    build_parser,
+    build_show_parser,
+    split_command_line,
+)
 from lineprof.config import ConfigError, find_pyproject, load_config
 from lineprof.stats import LineStats, ResultsFileError, load_stats
 
+if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
+    from lineprof.profiler import LineProfiler
+    from lineprof.session import Session
+
 __all__ = ["main"]
-
-USAGE = """\
-lineprof [options] script.py [args ...]
-       lineprof [options] -m module [args ...]
-       lineprof [options] -c "code" [args ...]
-       lineprof [options] - [args ...]
-       lineprof show [options] FILE [FILE ...]
-       lineprof diff [options] OLD NEW"""
-
-DESCRIPTION = """\
-Run a Python program as __main__ and profile it line by line: functions decorated with
-@profile (from lineprof import profile; or a bare @profile with -b), and whole scripts,
-modules and packages named with -p.  The results are saved (script.py.lprof by default) even
-when the program fails or is interrupted; view them with -v now, or later with
-'lineprof show FILE'.  The program's exit status is lineprof's.  Options go before the
-script; everything after it is the script's arguments ('--' ends the options, so
-'lineprof -- show' runs a script called show)."""
-
-EPILOG = """\
-Defaults for these options can be set in [tool.lineprof] of the nearest pyproject.toml, using
-the long option names (builtin = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
-Run 'lineprof show --help' for the results viewer.
-
-Child processes (multiprocessing with any start method, concurrent.futures, Python
-subprocesses) are profiled too and merged into the results; --no-children (or
-LINEPROF_CHILDREN=0) profiles the program's own process only.
-
-Without this command: LINE_PROFILE=1 python script.py profiles the functions decorated with
-@profile (from lineprof import profile) and writes profile_output.txt and profile_output.lprof
-at exit."""
-
-SHOW_DESCRIPTION = """\
-Print the report of one or more results files (written by lineprof, by @profile under
-LINE_PROFILE=1 or by LineProfiler.dump_stats).  Several files are merged into one report:
-hits and times are summed line by line."""
-
-# Options that take a value, and -i whose value is optional (as in kernprof).
-_VALUE_OPTIONS = {"-o", "--outfile", "-s", "--setup", "-u", "--unit", "-p", "--prof-mod"}
-_VALUE_OPTIONS |= {"--config", "--html"}
-_OPTIONAL_VALUE_OPTIONS = {"-i", "--output-interval"}
-_SHORT_WITH_VALUE = set("osup")
-
-
-class CliError(Exception):
-    """Bad input: one line for stderr, and the exit status."""
-
-    def __init__(self, message: str, status: int = 2) -> None:
-        super().__init__(message)
-        self.status = status
-
-
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> NoReturn:
-        raise CliError(f"{message} (see '{self.prog} --help')")
-
-
-def _positive_seconds(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value > 0 or value == float("inf"):
-        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    return value
-
-
-def _add_view_options(parser: Any, show: bool) -> None:
-    """-u, -z, -r, --summarize (and --sort for show), --html, --config: on a parser or a
-    group."""
-    bool_action: Any = argparse.BooleanOptionalAction
-    parser.add_argument(
-        "-u",
-        "--unit",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help="output unit of the times in the report, e.g. 1e-6 for microseconds "
-        "(default: the timer unit, 1e-9)",
-    )
-    parser.add_argument(
-        "-z",
-        "--skip-zero",
-        action=bool_action,
-        help="hide functions that never ran",
-    )
-    parser.add_argument(
-        "-r",
-        "--rich",
-        action=bool_action,
-        help="colour the report with rich when it is installed and the output is a "
-        "terminal (plain text otherwise)",
-    )
-    summarize = ["-m", "--summarize"] if show else ["--summarize"]
-    parser.add_argument(
-        *summarize,
-        action=bool_action,
-        help="after the report, one line per function with its total time",
-    )
-    if show:
-        parser.add_argument(
-            "-t",
-            "--sort",
-            action=bool_action,
-            help="functions from least to most total time (default: by file and line)",
-        )
-    parser.add_argument(
-        "--html",
-        metavar="FILE",
-        help="also write the HTML report (one self-contained page) to FILE",
-    )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        help="read defaults from this pyproject.toml (default: the nearest one above the "
-        "working directory)",
-    )
-    parser.add_argument(
-        "--no-config", action="store_true", help="ignore pyproject.toml [tool.lineprof]"
-    )
-
-
-def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="lineprof",
-        usage=USAGE,
-        description=DESCRIPTION,
-        epilog=EPILOG,
-        allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("-V", "--version", action="version", version=f"lineprof {__version__}")
-    what = parser.add_argument_group(
-        "what to run",
-        "a script (a path, or the name of a script on PATH), or one of these;\n"
-        "'-' instead of a script reads the code from stdin (profiled whole, as -c)",
-    )
-    what.add_argument("-m", metavar="MODULE", help="run a module as python -m does")
-    what.add_argument("-c", metavar="CODE", help="run this code (profiled whole)")
-    bool_action: Any = argparse.BooleanOptionalAction
-    prof = parser.add_argument_group("what to profile")
-    prof.add_argument(
-        "-l",
-        "--line-by-line",
-        action="store_true",
-        default=None,
-        help="accepted for kernprof compatibility: lineprof always profiles line by line; "
-        "as with kernprof, implies --builtin",
-    )
-    prof.add_argument(
-        "-b",
-        "--builtin",
-        action=bool_action,
-        help="put 'profile' in the builtins, so that a bare @profile works without an import",
-    )
-    prof.add_argument(
-        "-p",
-        "--prof-mod",
-        action="append",
-        metavar="TARGET",
-        help="profile every function of a script, module or package without decorators: a "
-        "path or a dotted name (pkg.mod, pkg.mod.func; a package includes its submodules, "
-        "pkg.__init__ only itself).  Repeat it or separate targets with commas; '-p "
-        "script.py' profiles the script itself, its module-level code included; an "
-        "empty value drops the targets before it",
-    )
-    prof.add_argument(
-        "--prof-imports",
-        action=bool_action,
-        help="also profile the modules (and functions) the script imports directly",
-    )
-    prof.add_argument(
-        "--children",
-        action=bool_action,
-        help="profile the program's child processes too (multiprocessing, "
-        "concurrent.futures, Python subprocesses) and merge their results into its own "
-        "(default: on; --no-children, or LINEPROF_CHILDREN=0, switches it off)",
-    )
-    prof.add_argument(
-        "-s",
-        "--setup",
-        metavar="FILE",
-        help="run this Python file first, unprofiled (for slow imports, say)",
-    )
-    out = parser.add_argument_group("output")
-    out.add_argument(
-        "-o",
-        "--outfile",
-        metavar="FILE",
-        help="save the results to FILE (default: SCRIPT.lprof in the working directory; "
-        "MODULE.lprof with -m; lineprof-command.lprof with -c; lineprof-stdin.lprof with "
-        "-); the extension picks the format: .lprof line_profiler's, .json lineprof's JSON",
-    )
-    out.add_argument(
-        "-v",
-        "--view",
-        action=bool_action,
-        help="print the report after the run",
-    )
-    out.add_argument(
-        "-q",
-        "--quiet",
-        action=bool_action,
-        help="do not print where the results were written",
-    )
-    out.add_argument(
-        "-i",
-        "--output-interval",
-        type=_positive_seconds,
-        nargs="?",
-        const=1.0,
-        metavar="SECONDS",
-        help="also save the results so far every SECONDS (default 1 when the value is "
-        "left out), replacing the file atomically",
-    )
-    _add_view_options(out, show=False)
-    return parser
-
-
-def build_show_parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="lineprof show",
-        description=SHOW_DESCRIPTION,
-        epilog="Defaults come from [tool.lineprof] of the nearest pyproject.toml (unit,\n"
-        "skip-zero, sort, summarize, rich).  -m and -t are line_profiler's letters.",
-        allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    parser.add_argument("files", nargs="+", metavar="FILE", help="results files")
-    parser.add_argument(
-        "--raw",
-        action="store_true",
-        help="the times as the clock read them, without taking out what lineprof measured "
-        "of its own cost (the file records how much that was, per line)",
-    )
-    _add_view_options(parser, show=True)
-    return parser
-
-
-def build_diff_parser() -> argparse.ArgumentParser:
-    # lineprof.diff is imported by `lineprof diff` only: running a program does not pay for it.
-    from lineprof.diff import NOISE_FLOOR, NOISE_SHARE
-
-    def percent(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            value = -1.0
-        if not 0 <= value < float("inf"):
-            raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
-        return value
-
-    parser = _Parser(
-        prog="lineprof diff",
-        description="Compare two results files (any format 'lineprof show' reads) line by "
-        "line: one table per function of either run, biggest change first, its rows matched "
-        "by source text so that lines that moved still pair.  Markers: + a line only in NEW, "
-        "- only in OLD, ! its text changed, ~ its change is noise: hits equal and time "
-        f"changed by less than {100 * NOISE_SHARE:g}% of the old time or by less than "
-        f"{NOISE_FLOOR * 1e6:g} microsecond.",
-        allow_abbrev=False,
-    )
-    parser.add_argument("old", metavar="OLD", help="the results before")
-    parser.add_argument("new", metavar="NEW", help="the results after")
-    parser.add_argument(
-        "-u",
-        "--unit",
-        type=_positive_seconds,
-        metavar="SECONDS",
-        help="output unit of the times, e.g. 1e-6 for microseconds (default: the finer of "
-        "the two files' timer units)",
-    )
-    parser.add_argument(
-        "-z", "--skip-zero", action="store_true", help="hide functions that ran in neither run"
-    )
-    parser.add_argument(
-        "--html", metavar="FILE", help="also write the comparison as one self-contained page"
-    )
-    parser.add_argument(
-        "--fail-over",
-        type=percent,
-        metavar="PERCENT",
-        help="exit with status 1, naming what grew on stderr, when a function found in both "
-        "runs grew by more than PERCENT %% of its OLD total time, or a line's share of its "
-        "function's total time grew by more than PERCENT percentage points; changes within "
-        "noise (~) do not count",
-    )
-    return parser
-
-
-# ---- splitting the command line -----------------------------------------------------------
-
-
-class Command(NamedTuple):
-    options: list[str]  # lineprof's own options, for argparse
-    kind: str | None  # "script", "module", "command", "stdin"; None: nothing to run
-    target: str
-    args: list[str]  # the program's arguments
-
-
-def split_command_line(argv: list[str]) -> Command:
-    """Find where lineprof's options end: at the script, ``-m MODULE``, ``-c CODE``, ``-`` or
-    ``--``.  Everything after belongs to the program."""
-    options: list[str] = []
-    i = 0
-    while i < len(argv):
-        token = argv[i]
-        if token == "--":
-            if i + 1 >= len(argv):
-                raise CliError("no script after '--'")
-            return Command(options, "script", argv[i + 1], argv[i + 2 :])
-        if token == "-":
-            return Command(options, "stdin", "-", argv[i + 1 :])
-        if token.startswith("--"):
-            options.append(token)
-            name, equals, _ = token.partition("=")
-            if not equals and i + 1 < len(argv):
-                if name in _VALUE_OPTIONS or (
-                    name in _OPTIONAL_VALUE_OPTIONS and _is_number(argv[i + 1])
-                ):
-                    options.append(argv[i + 1])
-                    i += 1
-            i += 1
-            continue
-        if token.startswith("-") and len(token) > 1:
-            for j in range(1, len(token)):
-                letter = token[j]
-                if letter in "mc":
-                    if j > 1:
-                        options.append(token[:j])
-                    value = token[j + 1 :]
-                    if not value:
-                        if i + 1 >= len(argv):
-                            raise CliError(f"-{letter} needs an argument")
-                        i += 1
-                        value = argv[i]
-                    kind = "module" if letter == "m" else "command"
-                    return Command(options, kind, value, argv[i + 1 :])
-                if letter in _SHORT_WITH_VALUE or letter == "i":
-                    if j == len(token) - 1 and i + 1 < len(argv):
-                        if letter != "i" or _is_number(argv[i + 1]):
-                            options.extend([token, argv[i + 1]])
-                            i += 2
-                            break
-                    options.append(token)
-                    i += 1
-                    break
-            else:
-                options.append(token)
-                i += 1
-            continue
-        return Command(options, "script", token, argv[i + 1 :])
-    return Command(options, None, "", [])
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
-
 
 # ---- options and defaults -----------------------------------------------------------------
 
 
 def _defaults(options: argparse.Namespace) -> dict[str, Any]:
-    """[tool.lineprof] values, paths made relative to the pyproject.toml's directory."""
+    """[tool.lineprof] values (else line_profiler's configuration, translated), paths made
+    relative to the directory of the file they come from."""
     if options.no_config:
         return {}
     path = options.config
     if path is not None and not os.path.isfile(path):
         raise CliError(f"--config {path}: no such file")
-    config = load_config(path if path is not None else find_pyproject())
+    config = load_config(path if path is not None else find_pyproject(), explicit=path is not None)
     if config.path is None:
         return {}
     base = os.path.dirname(os.path.abspath(config.path))
@@ -424,8 +80,8 @@ class Settings(NamedTuple):
     prof_imports: bool
     setup: str | None
     outfile: str | None
-    view: bool
-    quiet: bool
+    view: int  # -v: 1 the report, 2 also what runs and how
+    quiet: int  # -q: 1 no "Wrote ...", 2 nothing on stdout, 3 nor on stderr
     interval: float | None
     unit: float | None
     skip_zero: bool
@@ -448,8 +104,8 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
         prof_imports=flag("prof-imports"),
         setup=_setting(options, defaults, "setup") or None,
         outfile=_setting(options, defaults, "outfile") or None,
-        view=flag("view"),
-        quiet=flag("quiet"),
+        view=_level(options, defaults, "view"),
+        quiet=_level(options, defaults, "quiet"),
         interval=_setting(options, defaults, "output-interval"),
         unit=_setting(options, defaults, "unit"),
         skip_zero=flag("skip-zero"),
@@ -461,6 +117,12 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
     )
 
 
+def _level(options: argparse.Namespace, defaults: dict[str, Any], key: str) -> int:
+    """-v's or -q's count; without the option, 1 when pyproject.toml says true."""
+    value = getattr(options, key, None)
+    return int(bool(defaults.get(key))) if value is None else int(value)
+
+
 def _on_unless_off(value: bool | None) -> bool:
     return _config.children_requested() if value is None else value
 
@@ -469,22 +131,45 @@ def _on_unless_off(value: bool | None) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the command line; returns the exit status (an exception from the profiled
-    program propagates, so that Python prints its traceback and sets the status)."""
+    """Run the command line; returns the exit status.
+
+    ``main()`` without arguments is the command itself (the console script and ``python -m
+    lineprof`` call it so): it reads ``sys.argv``, and the program is the process's
+    ``__main__`` from then on.  The results are written when the process ends, however it
+    ends (normally, an exception, ``sys.exit()``, Ctrl-C, SIGTERM), so that the program's
+    non-daemon threads and atexit handlers are recorded to the end; an exception of the
+    program, SystemExit included, propagates, so that Python prints its traceback and exits
+    with the program's status.
+
+    ``main(argv)`` is a call from Python code (a tool, a test): it ends the profiling session
+    before it returns or raises, so that the results are written and -v's report printed by
+    then, and it puts back ``sys.argv``, ``sys.path``, ``sys.modules['__main__']``,
+    ``sys.excepthook`` and ``builtins.profile`` as they were.  As from kernprof 5.1's
+    ``main``, an exception of the program propagates, SystemExit and KeyboardInterrupt
+    included: a program's ``sys.exit(3)`` raises ``SystemExit(3)`` out of ``main``, after
+    the results are written (and --help and --version raise SystemExit, as argparse does).
+    """
+    in_process = argv is not None
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["show"]:
             return _show(argv[1:])
         if argv[:1] == ["diff"]:
             return _diff(argv[1:])
-        return _run(argv)
+        if not in_process:
+            return _run(argv, None)
+        with contextlib.ExitStack() as undo:
+            undo.callback(runner.save_state())
+            return _run(argv, undo)
     except (CliError, runner.RunError, TargetError, ConfigError) as exc:
         status = getattr(exc, "status", 2)
         print(f"lineprof: error: {exc}", file=sys.stderr)
         return int(status)
 
 
-def _run(argv: list[str]) -> int:
+def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
+    """Run the program; ``undo`` (in process only) takes what must be put back when main()
+    returns, the session's end first."""
     launcher = _launcher()
     command = split_command_line(argv)
     options = build_parser().parse_args(command.options)
@@ -517,10 +202,14 @@ def _run(argv: list[str]) -> int:
     except ValueError as exc:
         raise CliError(str(exc)) from None
     auto = AutoProfiler(profiler)
-    auto.add_targets(settings.prof_mod)
+    # A target that names nothing is a warning, and the run goes on, as with kernprof: a
+    # pyproject.toml's or a script's list of targets may name optional modules.
+    for message in auto.add_targets(settings.prof_mod, strict=False):
+        if settings.quiet < 3:
+            print(f"lineprof: warning: {message}", file=sys.stderr)
     if settings.prof_imports and prepared.source is not None:
         auto.add_targets(imported_names(prepared.source), strict=False)
-    notes = auto.warnings  # printed at exit, with the results
+    notes = auto.warnings  # printed at the end, with the results
     # The results go where the user meant even if the program changes directory.
     results_path = os.path.abspath(outfile)
     html_path = os.path.abspath(settings.html) if settings.html else None
@@ -534,14 +223,21 @@ def _run(argv: list[str]) -> int:
     def finish(stats: LineStats) -> None:
         if collector is not None:
             stats = collector.merge(stats)
-        _finish(stats, settings, outfile, results_path, html_path, launcher, notes)
+        with runner.Silence(settings.quiet):
+            _finish(stats, settings, outfile, results_path, html_path, launcher, notes)
 
+    silence = runner.Silence(settings.quiet)  # -qq: from the setup file to the program's end
     try:
         session = Session(profiler, finish, collector.on_fork if collector else None)
+        if undo is not None:
+            undo.callback(auto.uninstall)
+            undo.callback(profile._use_session, profile._session)
+            undo.callback(_end_session, session)
         profile._use_session(session)  # @profile registers here from now on, setup included
         if settings.builtin:
             builtins.__dict__["profile"] = profile
         auto.install()
+        silence.start()
         if settings.setup:
             runner.run_setup(settings.setup)  # before recording starts
         if command.kind in ("command", "stdin") or auto.wants(
@@ -555,13 +251,19 @@ def _run(argv: list[str]) -> int:
         except RuntimeError as exc:  # the backend LINEPROF_BACKEND insists on is taken
             raise CliError(f"cannot start profiling: {exc}") from None
     except BaseException:
+        silence.stop()
         if collector is not None:
             collector.close()  # no session to finish: nothing would remove the directory
         raise
-    if collector is not None:
-        collector.after_start()
+    if collector is not None and undo is None:
+        collector.after_start()  # at exit, multiprocessing ends its children first
+    if settings.view >= 2:
+        _diagnose(prepared, profiler, settings, results_path, collector is not None)
     try:
-        runner.run(prepared)
+        try:
+            runner.run(prepared)
+        finally:
+            silence.stop()
     except NameError as exc:
         if getattr(exc, "name", None) == "profile" and not settings.builtin:
             notes.append(
@@ -570,6 +272,39 @@ def _run(argv: list[str]) -> int:
             )
         raise
     return 0
+
+
+def _end_session(session: Session) -> None:
+    """In process: finish the session now (the results are written, the children's merged),
+    and take back the exit and SIGTERM hooks it installed for the end of the process."""
+    session.finish()
+    atexit.unregister(session.finish)
+    handler = session._sigterm_handler
+    if (
+        handler is not None
+        and threading.current_thread() is threading.main_thread()
+        and signal.getsignal(signal.SIGTERM) is handler
+    ):
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # it is installed only over SIG_DFL
+
+
+def _diagnose(
+    prepared: runner.Prepared,
+    profiler: LineProfiler,
+    settings: Settings,
+    results_path: str,
+    children: bool,
+) -> None:
+    """-vv: what runs and how, on stderr."""
+    lines = [
+        f"running {prepared.filename} as __main__ with sys.argv {sys.argv!r}",
+        f"backend: {profiler.backend}",
+        "profiled whole (-p): " + (", ".join(settings.prof_mod) or "nothing"),
+        "child processes: " + ("profiled and merged" if children else "not profiled"),
+        f"results: {results_path}",
+    ]
+    for line in lines:
+        print(f"lineprof: {line}", file=sys.stderr)
 
 
 def _launcher() -> str:
@@ -609,8 +344,8 @@ def _finish(
     launcher: str,
     warnings: list[str],
 ) -> None:
-    """At exit: save the results (and the HTML report), say where, and show the report
-    with -v."""
+    """When the session finishes (at exit, or before an in-process main returns): save the
+    results (and the HTML report), say where, and show the report with -v."""
     for warning in warnings:
         print(f"lineprof: warning: {warning}", file=sys.stderr)
     if not stats.timings and not warnings:

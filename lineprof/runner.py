@@ -6,6 +6,10 @@ real ``sys.modules['__main__']`` so that pickling the program's classes works.
 can register the code objects with a profiler first; ``run`` executes it.  An uncaught
 exception leaves ``run`` as is; its traceback, printed by ``sys.excepthook``, starts at the
 program's own first frame, as under ``python``.
+
+A caller that goes on after the program (an in-process ``lineprof.cli.main(argv)``) takes
+``save_state()`` first and calls what it returns at the end.  ``Silence`` is lineprof -qq's
+and -qqq's: the program's standard output (and error) go nowhere.
 """
 
 from __future__ import annotations
@@ -18,9 +22,19 @@ import linecache
 import os
 import sys
 import types
-from typing import Any
+from collections.abc import Callable
+from typing import IO, Any
 
-__all__ = ["Prepared", "RunError", "enter_main", "prepare", "run", "run_setup"]
+__all__ = [
+    "Prepared",
+    "RunError",
+    "Silence",
+    "enter_main",
+    "prepare",
+    "run",
+    "run_setup",
+    "save_state",
+]
 
 _OWN_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -79,7 +93,8 @@ def prepare(kind: str, what: str, safe_path: bool | None = None) -> Prepared:
 def enter_main(prepared: Prepared, args: list[str]) -> None:
     """Make the process look like ``python`` started the program: ``sys.argv = [argv0,
     *args]``, ``sys.path[0]``, and a fresh ``sys.modules['__main__']``, which stays the
-    program's afterwards (its atexit handlers and pickles may need it)."""
+    program's afterwards (its atexit handlers and pickles may need it) unless the caller puts
+    it back (``save_state``)."""
     module = types.ModuleType("__main__")
     module.__dict__.update(prepared.attributes)
     module.__dict__["__builtins__"] = builtins
@@ -255,6 +270,77 @@ def _syntax_error_message(exc: SyntaxError, shown: str) -> str:
     text = (exc.text or "").strip()
     detail = f": {text}" if text and text.isprintable() else ""  # not the bytes of a binary
     return f"{type(exc).__name__} in {where}: {exc.msg}{detail}"
+
+
+# ---- the program's streams, and the process put back afterwards ------------------------
+
+
+class Silence:
+    """``quiet`` >= 2 (lineprof -qq): standard output goes nowhere, the program's included;
+    >= 3 (-qqq): standard error too.  As kernprof does, sys.stdout and sys.stderr are
+    replaced; the file descriptors (and so child processes, and C code) are left alone."""
+
+    def __init__(self, quiet: int) -> None:
+        self.quiet = quiet
+        self._saved: list[tuple[str, Any]] = []
+        self._sink: IO[str] | None = None
+
+    def start(self) -> None:
+        if self.quiet < 2 or self._sink is not None:
+            return
+        self._sink = open(os.devnull, "w", encoding="utf-8")
+        for name in ("stdout", "stderr") if self.quiet >= 3 else ("stdout",):
+            self._saved.append((name, getattr(sys, name)))
+            setattr(sys, name, self._sink)
+
+    def stop(self) -> None:
+        if self._sink is None:
+            return
+        for name, stream in self._saved:
+            setattr(sys, name, stream)
+        self._saved.clear()
+        self._sink.close()
+        self._sink = None
+
+    def __enter__(self) -> Silence:
+        self.start()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+
+_MISSING: Any = object()
+
+
+def save_state() -> Callable[[], None]:
+    """A function that puts back what running a program in this process changes, for a
+    caller that goes on afterwards (an in-process ``lineprof.cli.main(argv)``): the same
+    ``sys.argv`` and ``sys.path`` lists with their items, ``sys.modules['__main__']``,
+    ``sys.excepthook`` (``run`` trims tracebacks) and ``builtins.profile`` (lineprof -b)."""
+    argv, argv_items = sys.argv, list(sys.argv)
+    path, path_items = sys.path, list(sys.path)
+    main_module = sys.modules.get("__main__", _MISSING)
+    excepthook = sys.excepthook
+    builtin_profile = builtins.__dict__.get("profile", _MISSING)
+
+    def restore() -> None:
+        sys.argv = argv
+        argv[:] = argv_items
+        sys.path = path
+        path[:] = path_items
+        _put_back(sys.modules, "__main__", main_module)
+        sys.excepthook = excepthook
+        _put_back(builtins.__dict__, "profile", builtin_profile)
+
+    return restore
+
+
+def _put_back(mapping: Any, key: str, value: Any) -> None:
+    if value is _MISSING:
+        mapping.pop(key, None)
+    else:
+        mapping[key] = value
 
 
 # ---- tracebacks ---------------------------------------------------------------------------

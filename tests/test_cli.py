@@ -602,8 +602,6 @@ def test_dash_dash_show_runs_a_script_called_show(tmp_path: Path) -> None:
         (["-u", "fast", "x.py"], "-u/--unit: expected a positive number of seconds"),
         (["-u", "0", "x.py"], "-u/--unit: expected a positive number of seconds"),
         (["-i", "-1", "x.py"], "-i/--output-interval: expected a positive number"),
-        (["-p", "no_such_module_anywhere", "x.py"], "-p no_such_module_anywhere: no such"),
-        (["-p", "nodir/x.py", "x.py"], "-p nodir/x.py: no such file"),
         ([], "no script given"),
         (["-m"], "-m needs an argument"),
         (["--"], "no script after '--'"),
@@ -636,6 +634,19 @@ def test_bad_input(tmp_path: Path, args: list[str], message: str) -> None:
     assert message in one_error_line(result)
     assert "never runs" not in result.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_a_target_that_names_nothing_is_a_warning(tmp_path: Path) -> None:
+    """As with kernprof, a -p target that names nothing is one line on stderr before the
+    program runs, and the program runs (lineprof used to stop with an error)."""
+    args = ["-q", "-p", "no_such_module_anywhere", "-p", "nodir/x.py", PROBE]
+    result = run_lineprof(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert stderr_lines(result) == [
+        "lineprof: warning: -p no_such_module_anywhere: no such file, directory or module",
+        "lineprof: warning: -p nodir/x.py: no such file, directory or module",
+    ]
+    assert hits(load(tmp_path / "mainprobe.py.lprof"), "work")["total = 0"] == 2
 
 
 def write_bad_inputs(directory: Path) -> None:

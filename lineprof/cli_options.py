@@ -1,0 +1,416 @@
+"""The ``lineprof`` command's options: its parsers (the program's, ``show``'s and ``diff``'s),
+and where lineprof's options end and the program's begin (``split_command_line``).  cli.py
+runs what they describe.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+from typing import Any, NamedTuple, NoReturn
+
+from lineprof._version import __version__
+
+__all__ = [
+    "CliError",
+    "Command",
+    "build_diff_parser",
+    "build_parser",
+    "build_show_parser",
+    "split_command_line",
+]
+
+
+USAGE = """\
+lineprof [options] script.py [args ...]
+       lineprof [options] -m module [args ...]
+       lineprof [options] -c "code" [args ...]
+       lineprof [options] - [args ...]
+       lineprof show [options] FILE [FILE ...]
+       lineprof diff [options] OLD NEW"""
+
+DESCRIPTION = """\
+Run a Python program as __main__ and profile it line by line: functions decorated with
+@profile (from lineprof import profile; or a bare @profile with -b), and whole scripts,
+modules and packages named with -p.  The results are saved (script.py.lprof by default) even
+when the program fails or is interrupted; view them with -v now, or later with
+'lineprof show FILE'.  The program's exit status is lineprof's.  Options go before the
+script; everything after it is the script's arguments ('--' ends the options, so
+'lineprof -- show' runs a script called show)."""
+
+EPILOG = """\
+Defaults for these options can be set in [tool.lineprof] of the nearest pyproject.toml, using
+the long option names (builtin = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
+Run 'lineprof show --help' for the results viewer.
+
+Child processes (multiprocessing with any start method, concurrent.futures, Python
+subprocesses) are profiled too and merged into the results; --no-children (or
+LINEPROF_CHILDREN=0) profiles the program's own process only.
+
+Without this command: LINE_PROFILE=1 python script.py profiles the functions decorated with
+@profile (from lineprof import profile) and writes profile_output.txt and profile_output.lprof
+at exit."""
+
+SHOW_DESCRIPTION = """\
+Print the report of one or more results files (written by lineprof, by @profile under
+LINE_PROFILE=1 or by LineProfiler.dump_stats).  Several files are merged into one report:
+hits and times are summed line by line."""
+
+# Options that take a value, and -i whose value is optional (as in kernprof).
+_VALUE_OPTIONS = {"-o", "--outfile", "-s", "--setup", "-u", "--unit", "-p", "--prof-mod"}
+_VALUE_OPTIONS |= {"--config", "--html"}
+_OPTIONAL_VALUE_OPTIONS = {"-i", "--output-interval"}
+_SHORT_WITH_VALUE = set("osup")
+
+
+class CliError(Exception):
+    """Bad input: one line for stderr, and the exit status."""
+
+    def __init__(self, message: str, status: int = 2) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise CliError(f"{message} (see '{self.prog} --help')")
+
+
+class _Level(argparse.Action):
+    """-v and -q: each use raises the level by one, as kernprof counts them (-vv, -qq);
+    --no-view and --no-quiet set it to 0, over a pyproject.toml default."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        super().__init__(option_strings, dest, nargs=0, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        if option_string is not None and option_string.startswith("--no-"):
+            setattr(namespace, self.dest, 0)
+        else:
+            setattr(namespace, self.dest, (getattr(namespace, self.dest, None) or 0) + 1)
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
+    return value
+
+
+def _add_view_options(parser: Any, show: bool) -> None:
+    """-u, -z, -r, --summarize (and --sort for show), --html, --config: on a parser or a
+    group."""
+    bool_action: Any = argparse.BooleanOptionalAction
+    parser.add_argument(
+        "-u",
+        "--unit",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="output unit of the times in the report, e.g. 1e-6 for microseconds "
+        "(default: the timer unit, 1e-9)",
+    )
+    parser.add_argument(
+        "-z",
+        "--skip-zero",
+        action=bool_action,
+        help="hide functions that never ran",
+    )
+    parser.add_argument(
+        "-r",
+        "--rich",
+        action=bool_action,
+        help="colour the report with rich when it is installed and the output is a "
+        "terminal (plain text otherwise)",
+    )
+    summarize = ["-m", "--summarize"] if show else ["--summarize"]
+    parser.add_argument(
+        *summarize,
+        action=bool_action,
+        help="after the report, one line per function with its total time",
+    )
+    if show:
+        parser.add_argument(
+            "-t",
+            "--sort",
+            action=bool_action,
+            help="functions from least to most total time (default: by file and line)",
+        )
+    parser.add_argument(
+        "--html",
+        metavar="FILE",
+        help="also write the HTML report (one self-contained page) to FILE",
+    )
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        help="read defaults from this pyproject.toml (default: the nearest one above the "
+        "working directory)",
+    )
+    parser.add_argument(
+        "--no-config", action="store_true", help="ignore pyproject.toml [tool.lineprof]"
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lineprof",
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-V", "--version", action="version", version=f"lineprof {__version__}")
+    what = parser.add_argument_group(
+        "what to run",
+        "a script (a path, or the name of a script on PATH), or one of these;\n"
+        "'-' instead of a script reads the code from stdin (profiled whole, as -c)",
+    )
+    what.add_argument("-m", metavar="MODULE", help="run a module as python -m does")
+    what.add_argument("-c", metavar="CODE", help="run this code (profiled whole)")
+    bool_action: Any = argparse.BooleanOptionalAction
+    prof = parser.add_argument_group("what to profile")
+    prof.add_argument(
+        "-l",
+        "--line-by-line",
+        action="store_true",
+        default=None,
+        help="accepted for kernprof compatibility: lineprof always profiles line by line; "
+        "as with kernprof, implies --builtin",
+    )
+    prof.add_argument(
+        "-b",
+        "--builtin",
+        action=bool_action,
+        help="put 'profile' in the builtins, so that a bare @profile works without an import",
+    )
+    prof.add_argument(
+        "-p",
+        "--prof-mod",
+        action="append",
+        metavar="TARGET",
+        help="profile every function of a script, module or package without decorators: a "
+        "path or a dotted name (pkg.mod, pkg.mod.func; a package includes its submodules, "
+        "pkg.__init__ only itself).  Repeat it or separate targets with commas; '-p "
+        "script.py' profiles the script itself, its module-level code included; an "
+        "empty value drops the targets before it",
+    )
+    prof.add_argument(
+        "--prof-imports",
+        action=bool_action,
+        help="also profile the modules (and functions) the script imports directly",
+    )
+    prof.add_argument(
+        "--no-preimports",
+        action="store_true",
+        help="accepted for kernprof compatibility; no effect: lineprof never imports the -p "
+        "targets ahead of the program, it profiles them when the program imports them "
+        "(which is what kernprof does with this option)",
+    )
+    prof.add_argument(
+        "--children",
+        action=bool_action,
+        help="profile the program's child processes too (multiprocessing, "
+        "concurrent.futures, Python subprocesses) and merge their results into its own "
+        "(default: on; --no-children, or LINEPROF_CHILDREN=0, switches it off)",
+    )
+    prof.add_argument(
+        "-s",
+        "--setup",
+        metavar="FILE",
+        help="run this Python file first, unprofiled (for slow imports, say)",
+    )
+    out = parser.add_argument_group("output")
+    out.add_argument(
+        "-o",
+        "--outfile",
+        metavar="FILE",
+        help="save the results to FILE (default: SCRIPT.lprof in the working directory; "
+        "MODULE.lprof with -m; lineprof-command.lprof with -c; lineprof-stdin.lprof with "
+        "-); the extension picks the format: .lprof line_profiler's, .json lineprof's JSON",
+    )
+    out.add_argument(
+        "-v",
+        "--view",
+        "--verbose",
+        "--no-view",
+        dest="view",
+        action=_Level,
+        help="print the report after the run; -vv also says on stderr what runs and how "
+        "(the backend, the -p targets, where the results go)",
+    )
+    out.add_argument(
+        "-q",
+        "--quiet",
+        "--no-quiet",
+        dest="quiet",
+        action=_Level,
+        help="do not print where the results were written; -qq also silences standard "
+        "output, the program's included; -qqq standard error too (a traceback of the "
+        "program still shows)",
+    )
+    out.add_argument(
+        "-i",
+        "--output-interval",
+        type=_positive_seconds,
+        nargs="?",
+        const=1.0,
+        metavar="SECONDS",
+        help="also save the results so far every SECONDS (default 1 when the value is "
+        "left out), replacing the file atomically",
+    )
+    _add_view_options(out, show=False)
+    return parser
+
+
+def build_show_parser() -> argparse.ArgumentParser:
+    parser = _Parser(
+        prog="lineprof show",
+        description=SHOW_DESCRIPTION,
+        epilog="Defaults come from [tool.lineprof] of the nearest pyproject.toml (unit,\n"
+        "skip-zero, sort, summarize, rich).  -m and -t are line_profiler's letters.",
+        allow_abbrev=False,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("files", nargs="+", metavar="FILE", help="results files")
+    parser.add_argument(
+        "--raw",
+        action="store_true",
+        help="the times as the clock read them, without taking out what lineprof measured "
+        "of its own cost (the file records how much that was, per line)",
+    )
+    _add_view_options(parser, show=True)
+    return parser
+
+
+def build_diff_parser() -> argparse.ArgumentParser:
+    # lineprof.diff is imported by `lineprof diff` only: running a program does not pay for it.
+    from lineprof.diff import NOISE_FLOOR, NOISE_SHARE
+
+    def percent(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            value = -1.0
+        if not 0 <= value < float("inf"):
+            raise argparse.ArgumentTypeError(f"expected a percentage >= 0, got {text!r}")
+        return value
+
+    parser = _Parser(
+        prog="lineprof diff",
+        description="Compare two results files (any format 'lineprof show' reads) line by "
+        "line: one table per function of either run, biggest change first, its rows matched "
+        "by source text so that lines that moved still pair.  Markers: + a line only in NEW, "
+        "- only in OLD, ! its text changed, ~ its change is noise: hits equal and time "
+        f"changed by less than {100 * NOISE_SHARE:g}% of the old time or by less than "
+        f"{NOISE_FLOOR * 1e6:g} microsecond.",
+        allow_abbrev=False,
+    )
+    parser.add_argument("old", metavar="OLD", help="the results before")
+    parser.add_argument("new", metavar="NEW", help="the results after")
+    parser.add_argument(
+        "-u",
+        "--unit",
+        type=_positive_seconds,
+        metavar="SECONDS",
+        help="output unit of the times, e.g. 1e-6 for microseconds (default: the finer of "
+        "the two files' timer units)",
+    )
+    parser.add_argument(
+        "-z", "--skip-zero", action="store_true", help="hide functions that ran in neither run"
+    )
+    parser.add_argument(
+        "--html", metavar="FILE", help="also write the comparison as one self-contained page"
+    )
+    parser.add_argument(
+        "--fail-over",
+        type=percent,
+        metavar="PERCENT",
+        help="exit with status 1, naming what grew on stderr, when a function found in both "
+        "runs grew by more than PERCENT %% of its OLD total time, or a line's share of its "
+        "function's total time grew by more than PERCENT percentage points; changes within "
+        "noise (~) do not count",
+    )
+    return parser
+
+
+# ---- splitting the command line -----------------------------------------------------------
+
+
+class Command(NamedTuple):
+    options: list[str]  # lineprof's own options, for argparse
+    kind: str | None  # "script", "module", "command", "stdin"; None: nothing to run
+    target: str
+    args: list[str]  # the program's arguments
+
+
+def split_command_line(argv: list[str]) -> Command:
+    """Find where lineprof's options end: at the script, ``-m MODULE``, ``-c CODE``, ``-`` or
+    ``--``.  Everything after belongs to the program."""
+    options: list[str] = []
+    i = 0
+    while i < len(argv):
+        token = argv[i]
+        if token == "--":
+            if i + 1 >= len(argv):
+                raise CliError("no script after '--'")
+            return Command(options, "script", argv[i + 1], argv[i + 2 :])
+        if token == "-":
+            return Command(options, "stdin", "-", argv[i + 1 :])
+        if token.startswith("--"):
+            options.append(token)
+            name, equals, _ = token.partition("=")
+            if not equals and i + 1 < len(argv):
+                if name in _VALUE_OPTIONS or (
+                    name in _OPTIONAL_VALUE_OPTIONS and _is_number(argv[i + 1])
+                ):
+                    options.append(argv[i + 1])
+                    i += 1
+            i += 1
+            continue
+        if token.startswith("-") and len(token) > 1:
+            for j in range(1, len(token)):
+                letter = token[j]
+                if letter in "mc":
+                    if j > 1:
+                        options.append(token[:j])
+                    value = token[j + 1 :]
+                    if not value:
+                        if i + 1 >= len(argv):
+                            raise CliError(f"-{letter} needs an argument")
+                        i += 1
+                        value = argv[i]
+                    kind = "module" if letter == "m" else "command"
+                    return Command(options, kind, value, argv[i + 1 :])
+                if letter in _SHORT_WITH_VALUE or letter == "i":
+                    if j == len(token) - 1 and i + 1 < len(argv):
+                        if letter != "i" or _is_number(argv[i + 1]):
+                            options.extend([token, argv[i + 1]])
+                            i += 2
+                            break
+                    options.append(token)
+                    i += 1
+                    break
+            else:
+                options.append(token)
+                i += 1
+            continue
+        return Command(options, "script", token, argv[i + 1 :])
+    return Command(options, None, "", [])
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -43,6 +43,30 @@ def fake_clock() -> Iterator[None]:
         _lineprof.set_fake_clock(False)
 
 
+STEP = 1000  # ns the stepping fake clock moves after every read
+
+
+@pytest.fixture
+def stepping_clock() -> Iterator[None]:
+    """A fake clock that moves STEP ns after every read: each callback that reads it twice
+    measures STEP of itself (tests/test_own_cost.py, tests/test_raw_times.py)."""
+    _lineprof.set_fake_clock(True, 1_000_000, STEP)
+    try:
+        yield
+    finally:
+        _lineprof.set_fake_clock(False)
+
+
+@pytest.fixture
+def foreign_tools() -> Iterator[list[int]]:
+    """sys.monitoring tool ids a test claims as 'another tool' (3.12+); freed afterwards."""
+    claimed: list[int] = []
+    yield claimed
+    for tool in claimed:
+        sys.monitoring.set_events(tool, 0)
+        sys.monitoring.free_tool_id(tool)
+
+
 @pytest.fixture(autouse=True)
 def idle_after_test() -> Iterator[None]:
     """Every test must leave no profiling session behind."""

@@ -24,7 +24,6 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -118,16 +117,6 @@ def assert_released(result: dict[str, Any]) -> None:
 
 
 # ---- the tool id (in process) ---------------------------------------------------------------
-
-
-@pytest.fixture
-def foreign_tools() -> Iterator[list[int]]:
-    """Tool ids a test claims as 'another tool'; freed afterwards."""
-    claimed: list[int] = []
-    yield claimed
-    for tool in claimed:
-        sys.monitoring.set_events(tool, 0)
-        sys.monitoring.free_tool_id(tool)
 
 
 def claim(foreign_tools: list[int], *tools: int) -> None:

@@ -6,7 +6,6 @@ import gc
 import os
 import sys
 import threading
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -117,16 +116,6 @@ def test_thread_hook_is_restored_and_no_hook_left(kind: str) -> None:
         assert sys.gettrace() is None and sys.getprofile() is None
     finally:
         set_(None)
-
-
-@pytest.fixture
-def foreign_tools() -> Iterator[list[int]]:
-    """Tool ids this test claims as 'another tool'; freed afterwards."""
-    claimed: list[int] = []
-    yield claimed
-    for tool in claimed:
-        sys.monitoring.set_events(tool, 0)
-        sys.monitoring.free_tool_id(tool)
 
 
 @needs_monitoring

@@ -9,24 +9,12 @@ exact, on every backend.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from lineprof import LineProfiler, _lineprof
-from tests.conftest import by_mark
+from tests.conftest import STEP, by_mark
 
-STEP = 1000
 tick = _lineprof.advance_fake_clock
-
-
-@pytest.fixture
-def stepping_clock() -> Iterator[None]:
-    _lineprof.set_fake_clock(True, 1_000_000, STEP)
-    try:
-        yield
-    finally:
-        _lineprof.set_fake_clock(False)
 
 
 def callee() -> int:

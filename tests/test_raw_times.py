@@ -8,27 +8,19 @@ from __future__ import annotations
 
 import json
 import pickle
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
-from lineprof import LineProfiler, LineStats, _lineprof, cli, lprof_format
+from lineprof import LineProfiler, LineStats, cli, lprof_format
 from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, ResultsFileError, load_stats
-from tests.conftest import marks
+from tests.conftest import STEP, marks
 
-STEP = 1000
+pytestmark = pytest.mark.usefixtures("stepping_clock")
+
 CORRECTED_HEADER = "Timer unit: 1e-09 s\nTimes: lineprof's own measured cost taken out\n\n"
 RAW_HEADER = "Timer unit: 1e-09 s\nTimes: raw, as the clock read them\n\n"
-
-
-@pytest.fixture(autouse=True)
-def stepping_clock() -> Iterator[None]:
-    _lineprof.set_fake_clock(True, 1_000_000, STEP)
-    try:
-        yield
-    finally:
-        _lineprof.set_fake_clock(False)
 
 
 def callee() -> int:

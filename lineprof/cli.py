@@ -391,15 +391,7 @@ def _show(argv: list[str]) -> int:
     settings = _settings(options, _defaults(options))
     if settings.html:
         _check_writable(settings.html, "the HTML report")
-    loaded = []
-    for path in options.files:
-        try:
-            loaded.append(load_stats(path))
-        except ResultsFileError as exc:
-            raise CliError(str(exc), 1) from None
-        except OSError as exc:
-            raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
-    merged = LineStats.merge(loaded)
+    merged = LineStats.merge(_load_results(options.files))
     if options.raw:
         try:
             merged = merged.raw()
@@ -411,21 +403,28 @@ def _show(argv: list[str]) -> int:
     return 0
 
 
-def _diff(argv: list[str]) -> int:
-    from lineprof.diff import diff_stats, fail_over, format_diff
-
-    options = build_diff_parser().parse_args(argv)
-    if options.html:
-        _check_writable(options.html, "the HTML comparison")
+def _load_results(paths: list[str]) -> list[LineStats]:
+    """Each results file, or a one-line CliError (exit status 1) for the first that cannot
+    be read."""
     loaded = []
-    for path in (options.old, options.new):
+    for path in paths:
         try:
             loaded.append(load_stats(path))
         except ResultsFileError as exc:
             raise CliError(str(exc), 1) from None
         except OSError as exc:
             raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
-    diff = diff_stats(loaded[0], loaded[1])
+    return loaded
+
+
+def _diff(argv: list[str]) -> int:
+    from lineprof.diff import diff_stats, fail_over, format_diff
+
+    options = build_diff_parser().parse_args(argv)
+    if options.html:
+        _check_writable(options.html, "the HTML comparison")
+    old, new = _load_results([options.old, options.new])
+    diff = diff_stats(old, new)
     names = (options.old, options.new)
     sys.stdout.write(format_diff(diff, options.unit, options.skip_zero, names))
     status = 0

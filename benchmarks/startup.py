@@ -56,6 +56,15 @@ def work(rounds):
     return acc
 """
 
+# A bare @profile: the command's builtin when profiled (-l), a no-op when run plainly.
+_BARE_PROFILE = """
+try:
+    profile
+except NameError:
+    def profile(func):
+        return func
+"""
+
 PROGRAMS = {
     "plain": _WORK
     + """
@@ -70,26 +79,14 @@ from lineprof import profile
 ROUNDS = int(sys.argv[1])
 print(work(ROUNDS) > 0)
 """,
-    "command": """
-try:
-    profile
-except NameError:  # unprofiled: no builtin profile
-    def profile(func):
-        return func
-"""
+    "command": _BARE_PROFILE
     + _WORK.replace("def small(n):", "@profile\ndef small(n):")
     + """
 ROUNDS = int(sys.argv[1])
 print(work(ROUNDS) > 0)
 """,
-    "children": """
-import multiprocessing
-try:
-    profile
-except NameError:
-    def profile(func):
-        return func
-"""
+    "children": "\nimport multiprocessing\n"
+    + _BARE_PROFILE
     + _WORK.replace("def small(n):", "@profile\ndef small(n):")
     + """
 if __name__ == "__main__":

@@ -12,12 +12,14 @@ else is imported on first use.
 from __future__ import annotations
 
 import importlib
-from typing import TYPE_CHECKING, Any
 
+from lineprof._typing import TYPE_CHECKING
 from lineprof._version import __version__
 from lineprof.decorator import profile
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from lineprof.html import write_html
     from lineprof.profiler import LineProfiler
     from lineprof.report import show_func, show_text

@@ -23,9 +23,12 @@ import threading
 import types
 import weakref
 from collections.abc import Iterable, Sequence
-from typing import Any
 
+from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["AutoProfiler", "TargetError", "imported_names", "split_targets"]
 

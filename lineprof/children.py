@@ -28,11 +28,13 @@ import contextlib
 import os
 import sys
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
 
 from lineprof import _config
+from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from typing import Any
+
     from lineprof.autoprofile import AutoProfiler
     from lineprof.profiler import LineProfiler
     from lineprof.session import Session

@@ -22,9 +22,9 @@ import shlex
 import signal
 import sys
 import threading
-from typing import IO, TYPE_CHECKING, Any, NamedTuple
 
 from lineprof import _config, runner
+from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.cli_options import (
     CliError,
@@ -37,6 +37,8 @@ from lineprof.config import ConfigError, find_pyproject, load_config
 from lineprof.stats import LineStats, ResultsFileError, load_stats
 
 if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
+    from typing import IO, Any
+
     from lineprof.profiler import LineProfiler
     from lineprof.session import Session
 

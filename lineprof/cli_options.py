@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Sequence
-from typing import Any, NamedTuple, NoReturn
 
+from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof._version import __version__
+
+if TYPE_CHECKING:
+    from typing import Any, NoReturn
 
 __all__ = [
     "CliError",

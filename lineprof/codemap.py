@@ -7,16 +7,21 @@ however CPython spreads its line events over the lines.
 
 The grouping comes from the source's syntax tree.  When the source is missing or does not parse
 (code from ``exec``, a file edited since import), every line is its own row.
+
+The tree is built with ``compile(..., _ast.PyCF_ONLY_AST)``, which is what ``ast.parse`` does:
+every profiled program registers code through here, and importing the ``ast`` module on top
+of the ``_ast`` classes it re-exports costs ~2 ms of its start-up (CPython 3.13).
 """
 
 from __future__ import annotations
 
-import ast
-import dis
+import _ast
 import linecache
 import sys
+from collections.abc import Iterator
 from types import CodeType
-from typing import NamedTuple
+
+from lineprof._typing import NamedTuple
 
 _GENERATOR_FLAGS = (
     0x20  # CO_GENERATOR
@@ -64,6 +69,8 @@ def _start_offset(code: CodeType) -> int:
         return _ALWAYS_STARTING
     if sys.version_info < (3, 11):
         return -1
+    import dis  # noqa: PLC0415 (only for generators and coroutines: 2 ms of every start-up)
+
     for instruction in dis.get_instructions(code):
         if instruction.opname == "RESUME" and instruction.arg == 0:
             return instruction.offset
@@ -88,7 +95,7 @@ def _file_syntax(filename: str) -> _FileSyntax:
     syntax = _FileSyntax({}, {})
     if lines:
         try:
-            tree = ast.parse("".join(lines))
+            tree = compile("".join(lines), filename, "exec", _ast.PyCF_ONLY_AST)
         except (SyntaxError, ValueError):
             tree = None
         if tree is not None:
@@ -109,43 +116,58 @@ def block_end(filename: str, first_line: int) -> int | None:
     return _file_syntax(filename).block_ends.get(first_line)
 
 
-def _block_ends_of(tree: ast.AST) -> dict[int, int]:
+def _block_ends_of(tree: _ast.AST) -> dict[int, int]:
     ends: dict[int, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    for node in _walk(tree):
+        if isinstance(node, _ast.FunctionDef | _ast.AsyncFunctionDef | _ast.ClassDef):
             start = min([node.lineno, *(d.lineno for d in node.decorator_list)])
             if node.end_lineno is not None:
                 ends.setdefault(start, node.end_lineno)
     return ends
 
 
-def _heads_of(tree: ast.AST) -> dict[int, int]:
+def _heads_of(tree: _ast.AST) -> dict[int, int]:
     heads: dict[int, int] = {}
-    for node in ast.walk(tree):
-        if isinstance(node, ast.stmt | ast.ExceptHandler | ast.match_case):
+    for node in _walk(tree):
+        if isinstance(node, _ast.stmt | _ast.ExceptHandler | _ast.match_case):
             start = _first_line(node)
             for line in range(start + 1, _header_end(node) + 1):
                 heads.setdefault(line, start)
     return heads
 
 
-def _first_line(node: ast.AST) -> int:
-    if isinstance(node, ast.match_case):
+def _first_line(node: _ast.AST) -> int:
+    if isinstance(node, _ast.match_case):
         return node.pattern.lineno
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+    if isinstance(node, _ast.FunctionDef | _ast.AsyncFunctionDef | _ast.ClassDef):
         # A decorated definition is one statement from its first decorator: CPython moves
         # between the decorator and def lines as it evaluates and applies the decorators.
         return min([node.lineno, *(d.lineno for d in node.decorator_list)])
     return node.lineno  # type: ignore[attr-defined, no-any-return]
 
 
-def _header_end(node: ast.AST) -> int:
+def _header_end(node: _ast.AST) -> int:
     """Last line of a statement's own text: the whole statement for a simple one, the header
     (up to the line before its body) for a compound one."""
     start = _first_line(node)
     body = getattr(node, "body", None)
-    if isinstance(body, list) and body and isinstance(body[0], ast.AST):
+    if isinstance(body, list) and body and isinstance(body[0], _ast.AST):
         body_start = min(_first_line(child) for child in body[:1])
         return max(start, body_start - 1)
     end = getattr(node, "end_lineno", None)
     return end if isinstance(end, int) else start
+
+
+def _walk(tree: _ast.AST) -> Iterator[_ast.AST]:
+    """Every node under ``tree`` (``ast.walk``'s job, without importing ``ast``: see the
+    module docstring)."""
+    todo = [tree]
+    while todo:
+        node = todo.pop()
+        yield node
+        for name in node._fields:
+            value = getattr(node, name, None)
+            if isinstance(value, _ast.AST):
+                todo.append(value)
+            elif isinstance(value, list):
+                todo.extend(item for item in value if isinstance(item, _ast.AST))

@@ -28,9 +28,12 @@ import ast
 import os
 import re
 import sys
-from typing import Any
 
 from lineprof import config_line_profiler
+from lineprof._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = [
     "KEYS",

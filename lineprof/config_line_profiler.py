@@ -14,9 +14,12 @@ no file.  config.py reads the files, checks the values and decides which table w
 from __future__ import annotations
 
 import os
-from typing import Any
 
 from lineprof import _config
+from lineprof._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ENV_VAR", "FILE_NAMES", "Translation", "find_file", "rc_file", "translate"]
 

@@ -22,19 +22,22 @@ from __future__ import annotations
 import io
 import os
 import sys
-from collections.abc import Callable
-from typing import IO, TYPE_CHECKING, Any, TypeVar
 
 from lineprof import _config
+from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when profiling starts: the off path stays an import of this file
+    from collections.abc import Callable
+    from typing import IO, Any, TypeVar
+
     from lineprof.profiler import LineProfiler
     from lineprof.session import Session
     from lineprof.stats import LineStats
 
 __all__ = ["GlobalProfiler", "profile"]
 
-T = TypeVar("T")
+if TYPE_CHECKING:
+    T = TypeVar("T")
 
 
 class GlobalProfiler:

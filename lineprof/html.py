@@ -14,8 +14,8 @@ import os
 import shlex
 from collections.abc import Sequence
 from html import escape
-from typing import TYPE_CHECKING
 
+from lineprof._typing import TYPE_CHECKING
 from lineprof.report import TIMES_HEADER, function_lines
 from lineprof.stats import FunctionKey, LineTiming, atomic_write
 

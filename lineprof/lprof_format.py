@@ -21,7 +21,11 @@ import io
 import math
 import pickle
 from collections.abc import Mapping, Sequence
-from typing import Any
+
+from lineprof._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["ALLOWED_CLASSES", "EXTRA_PREFIX", "WRITE_CLASS", "dumps", "loads"]
 

@@ -15,10 +15,13 @@ import types
 import warnings
 from collections.abc import Callable, Iterator
 from time import perf_counter
-from typing import IO, Any
 
 from lineprof import _config, _lineprof, clock, codemap
+from lineprof._typing import TYPE_CHECKING
 from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
+
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = ["LineProfiler", "load_stats"]
 

@@ -9,9 +9,12 @@ from __future__ import annotations
 import linecache
 import sys
 from collections.abc import Mapping, Sequence
-from typing import IO
 
+from lineprof._typing import TYPE_CHECKING
 from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, FunctionKey, LineTiming, function_source
+
+if TYPE_CHECKING:
+    from typing import IO
 
 __all__ = ["format_func", "format_text", "function_lines", "ran", "show_func", "show_text"]
 

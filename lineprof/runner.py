@@ -23,7 +23,11 @@ import os
 import sys
 import types
 from collections.abc import Callable
-from typing import IO, Any
+
+from lineprof._typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from typing import IO, Any
 
 __all__ = [
     "Prepared",

@@ -11,22 +11,28 @@ A process forked from the owner (multiprocessing's fork start method, ``os.fork(
 the session.  With an ``on_fork`` callback that gives it somewhere to write, the child owns
 its copy from then on: its tables start empty (nothing is counted twice) and it finishes with
 what it records itself.  Without one, the child never finishes the session and writes nothing.
+
+``threading`` (~1 ms of start-up) is imported only by the pieces that start a thread; the rest
+needs nothing of it but the thread id, which ``_thread`` gives.
 """
 
 from __future__ import annotations
 
+import _thread
 import atexit
 import os
 import signal
 import sys
-import threading
 import time
 from collections.abc import Callable
 from types import FrameType
-from typing import Any
 
+from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
 from lineprof.stats import LineStats
+
+if TYPE_CHECKING:
+    from typing import Any
 
 __all__ = ["Session", "in_multiprocessing_child"]
 
@@ -178,8 +184,6 @@ def _install_sigterm_handler(session: Session) -> None:
     Only when SIGTERM has its default action: a program that ignores SIGTERM or handles it
     itself decides what happens (when its handler exits, atexit writes the results).  A
     handler the program installs later replaces this one the same way."""
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal.signal only works in the main thread
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
         return
 
@@ -193,7 +197,10 @@ def _install_sigterm_handler(session: Session) -> None:
         session.finish()
         _die_of_sigterm()
 
-    signal.signal(signal.SIGTERM, on_sigterm)
+    try:
+        signal.signal(signal.SIGTERM, on_sigterm)
+    except ValueError:
+        return  # not the main thread: signal.signal only works there
     session._sigterm_handler = on_sigterm
 
 
@@ -217,10 +224,10 @@ def _install_fork_handlers(session: Session) -> None:
 
     def before_fork() -> None:
         mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if ours() else None
-        saved[threading.get_ident()] = (session.owns_process(), mask)
+        saved[_thread.get_ident()] = (session.owns_process(), mask)
 
     def after_fork(in_child: bool) -> None:
-        owned, mask = saved.pop(threading.get_ident(), (False, None))
+        owned, mask = saved.pop(_thread.get_ident(), (False, None))
         try:
             if in_child:
                 saved.clear()
@@ -258,6 +265,8 @@ class _SigtermWatch:
 
     @classmethod
     def arm(cls, session: Session) -> None:
+        import threading  # only for multiprocessing's children: see the module docstring
+
         if threading.current_thread() is not threading.main_thread():
             return  # set_wakeup_fd only works in the main thread
         if cls._pid == os.getpid():
@@ -330,6 +339,8 @@ class _SigtermWatch:
 
 class _PeriodicWriter:
     def __init__(self, seconds: float, write: Callable[[], None]) -> None:
+        import threading  # only for periodic writes: see the module docstring
+
         self._seconds = seconds
         self._write = write
         self._stop = threading.Event()
@@ -345,5 +356,5 @@ class _PeriodicWriter:
 
     def stop(self) -> None:
         self._stop.set()
-        if self._thread is not threading.current_thread():
+        if self._thread.ident != _thread.get_ident():
             self._thread.join()

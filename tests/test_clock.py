@@ -190,7 +190,7 @@ def test_failed_calibration_falls_back_to_monotonic(monkeypatch: pytest.MonkeyPa
     with pytest.warns(RuntimeWarning, match="could not be measured"):
         assert clock.choose("tsc") == "monotonic"
     assert _lineprof.clock_name() == "monotonic"
-    assert slept == [0.001, 0.001, 0.008, 0.008, 0.064, 0.064]  # 1 ms windows, then longer
+    assert slept == [clock.WINDOW_S, clock.WINDOW_S, 0.008, 0.008, 0.064, 0.064]  # then longer
 
 
 @needs_tsc
@@ -198,7 +198,7 @@ def test_windows_that_disagree_are_measured_again_longer(monkeypatch: pytest.Mon
     """Where reading the clocks is slow (valgrind read 1 ms windows apart), 8 ms windows."""
     slept = readings(monkeypatch, DISAGREEING + AGREEING)
     assert clock.choose("tsc") == "tsc"
-    assert slept == [0.001, 0.001, 0.008, 0.008]
+    assert slept == [clock.WINDOW_S, clock.WINDOW_S, 0.008, 0.008]
 
 
 def test_tsc_asked_for_where_unusable_warns_and_uses_monotonic(

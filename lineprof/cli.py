@@ -21,7 +21,6 @@ import os
 import shlex
 import signal
 import sys
-import threading
 
 from lineprof import _config, runner
 from lineprof._typing import TYPE_CHECKING, NamedTuple
@@ -282,12 +281,11 @@ def _end_session(session: Session) -> None:
     session.finish()
     atexit.unregister(session.finish)
     handler = session._sigterm_handler
-    if (
-        handler is not None
-        and threading.current_thread() is threading.main_thread()
-        and signal.getsignal(signal.SIGTERM) is handler
-    ):
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # it is installed only over SIG_DFL
+    if handler is not None and signal.getsignal(signal.SIGTERM) is handler:
+        try:
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # it is installed only over SIG_DFL
+        except ValueError:
+            pass  # not the main thread, where signal.signal only works
 
 
 def _diagnose(

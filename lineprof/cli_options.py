@@ -6,6 +6,8 @@ runs what they describe.
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 from collections.abc import Sequence
 
 from lineprof._typing import TYPE_CHECKING, NamedTuple
@@ -72,6 +74,30 @@ class CliError(Exception):
     def __init__(self, message: str, status: int = 2) -> None:
         super().__init__(message)
         self.status = status
+
+
+class _Formatter(argparse.RawDescriptionHelpFormatter):
+    """argparse's, told the terminal's width: left to find it, argparse imports shutil (with
+    its compression modules, ~2 ms) for every parser it builds, help printed or not."""
+
+    def __init__(self, prog: str, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 3 and "width" not in kwargs:
+            kwargs["width"] = _terminal_columns() - 2  # what argparse takes off shutil's
+        super().__init__(prog, *args, **kwargs)
+
+
+def _terminal_columns() -> int:
+    """``shutil.get_terminal_size().columns``: $COLUMNS, else the terminal's, else 80."""
+    try:
+        columns = int(os.environ.get("COLUMNS", "0"))
+    except ValueError:
+        columns = 0
+    if columns <= 0:
+        try:
+            columns = os.get_terminal_size(sys.__stdout__.fileno()).columns  # type: ignore[union-attr]
+        except (AttributeError, ValueError, OSError):
+            columns = 0
+    return columns if columns > 0 else 80
 
 
 class _Parser(argparse.ArgumentParser):
@@ -170,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
         description=DESCRIPTION,
         epilog=EPILOG,
         allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("-V", "--version", action="version", version=f"lineprof {__version__}")
     what = parser.add_argument_group(
@@ -282,7 +308,7 @@ def build_show_parser() -> argparse.ArgumentParser:
         epilog="Defaults come from [tool.lineprof] of the nearest pyproject.toml (unit,\n"
         "skip-zero, sort, summarize, rich).  -m and -t are line_profiler's letters.",
         allow_abbrev=False,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_Formatter,
     )
     parser.add_argument("files", nargs="+", metavar="FILE", help="results files")
     parser.add_argument(

@@ -311,7 +311,7 @@ class _Prefixes:
 
 
 def measure_truth(name: str) -> dict[str, Any]:
-    from child import EventCounter
+    from profilers import EventCounter
 
     case = CASES[name]
     codes = {f.__code__ for f in case.profiled}
@@ -423,7 +423,7 @@ def profile_case(name: str, mode: str) -> dict[str, Any]:
     unprofiled time (``whole_ns``: run.py scales this process's numbers by the truth's
     whole_ns / this one, so that a process caught by a slow spell of the machine is compared
     at the truth's speed)."""
-    from child import make_profiler, profiler_backend
+    from profilers import make_profiler, profiler_backend
 
     case = CASES[name]
     call = case.make_call()

@@ -62,7 +62,7 @@ def _print(stats: Any, stream: io.StringIO) -> None:
 
 
 def measure(mode: str, nfuncs: int) -> dict[str, Any]:
-    from child import make_profiler
+    from profilers import make_profiler
 
     traced = os.environ.get("LINEPROF_BENCH_TRACEMALLOC") == "1"
     with tempfile.TemporaryDirectory(prefix="lineprof-bench-mem-") as tmp:

@@ -23,14 +23,15 @@ if TYPE_CHECKING:
     from lineprof.html import write_html
     from lineprof.profiler import LineProfiler
     from lineprof.report import show_func, show_text
-    from lineprof.stats import LineStats, Metadata, ResultsFileError, load_stats
+    from lineprof.results import LineStats, load_stats
+    from lineprof.stats import Metadata, ResultsFileError
 
 _LAZY = {
     "LineProfiler": "lineprof.profiler",
-    "LineStats": "lineprof.stats",
+    "LineStats": "lineprof.results",
     "Metadata": "lineprof.stats",
     "ResultsFileError": "lineprof.stats",
-    "load_stats": "lineprof.stats",
+    "load_stats": "lineprof.results",
     "show_func": "lineprof.report",
     "show_text": "lineprof.report",
     "write_html": "lineprof.html",

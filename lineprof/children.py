@@ -10,7 +10,8 @@ owner merges them into its own when it finishes, then removes the directory.
   ``on_fork``), so nothing is counted twice.
 - A new Python process (multiprocessing's spawn and forkserver, ``subprocess`` running
   ``sys.executable``) imports the ``sitecustomize`` the owner puts first on PYTHONPATH
-  (coverage.py measures subprocesses the same way).  It calls ``bootstrap``: ``@profile``
+  (coverage.py measures subprocesses the same way).  It calls ``child_process.bootstrap``
+  (that side lives in child_process.py, above ``@profile``, which it hands a session): ``@profile``
   then registers into a session of this process, the owner's ``-p`` targets are profiled as
   their modules are imported, and the sitecustomize it hides, if any, runs as usual.  The
   session starts when the first function is registered: a child that profiles nothing pays
@@ -36,11 +37,10 @@ if TYPE_CHECKING:
     from typing import Any
 
     from lineprof.autoprofile import AutoProfiler
-    from lineprof.profiler import LineProfiler
+    from lineprof.results import LineStats
     from lineprof.session import Session
-    from lineprof.stats import LineStats
 
-__all__ = ["Collector", "bootstrap", "leave"]
+__all__ = ["Collector", "leave"]
 
 Finish = Callable[["LineStats"], None]
 
@@ -48,7 +48,8 @@ _BOOT = "boot"  # the sitecustomize, beside the children's results
 # multiprocessing finalizer priority: after every finalizer of the process itself
 _LAST_PRIORITY = -(2**31)
 
-_current_child: _Child | None = None  # this process, when a profiled program started it
+# This process, when a profiled program started it (child_process.bootstrap sets it).
+_current_child: Any = None
 _watched: set[int] = set()  # ids of the sessions multiprocessing's after-fork hook finishes
 
 
@@ -94,7 +95,7 @@ class Collector:
 
     def __init__(self, directory: str, saved_environment: dict[str, str | None]) -> None:
         self.directory = directory
-        self._results = _ResultsDirectory(directory)
+        self._results = ResultsDirectory(directory)
         self._saved_environment = saved_environment
         self._closed = False
 
@@ -118,7 +119,7 @@ class Collector:
             with open(os.path.join(boot, "sitecustomize.py"), "x", encoding="utf-8") as out:
                 out.write(_sitecustomize_source(spec))
         except OSError as exc:
-            _warn(f"child processes will not be profiled: {exc}")
+            warn(f"child processes will not be profiled: {exc}")
             if directory is not None:
                 _remove_tree(directory)
             return None
@@ -141,8 +142,6 @@ class Collector:
 
     def merge(self, stats: LineStats) -> LineStats:
         """``stats`` with every child's results added to it; the directory is removed."""
-        from lineprof.stats import LineStats, load_stats
-
         if self._closed:
             return stats
         # Renamed first: a child that writes from now on cannot (the path is gone) and says
@@ -163,13 +162,13 @@ class Collector:
             if name.startswith(".") or not name.endswith(".json"):
                 continue  # the boot directory; a temporary file of a child killed mid-write
             try:
-                found.append(load_stats(os.path.join(directory, name)))
+                found.append(type(stats).load(os.path.join(directory, name)))
             except (OSError, ValueError) as exc:
                 failures.append(str(exc))
         self.close(directory)
         if failures:
-            _warn(f"the results of {len(failures)} child process(es) are missing: {failures[0]}")
-        return LineStats.merge([stats, *found]) if found else stats
+            warn(f"the results of {len(failures)} child process(es) are missing: {failures[0]}")
+        return type(stats).merge([stats, *found]) if found else stats
 
     def close(self, directory: str | None = None) -> None:
         """Remove the directory (or what it was renamed to) and stop exporting it
@@ -195,7 +194,7 @@ def _let_multiprocessing_finish() -> None:
     try:
         util._exit_function()
     except Exception as exc:
-        _warn(f"multiprocessing's exit handler failed: {exc}")
+        warn(f"multiprocessing's exit handler failed: {exc}")
 
 
 def _sitecustomize_source(spec: dict[str, Any]) -> str:
@@ -237,9 +236,9 @@ def _lineprof_child():
             except BaseException:
                 del sys.modules["lineprof"]
                 raise
-        from lineprof import children
+        from lineprof import child_process
 
-        children.bootstrap({spec!r})
+        child_process.bootstrap({spec!r})
     except Exception as exc:
         try:
             sys.stderr.write(
@@ -269,7 +268,7 @@ _lineprof_chain()
 # ---- every process of the program --------------------------------------------------------
 
 
-class _ResultsDirectory:
+class ResultsDirectory:
     """Where the processes of one profiled program write their results."""
 
     def __init__(self, directory: str) -> None:
@@ -285,15 +284,15 @@ class _ResultsDirectory:
             stats.dump(os.path.join(self.directory, name))  # atomically
         except Exception as exc:
             if os.path.isdir(self.directory):
-                _warn(f"child process {os.getpid()} could not save its results: {exc}")
+                warn(f"child process {os.getpid()} could not save its results: {exc}")
 
     def adopt(self, session: Session) -> Finish:
         """A child forked from a process that records for the program: it writes here."""
-        _finish_with_multiprocessing(session)
+        finish_with_multiprocessing(session)
         return self.write
 
 
-def _finish_with_multiprocessing(session: Session) -> None:
+def finish_with_multiprocessing(session: Session) -> None:
     """multiprocessing ends the processes it forks with ``os._exit()``, so atexit never runs
     there: its exit finalizers, run last, finish the session instead.  A process it starts
     clears the finalizers inherited by fork() and then runs its after-fork hooks: one of them
@@ -315,115 +314,7 @@ def _finalize_again(session: Session) -> None:
     session.watch_sigterm()  # a Pool may end it with SIGTERM and wait for it
 
 
-# ---- a process started afresh ------------------------------------------------------------
-
-
-class _Child:
-    """This process, started by a profiled program: the session is made and started when
-    something is first registered."""
-
-    def __init__(self, results: _ResultsDirectory) -> None:
-        self.results = results
-        self.auto: AutoProfiler | None = None
-        self._session: Session | None = None
-        self._failed = False
-
-    def session(self) -> Session:
-        if self._session is None:
-            from lineprof.session import Session
-
-            profiler = _profiler_starting_on_first_code(self._first_code)
-            self._session = Session(profiler, self.results.write, self.results.adopt)
-        return self._session
-
-    def _first_code(self) -> None:
-        session = self.session()
-        if session.started or self._failed:
-            return
-        try:
-            session.start()
-        except Exception as exc:  # the backend LINEPROF_BACKEND insists on is taken
-            self._failed = True
-            _warn(f"child process {os.getpid()} is not profiled: {exc}")
-            return
-        _finish_with_multiprocessing(session)
-        if _spawned_by_multiprocessing():
-            session.watch_sigterm()
-
-    def leave(self) -> None:
-        if self.auto is not None:
-            self.auto.uninstall()
-        if self._session is not None:
-            self._session.abandon()
-
-
-def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineProfiler:
-    from lineprof.profiler import LineProfiler
-
-    class ChildProfiler(LineProfiler):
-        def _add_code(self, code: Any, qualname: str) -> bool:
-            added = super()._add_code(code, qualname)
-            if added and not self._tracer.enabled:
-                on_first_code()
-            return added
-
-    return ChildProfiler()
-
-
-def bootstrap(spec: dict[str, Any]) -> None:
-    """Profile this process for the program that started it: called by the sitecustomize
-    that program's process wrote, with ``spec`` (what to profile).  Raises on a failure,
-    which the sitecustomize reports in one line."""
-    global _current_child
-    directory = _config.child_directory()
-    if directory is None or _current_child is not None or _is_helper_process():
-        return
-    if not os.path.isdir(directory):
-        return  # the program has finished and removed it: not a child to profile any more
-    child = _Child(_ResultsDirectory(directory))
-    auto = None
-    if spec.get("auto"):
-        from lineprof.autoprofile import AutoProfiler
-
-        auto = AutoProfiler.from_spec(child.session().profiler, spec["auto"])
-    from lineprof.decorator import profile
-
-    profile._use_child(child.session)
-    if spec.get("builtin"):
-        import builtins
-
-        builtins.__dict__["profile"] = profile
-    if auto is not None:
-        child.auto = auto
-        auto.install()
-        if auto.files or auto.directories:
-            _profile_main_modules(auto)
-    _current_child = child
-
-
-def _profile_main_modules(auto: AutoProfiler) -> None:
-    """``-p`` paths.  The code a child runs as its main module is not imported, so the -p
-    import hook never sees it: the script of a Python subprocess, and the program's main
-    module, which spawn and the forkserver run again as ``__mp_main__``.  An audit hook gets
-    the code of every module just before it runs (PEP 578's ``exec`` event); the functions
-    of those the targets name are registered then."""
-    import types
-
-    def on_event(event: str, args: tuple[Any, ...]) -> None:
-        if event != "exec":
-            return
-        try:
-            code = args[0]
-            if (
-                isinstance(code, types.CodeType)
-                and code.co_name == "<module>"
-                and auto.wants("__main__", code.co_filename)
-            ):
-                auto.register_code(code, with_module_code=False)
-        except Exception:  # an audit hook raises into the program: never
-            pass
-
-    sys.addaudithook(on_event)
+# ---- a child process (child_process.py) -----------------------------------------------
 
 
 def leave() -> None:
@@ -435,18 +326,7 @@ def leave() -> None:
         _current_child = None
 
 
-def _spawned_by_multiprocessing() -> bool:
-    """A process of multiprocessing's spawn method (not its forkserver, which no Pool
-    sends SIGTERM: the processes the forkserver forks are watched from their start)."""
-    return any("multiprocessing.spawn import spawn_main" in arg for arg in sys.orig_argv)
-
-
-def _is_helper_process() -> bool:
-    """multiprocessing's resource tracker runs no code of the program."""
-    return any("multiprocessing.resource_tracker" in arg for arg in sys.orig_argv)
-
-
-def _warn(message: str) -> None:
+def warn(message: str) -> None:
     try:
         print(f"lineprof: {message}", file=sys.stderr, flush=True)
     except (OSError, ValueError):

@@ -33,7 +33,8 @@ from lineprof.cli_options import (
     split_command_line,
 )
 from lineprof.config import ConfigError, find_pyproject, load_config
-from lineprof.stats import LineStats, ResultsFileError, load_stats
+from lineprof.results import LineStats, load_stats
+from lineprof.stats import ResultsFileError
 
 if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
     from typing import IO, Any

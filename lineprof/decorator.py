@@ -31,8 +31,8 @@ if TYPE_CHECKING:  # imported when profiling starts: the off path stays an impor
     from typing import IO, Any, TypeVar
 
     from lineprof.profiler import LineProfiler
+    from lineprof.results import LineStats
     from lineprof.session import Session
-    from lineprof.stats import LineStats
 
 __all__ = ["GlobalProfiler", "profile"]
 

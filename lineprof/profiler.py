@@ -18,7 +18,8 @@ from time import perf_counter
 
 from lineprof import _config, _lineprof, clock, codemap
 from lineprof._typing import TYPE_CHECKING
-from lineprof.stats import LineStats, Metadata, capture_sources, load_stats
+from lineprof.results import LineStats, load_stats
+from lineprof.stats import Metadata, capture_sources
 
 if TYPE_CHECKING:
     from typing import IO, Any

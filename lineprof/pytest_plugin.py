@@ -322,7 +322,7 @@ class _Plugin:
             return
         self.asked = True
         try:
-            from lineprof.stats import LineStats
+            from lineprof.results import LineStats
 
             self.results.append(LineStats.from_dict(json.loads(text), source="an xdist worker"))
         except Exception as exc:
@@ -342,7 +342,8 @@ class _Plugin:
             self.problems.extend(self.auto.warnings)
         if not self.asked:
             return
-        from lineprof.stats import LineStats, Metadata
+        from lineprof.results import LineStats
+        from lineprof.stats import Metadata
 
         for profiler in self.per_test.values():  # tests interrupted before their teardown
             self.results.append(profiler.get_stats())

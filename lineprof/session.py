@@ -29,7 +29,7 @@ from types import FrameType
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
-from lineprof.stats import LineStats
+from lineprof.results import LineStats
 
 if TYPE_CHECKING:
     from typing import Any

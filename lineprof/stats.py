@@ -33,7 +33,9 @@ from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof._version import __version__
 
 if TYPE_CHECKING:
-    from typing import IO, Any, BinaryIO, TypeGuard
+    from typing import Any, BinaryIO, Self, TypeGuard, TypeVar
+
+    _Stats = TypeVar("_Stats", bound="LineStats")
 
 __all__ = [
     "LineStats",
@@ -41,7 +43,6 @@ __all__ = [
     "ResultsFileError",
     "atomic_write",
     "function_source",
-    "load_stats",
     "results_format",
 ]
 
@@ -257,7 +258,7 @@ class LineStats:
             return TIMES_CORRECTED
         return TIMES_RAW if self._raw else None
 
-    def raw(self) -> LineStats:
+    def raw(self) -> Self:
         """The same results with the clock's figures: every time plus what was subtracted
         from it (sources and metadata kept).  Raw results give an equal copy.  Raises
         ValueError when the results do not say what was subtracted (``times`` is None)."""
@@ -274,7 +275,7 @@ class LineStats:
             ]
             for key, rows in self.timings.items()
         }
-        return LineStats(timings, self.unit, self.sources, self.metadata, raw=True)
+        return type(self)(timings, self.unit, self.sources, self.metadata, raw=True)
 
     def __repr__(self) -> str:
         return f"LineStats({len(self.timings)} functions, unit={self.unit:g})"
@@ -289,19 +290,19 @@ class LineStats:
 
     # ---- merging ------------------------------------------------------------------------
 
-    def __add__(self, other: LineStats) -> LineStats:
+    def __add__(self, other: LineStats) -> Self:
         if not isinstance(other, LineStats):
             return NotImplemented
-        return LineStats.merge([self, other])
+        return type(self).merge([self, other])
 
-    def __radd__(self, other: object) -> LineStats:
+    def __radd__(self, other: object) -> Self:
         # sum(list_of_stats) starts from 0.
         if isinstance(other, int) and other == 0:
-            return LineStats.merge([self])
+            return type(self).merge([self])
         return NotImplemented
 
-    @staticmethod
-    def merge(stats: Iterable[LineStats]) -> LineStats:
+    @classmethod
+    def merge(cls, stats: Iterable[LineStats]) -> Self:
         """Sum hits and times per line of the same function; the finest unit wins and the
         others are rescaled to it.  A function's source is the first one found among the
         results; metadata is merged by ``Metadata.merge``.
@@ -313,7 +314,7 @@ class LineStats:
         result: the times are summed as reported and ``times`` is None."""
         stats = list(stats)
         if not stats:
-            return LineStats({}, 1e-9)
+            return cls({}, 1e-9)
         kinds = {s.times for s in stats}
         if None not in kinds and len(kinds) > 1:
             stats = [s.raw() for s in stats]
@@ -336,7 +337,7 @@ class LineStats:
                     total[line] = total.get(line, 0) + round(units * scale)
             for key, source in s.sources.items():
                 sources.setdefault(key, source)
-        return LineStats(
+        return cls(
             {key: [(line, h, t) for line, (h, t) in rows.items()] for key, rows in merged.items()},
             unit,
             sources,
@@ -344,38 +345,6 @@ class LineStats:
             subtracted=taken if kinds == {TIMES_CORRECTED} else None,
             raw=kinds == {TIMES_RAW},
         )
-
-    # ---- presentation (delegated) -------------------------------------------------------
-
-    def print(
-        self,
-        stream: IO[str] | None = None,
-        output_unit: float | None = None,
-        stripzeros: bool = False,
-        details: bool = True,
-        summarize: bool = False,
-        sort: bool = False,
-    ) -> None:
-        from lineprof.report import show_text
-
-        show_text(
-            self.timings,
-            self.unit,
-            output_unit=output_unit,
-            stream=stream,
-            stripzeros=stripzeros,
-            details=details,
-            summarize=summarize,
-            sort=sort,
-            sources=self.sources,
-            times=self.times,
-        )
-
-    def to_html(self, title: str | None = None) -> str:
-        """The HTML report: one self-contained page (see ``lineprof.html``)."""
-        from lineprof.html import render_html
-
-        return render_html(self, title=title)
 
     # ---- lineprof's JSON format ---------------------------------------------------------
 
@@ -396,7 +365,7 @@ class LineStats:
         return "".join(_json_chunks(self))
 
     @classmethod
-    def from_dict(cls, data: Any, source: str = "results") -> LineStats:
+    def from_dict(cls, data: Any, source: str = "results") -> Self:
         def bad(why: str) -> ResultsFileError:
             return ResultsFileError(f"{source}: not a lineprof results file ({why})")
 
@@ -457,16 +426,24 @@ class LineStats:
 
     # ---- files --------------------------------------------------------------------------
 
+    @classmethod
+    def load(cls, filename: str | os.PathLike[str], *more: str | os.PathLike[str]) -> Self:
+        """Read results written by lineprof (JSON) or line_profiler (``.lprof``); several
+        files are merged.  The format is recognised from the content.  Never executes
+        anything from the file; a file that is not results raises ``ResultsFileError`` with
+        a one-line message."""
+        loaded = [_load_one(cls, os.fspath(name)) for name in (filename, *more)]
+        return loaded[0] if len(loaded) == 1 else cls.merge(loaded)
+
     def dump(self, filename: str | os.PathLike[str]) -> None:
         """Write to ``filename`` atomically (a crash mid-write leaves any previous file
         intact), in the format its extension chooses: ``.lprof`` line_profiler's, ``.html``
         the HTML report, anything else lineprof's JSON."""
         kind = results_format(filename)
         if kind == "html":
-            from lineprof.html import write_html
-
-            write_html(self, filename)
-        elif kind == "lprof":
+            # The model knows no renderer; lineprof.results.LineStats, what users get, does.
+            raise ValueError(f"{os.fspath(filename)}: HTML is written by lineprof.LineStats")
+        if kind == "lprof":
             data = lprof_format.dumps(self.timings, self.unit, _lprof_extra(self))
             atomic_write(filename, lambda out: out.write(data))
         else:
@@ -707,8 +684,11 @@ def _lprof_extra(stats: LineStats) -> dict[str, Any]:
 
 
 def _from_lprof(
-    timings: dict[FunctionKey, list[LineTiming]], unit: float, extra: Mapping[str, Any]
-) -> LineStats:
+    cls: type[_Stats],
+    timings: dict[FunctionKey, list[LineTiming]],
+    unit: float,
+    extra: Mapping[str, Any],
+) -> _Stats:
     times = extra.get("lineprof_times")
     if times is not None and times not in (TIMES_CORRECTED, TIMES_RAW):
         raise ValueError(f"its lineprof_times is {times!r}, not a kind lineprof writes")
@@ -720,7 +700,7 @@ def _from_lprof(
         if key not in timings:
             raise ValueError(f"its lineprof_subtracted names {key!r}, which has no timings")
         subtracted[key] = _parse_subtracted({"subtracted": per_line}, timings[key])
-    return LineStats(
+    return cls(
         timings,
         unit,
         subtracted=subtracted if times == TIMES_CORRECTED else None,
@@ -731,15 +711,7 @@ def _from_lprof(
 # ---- loading ----------------------------------------------------------------------------------
 
 
-def load_stats(filename: str | os.PathLike[str], *more: str | os.PathLike[str]) -> LineStats:
-    """Read results written by lineprof (JSON) or line_profiler (``.lprof``); several files
-    are merged.  The format is recognised from the content.  Never executes anything from the
-    file; a file that is not results raises ``ResultsFileError`` with a one-line message."""
-    loaded = [_load_one(os.fspath(name)) for name in (filename, *more)]
-    return loaded[0] if len(loaded) == 1 else LineStats.merge(loaded)
-
-
-def _load_one(path: str) -> LineStats:
+def _load_one(cls: type[_Stats], path: str) -> _Stats:
     import json  # not at the top: see the module docstring
 
     with open(path, "rb") as stream:
@@ -748,7 +720,7 @@ def _load_one(path: str) -> LineStats:
     if data[:1] == b"\x80":  # a pickle of protocol 2 or more: line_profiler's format
         try:
             timings, unit, extra = lprof_format.loads(data)
-            return _from_lprof(timings, unit, extra)
+            return _from_lprof(cls, timings, unit, extra)
         except ValueError as exc:
             raise ResultsFileError(f"{path}: {exc}") from None
     if start == b"":
@@ -777,4 +749,4 @@ def _load_one(path: str) -> LineStats:
     except (ValueError, RecursionError) as exc:  # absurd nesting, integers too long
         why = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ResultsFileError(f"{path}: not a lineprof results file ({why})") from None
-    return LineStats.from_dict(parsed, source=path)
+    return cls.from_dict(parsed, source=path)

@@ -12,7 +12,7 @@ import pytest
 from lineprof import cli, config
 from lineprof.config import LINE_PROFILER_TABLE, Config, ConfigError, find_pyproject, load_config
 from lineprof.config_line_profiler import find_file, translate
-from lineprof.stats import LineStats
+from lineprof.results import LineStats
 from tests.scripts._run import SCRIPTS, environment, load, run_lineprof
 
 PROBE = str(SCRIPTS / "mainprobe.py")

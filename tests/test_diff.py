@@ -18,7 +18,7 @@ import pytest
 
 from lineprof import LineProfiler, _lineprof, cli
 from lineprof.diff import ADDED, CHANGED, REMOVED, SAME, diff_stats, fail_over, format_diff
-from lineprof.stats import LineStats
+from lineprof.results import LineStats
 
 BEFORE = """\
 COST = 100_000

@@ -14,7 +14,7 @@ import pytest
 
 import lineprof
 from lineprof import load_stats
-from lineprof.stats import LineStats
+from lineprof.results import LineStats
 
 pytest_plugins = ["pytester"]
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 
 from lineprof import LineProfiler, LineStats, cli, lprof_format
-from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, ResultsFileError, load_stats
+from lineprof.results import load_stats
+from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, ResultsFileError
 from tests.conftest import STEP, marks
 
 pytestmark = pytest.mark.usefixtures("stepping_clock")

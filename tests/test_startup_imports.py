@@ -44,6 +44,7 @@ def test_a_profiling_session_starts_without_the_slow_modules() -> None:
     if sys.version_info < (3, 12):
         kept_off.discard("threading")  # the legacy hooks follow new threads through it
     assert not new & kept_off
+    assert "lineprof.html" not in new  # made on use, by few programs
 
 
 def test_the_command_imports_no_typing() -> None:

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from lineprof.html import write_html
     from lineprof.profiler import LineProfiler
     from lineprof.report import show_func, show_text
+    from lineprof.scoping import ScopingPolicy
     from lineprof.stats import LineStats, Metadata, ResultsFileError, load_stats
 
 _LAZY = {
@@ -28,6 +29,7 @@ _LAZY = {
     "LineStats": "lineprof.stats",
     "Metadata": "lineprof.stats",
     "ResultsFileError": "lineprof.stats",
+    "ScopingPolicy": "lineprof.scoping",
     "load_stats": "lineprof.stats",
     "show_func": "lineprof.report",
     "show_text": "lineprof.report",
@@ -60,6 +62,7 @@ __all__ = [
     "LineStats",
     "Metadata",
     "ResultsFileError",
+    "ScopingPolicy",
     "__version__",
     "load_stats",
     "profile",

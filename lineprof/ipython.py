@@ -31,6 +31,7 @@ from IPython.display import display
 
 from lineprof._lprun_report import LprunReport
 from lineprof.profiler import LineProfiler
+from lineprof.scoping import OWN_MEMBERS
 from lineprof.stats import FunctionKey
 
 __all__ = ["LineProfilerMagics", "load_ipython_extension"]
@@ -334,9 +335,9 @@ class LineProfilerMagics(Magics):
                 ) from None
             try:
                 if isinstance(target, type):
-                    profiler.add_class(target)
+                    profiler.add_class(target, scoping_policy=OWN_MEMBERS)
                 elif isinstance(target, types.ModuleType):
-                    profiler.add_module(target)
+                    profiler.add_module(target, scoping_policy=OWN_MEMBERS)
                 else:
                     profiler.add_function(target)
             except TypeError as exc:
@@ -348,7 +349,7 @@ class LineProfilerMagics(Magics):
                 raise UsageError(
                     f"{magic} -m {name}: could not import it ({type(exc).__name__}: {exc})"
                 ) from None
-            profiler.add_module(module)
+            profiler.add_module(module, scoping_policy=OWN_MEMBERS)
         return profiler
 
     def _cell_number(self) -> int:

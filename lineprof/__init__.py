@@ -51,7 +51,7 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: object) -> None:
-    """``%load_ext lineprof``: register the ``%lprun`` and ``%%lprun`` magics."""
+    """``%load_ext lineprof``: register the ``%lprun``, ``%%lprun`` and ``%%lprun_all`` magics."""
     from lineprof.ipython import load_ipython_extension as load
 
     load(ipython)

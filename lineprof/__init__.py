@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from lineprof.profiler import LineProfiler
     from lineprof.report import show_func, show_text
     from lineprof.results import LineStats, load_stats
+    from lineprof.scoping import ScopingPolicy
     from lineprof.stats import Metadata, ResultsFileError
 
 _LAZY = {
@@ -31,6 +32,7 @@ _LAZY = {
     "LineStats": "lineprof.results",
     "Metadata": "lineprof.stats",
     "ResultsFileError": "lineprof.stats",
+    "ScopingPolicy": "lineprof.scoping",
     "load_stats": "lineprof.results",
     "show_func": "lineprof.report",
     "show_text": "lineprof.report",
@@ -52,7 +54,7 @@ def __dir__() -> list[str]:
 
 
 def load_ipython_extension(ipython: object) -> None:
-    """``%load_ext lineprof``: register the ``%lprun`` and ``%%lprun`` magics."""
+    """``%load_ext lineprof``: register the ``%lprun``, ``%%lprun`` and ``%%lprun_all`` magics."""
     from lineprof.ipython import load_ipython_extension as load
 
     load(ipython)
@@ -63,6 +65,7 @@ __all__ = [
     "LineStats",
     "Metadata",
     "ResultsFileError",
+    "ScopingPolicy",
     "__version__",
     "load_stats",
     "profile",

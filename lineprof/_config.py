@@ -77,6 +77,13 @@ def line_profiler_rc() -> str | None:
     return os.environ.get(LINE_PROFILER_RC) or None
 
 
+def line_profiler_switch(name: str) -> bool:
+    """line_profiler's LINE_PROFILER_WRAP_TRACE and LINE_PROFILER_SET_FRAME_LOCAL_TRACE: the
+    default of ``LineProfiler(wrap_trace=..., set_frame_local_trace=...)``.  True when set to
+    1, on, true or yes (any case), as in line_profiler 5.1."""
+    return os.environ.get(name, "").strip().casefold() in {"1", "on", "true", "yes"}
+
+
 def child_directory() -> str | None:
     """LINEPROF_CHILD_DIR, set by a profiled program for its children: where they write."""
     return os.environ.get(CHILD_DIR) or None

@@ -25,6 +25,7 @@ from collections.abc import Iterable, Sequence
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
+from lineprof.scoping import OWN_MEMBERS
 
 if TYPE_CHECKING:
     from typing import Any
@@ -217,7 +218,7 @@ class AutoProfiler:
 
     def _register_module_object(self, module: types.ModuleType) -> None:
         before = len(self.profiler.functions)
-        self.profiler.add_module(module)
+        self.profiler.add_module(module, scoping_policy=OWN_MEMBERS)
         for function in self.profiler.functions[before:]:
             code = getattr(function, "__code__", None)
             if isinstance(code, types.CodeType):
@@ -237,7 +238,7 @@ class AutoProfiler:
                 continue
             try:
                 if isinstance(obj, type):
-                    self.profiler.add_class(obj)
+                    self.profiler.add_class(obj, scoping_policy=OWN_MEMBERS)
                 elif isinstance(obj, types.ModuleType):
                     self._register_module_object(obj)
                 else:

@@ -22,7 +22,7 @@ import shlex
 import signal
 import sys
 
-from lineprof import _config, runner
+from lineprof import _config, report, runner
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.cli_options import (
@@ -462,7 +462,7 @@ def _print_report(stats: LineStats, settings: Settings, stream: IO[str]) -> None
     text = buffer.getvalue()
     if settings.rich and _is_terminal(stream) and _print_rich(text, stream):
         return
-    stream.write(text)
+    report.write(stream, text)  # what the terminal cannot encode, escaped
 
 
 def _is_terminal(stream: IO[str]) -> bool:

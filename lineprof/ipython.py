@@ -1,4 +1,5 @@
-"""The ``%lprun`` line magic and ``%%lprun`` cell magic for IPython and Jupyter.
+"""The ``%lprun`` line magic and the ``%%lprun`` and ``%%lprun_all`` cell magics for IPython and
+Jupyter.
 
 Imported only by ``lineprof.load_ipython_extension`` (``%load_ext lineprof``), so importing
 lineprof never imports IPython.  Options, their letters and the messages printed follow
@@ -19,6 +20,7 @@ import math
 import os
 import shlex
 import sys
+import time
 import traceback
 import types
 from collections.abc import Iterator
@@ -26,18 +28,19 @@ from contextlib import contextmanager
 from typing import Any
 
 from IPython.core.error import UsageError
-from IPython.core.magic import Magics, line_cell_magic, magics_class, no_var_expand
+from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 
 from lineprof._lprun_report import LprunReport
 from lineprof.profiler import LineProfiler
+from lineprof.scoping import OWN_MEMBERS
 from lineprof.stats import FunctionKey
 
 __all__ = ["LineProfilerMagics", "load_ipython_extension"]
 
 
 def load_ipython_extension(ipython: Any) -> None:
-    """Register ``%lprun`` and ``%%lprun`` with the shell."""
+    """Register ``%lprun``, ``%%lprun`` and ``%%lprun_all`` with the shell."""
     ipython.register_magics(LineProfilerMagics)
 
 
@@ -47,6 +50,10 @@ _FLAGS = {"r": "return_profiler", "s": "stripzeros", "z": "stripzeros"}
 _VALUED = "fmDTu"
 _LONG = {"--summarize": "summarize", "--sort": "sort"}
 _ALLOWED = "-f -m -D -T -u -r -s -z --summarize --sort"
+# %%lprun_all's, as line_profiler's: no -f, -m or -s; -t and -p.
+_ALL_FLAGS = {"r": "return_profiler", "z": "stripzeros", "t": "total_time", "p": "top_level"}
+_ALL_VALUED = "DTu"
+_ALL_ALLOWED = "-D -T -u -r -z -t -p --summarize --sort"
 
 
 @dataclasses.dataclass
@@ -60,9 +67,17 @@ class _Options:
     stripzeros: bool = False  # -z, and -s as in line_profiler
     summarize: bool = False  # --summarize
     sort: bool = False  # --sort
+    total_time: bool = False  # %%lprun_all -t: the run's seconds in _total_time_taken
+    top_level: bool = False  # %%lprun_all -p: the cell's own lines, not its functions'
 
 
-def _parse_options(line: str, magic: str) -> tuple[_Options, str]:
+def _parse_options(
+    line: str,
+    magic: str,
+    flags: dict[str, str] = _FLAGS,
+    valued: str = _VALUED,
+    allowed: str = _ALLOWED,
+) -> tuple[_Options, str]:
     """Split ``line`` into the options in front and the statement after them.
 
     The statement is kept verbatim (quotes, spacing, braces: it is Python).  Option values are
@@ -82,7 +97,7 @@ def _parse_options(line: str, magic: str) -> tuple[_Options, str]:
             break
         if word.startswith("--"):
             if word not in _LONG:
-                raise UsageError(f"{magic}: unknown option {word} (options: {_ALLOWED})")
+                raise UsageError(f"{magic}: unknown option {word} (options: {allowed})")
             setattr(opts, _LONG[word], True)
             pos = end
             continue
@@ -92,15 +107,15 @@ def _parse_options(line: str, magic: str) -> tuple[_Options, str]:
         while pos < end:
             letter = line[pos]
             pos += 1
-            if letter in _FLAGS:
-                setattr(opts, _FLAGS[letter], True)
-            elif letter in _VALUED:
+            if letter in flags:
+                setattr(opts, flags[letter], True)
+            elif letter in valued:
                 value, pos = _read_value(line, pos, f"{magic} -{letter}")
                 _set_value(opts, letter, value, magic)
                 break
             else:
                 raise UsageError(
-                    f"{magic}: unknown option -{letter} (options: {_ALLOWED}; put -- before "
+                    f"{magic}: unknown option -{letter} (options: {allowed}; put -- before "
                     f"a statement that starts with '-')"
                 )
     return opts, line[pos:].strip()
@@ -134,7 +149,8 @@ def _set_value(opts: _Options, letter: str, value: str, magic: str) -> None:
         try:
             unit = float(value)
         except ValueError:
-            unit = math.nan
+            # What line_profiler raises: code that catches it keeps working.
+            raise TypeError("Timer unit setting must be a float.") from None
         if not (math.isfinite(unit) and unit > 0):
             raise UsageError(
                 f"{magic} -u {value}: the output unit is a number of seconds, e.g. -u 1e-6"
@@ -264,6 +280,48 @@ class LineProfilerMagics(Magics):
                 f"%%lprun takes only options on its first line; {statement!r} is not one "
                 "(put the code in the cell body)"
             )
+        return self._run(opts, magic, statement, cell, cell_functions=True)
+
+    @no_var_expand
+    @cell_magic
+    def lprun_all(self, line: str = "", cell: str = "") -> LineProfiler | None:
+        """Run the whole cell under lineprof's line-by-line profiler: line_profiler 5's
+        ``%%lprun_all``.
+
+        Usage::
+
+            %%lprun_all [options]
+            cell body
+
+        Profiles every line of the cell and every function and method defined in it, at any
+        depth, and shows the whole cell (what ``%%lprun`` does without ``-f``/``-m``).  The
+        options are line_profiler's: ``-D``, ``-T``, ``-r``, ``-z`` and ``-u`` as for
+        ``%lprun``, and
+
+        ``-p``: profile only the cell's own lines, not the functions it defines.
+
+        ``-t``: store the seconds the cell took in ``_total_time_taken`` in the user
+        namespace.
+
+        ``--summarize`` and ``--sort`` work as for ``%lprun``.
+        """
+        __tracebackhide__ = True
+        magic = "%%lprun_all"
+        opts, statement = _parse_options(line, magic, _ALL_FLAGS, _ALL_VALUED, _ALL_ALLOWED)
+        if statement:
+            raise UsageError(
+                f"%%lprun_all takes only options on its first line; {statement!r} is not one "
+                "(put the code in the cell body)"
+            )
+        if not cell.strip():
+            cell = "...\n"  # as line_profiler: an empty cell is one line that does nothing
+        return self._run(opts, magic, "", cell, cell_functions=not opts.top_level)
+
+    def _run(
+        self, opts: _Options, magic: str, statement: str, cell: str | None, cell_functions: bool
+    ) -> LineProfiler | None:
+        """Profile the statement (``cell`` None) or the cell, show and save the results."""
+        __tracebackhide__ = True
         dump = _output_path(opts.dump, "-D") if opts.dump is not None else None
         text = _output_path(opts.text, "-T") if opts.text is not None else None
         profiler = self._profiler(opts, magic)
@@ -273,16 +331,20 @@ class LineProfilerMagics(Magics):
         else:
             code, filename = self._compile(self._shell.transform_cell(cell), cell, magic)
             profiler.add_code(code, "<module>")
-            for function_code, qualname in _cell_functions(code):
-                profiler.add_code(function_code, qualname)
+            if cell_functions:
+                for function_code, qualname in _cell_functions(code):
+                    profiler.add_code(function_code, qualname)
             whole = [(filename, code.co_firstlineno, "<module>")]
 
         caught: BaseException | None = None
+        started = time.perf_counter()
         with _profile_in_builtins(profiler):
             try:
                 profiler.runctx(code, self._shell.user_global_ns, self._shell.user_ns)
             except (SystemExit, KeyboardInterrupt, Exception) as exc:
                 caught = exc
+        if opts.total_time:
+            self._shell.user_ns["_total_time_taken"] = time.perf_counter() - started
 
         report = LprunReport(
             profiler.get_stats(),
@@ -334,9 +396,9 @@ class LineProfilerMagics(Magics):
                 ) from None
             try:
                 if isinstance(target, type):
-                    profiler.add_class(target)
+                    profiler.add_class(target, scoping_policy=OWN_MEMBERS)
                 elif isinstance(target, types.ModuleType):
-                    profiler.add_module(target)
+                    profiler.add_module(target, scoping_policy=OWN_MEMBERS)
                 else:
                     profiler.add_function(target)
             except TypeError as exc:
@@ -348,7 +410,7 @@ class LineProfilerMagics(Magics):
                 raise UsageError(
                     f"{magic} -m {name}: could not import it ({type(exc).__name__}: {exc})"
                 ) from None
-            profiler.add_module(module)
+            profiler.add_module(module, scoping_policy=OWN_MEMBERS)
         return profiler
 
     def _cell_number(self) -> int:

@@ -19,10 +19,13 @@ from time import perf_counter
 from lineprof import _config, _lineprof, clock, codemap
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
+from lineprof.scoping import OWN_MEMBERS, ScopingPolicy
 from lineprof.stats import Metadata, capture_sources
 
 if TYPE_CHECKING:
     from typing import IO, Any
+
+    from lineprof.scoping import Kind, ScopingPolicyArg
 
 __all__ = ["LineProfiler", "load_stats"]
 
@@ -36,9 +39,28 @@ class LineProfiler:
     """
 
     def __init__(
-        self, *functions: Any, backend: str | None = None, calibrate: bool | None = None
+        self,
+        *functions: Any,
+        backend: str | None = None,
+        calibrate: bool | None = None,
+        wrap_trace: bool | None = None,
+        set_frame_local_trace: bool | None = None,
     ) -> None:
         self._tracer = _lineprof.Tracer()
+        # line_profiler 5's arguments, accepted and kept (None: its environment variables).
+        # lineprof never takes another tool's sys.monitoring tool id and, before 3.12, leaves
+        # another tool's trace function installed by default, so there is nothing for them to
+        # switch; what lineprof does then is in docs/coming-from-line-profiler.md.
+        if wrap_trace is None:
+            wrap_trace = _config.line_profiler_switch("LINE_PROFILER_WRAP_TRACE")
+        if set_frame_local_trace is None:
+            set_frame_local_trace = _config.line_profiler_switch(
+                "LINE_PROFILER_SET_FRAME_LOCAL_TRACE"
+            )
+        self.wrap_trace = bool(wrap_trace)
+        # As in line_profiler: meaningful only for the legacy trace hook, so always False
+        # where sys.monitoring is used.
+        self.set_frame_local_trace = bool(set_frame_local_trace) and not _HAVE_MONITORING
         # Report each line's time less what lineprof's own callbacks for profiled events
         # measured of themselves inside it (csrc/lineprof.h, LPLineCell); False: the clock's
         # figures as read.
@@ -93,36 +115,78 @@ class LineProfiler:
             qualname = str(getattr(code, "co_qualname", code.co_name))
         return self._add_code(code, qualname)
 
-    def add_class(self, cls: type) -> int:
-        """Profile every function ``cls`` defines itself, and those of the classes defined in
-        it, recursively.  A function or class merely assigned into it from another class or
-        module (its ``__qualname__`` or ``__module__`` says so) is left out.  Returns how many
-        functions were newly registered."""
+    def add_callable(self, obj: Any) -> int:
+        """line_profiler 5's ``add_callable``: register what ``add_function`` takes.  Returns 1
+        when ``obj`` has Python code to profile (registered now or before), 0 when it has none
+        (a C function such as ``len``, left out without a warning).  What is not callable at
+        all raises TypeError."""
+        if self._add_callable(obj) is None:
+            return 0
+        if isinstance(obj, type) and not _has_own_functions(obj):
+            return 0  # a class with no method of its own (line_profiler: 0)
+        return 1
+
+    def add_class(
+        self, cls: type, *, scoping_policy: ScopingPolicyArg = None, wrap: bool = False
+    ) -> int:
+        """Profile the functions found in ``cls``, and descend into the classes found in it,
+        as ``scoping_policy`` says (line_profiler 5's ``ScopingPolicy``, ``lineprof.scoping``;
+        by default, as there: what comes from the same module).  ``scoping_policy="children"``
+        is what ``cls`` and its nested classes define themselves.  ``wrap=True`` also replaces
+        each member registered by one that switches profiling on while it runs (as
+        ``@profile`` does).  Returns how many functions were newly registered."""
         if not isinstance(cls, type):
             raise TypeError(f"add_class needs a class, got {cls!r}")
-        added = 0
-        for _, member, functions in _own_members(cls):
-            if isinstance(member, type):
-                added += self.add_class(member)
-            else:
-                added += sum(self._add_function(function) for function in functions)
-        return added
+        policies = ScopingPolicy.to_policies(scoping_policy)
+        return self._add_namespace(cls, policies, wrap, set())
 
-    def add_module(self, module: types.ModuleType) -> int:
-        """Profile every function and class defined in ``module`` (not those it imports).
-        Returns how many functions were newly registered."""
+    def add_module(
+        self,
+        module: types.ModuleType,
+        *,
+        scoping_policy: ScopingPolicyArg = None,
+        wrap: bool = False,
+    ) -> int:
+        """Profile the functions found in ``module``, and descend into the classes (and, if the
+        policy says so, modules) found in it, as ``scoping_policy`` says (see ``add_class``;
+        by default, as in line_profiler: what comes from the module or the package it is in,
+        no submodule).  Returns how many functions were newly registered."""
         if not isinstance(module, types.ModuleType):
             raise TypeError(f"add_module needs a module, got {module!r}")
-        name = module.__name__
+        policies = ScopingPolicy.to_policies(scoping_policy)
+        return self._add_namespace(module, policies, wrap, set())
+
+    def _add_namespace(
+        self,
+        namespace: type | types.ModuleType,
+        policies: dict[Kind, ScopingPolicy],
+        wrap: bool,
+        seen: set[int],
+    ) -> int:
+        """Register what ``policies`` admit in ``namespace``, recursively; ``seen``: the ids
+        of what was looked at already (a class or module found twice is entered once)."""
+        admit_function = policies["func"].admits(namespace, "func")
+        admit_class = policies["class"].admits(namespace, "class")
+        admit_module = policies["module"].admits(namespace, "module")
         added = 0
-        for value in list(vars(module).values()):
-            if isinstance(value, type):
-                if value.__module__ == name:
-                    added += self.add_class(value)
+        registered: dict[str, Any] = {}
+        for name, value in list(vars(namespace).items()):
+            if id(value) in seen:
                 continue
-            for function in _underlying_functions(value):
-                if function.__module__ == name:
-                    added += self._add_function(function)
+            seen.add(id(value))
+            if isinstance(value, type):
+                if admit_class(value):
+                    added += self._add_namespace(value, policies, wrap, seen)
+            elif isinstance(value, types.ModuleType):
+                if admit_module(value):
+                    added += self._add_namespace(value, policies, wrap, seen)
+            else:
+                functions = [f for f in _underlying_functions(value) if admit_function(f)]
+                if functions:
+                    added += sum(self._add_function(function) for function in functions)
+                    registered[name] = value
+        if wrap:
+            self._replace_members(namespace, registered)
         return added
 
     def _add_callable(self, obj: Any) -> int | None:
@@ -130,7 +194,7 @@ class LineProfiler:
         Returns how many were new, or None when ``obj`` has none (a C function); raises
         TypeError when it is neither callable nor a wrapper of callables."""
         if isinstance(obj, type):
-            return self.add_class(obj)
+            return self.add_class(obj, scoping_policy=OWN_MEMBERS)
         functions = _underlying_functions(obj)
         if functions:
             return sum(self._add_function(function) for function in functions)
@@ -323,19 +387,24 @@ class LineProfiler:
 
     def _wrap_members(self, cls: type) -> None:
         """Replace each member ``cls`` defines itself by its profiling counterpart."""
+        self._replace_members(cls, {name: member for name, member, _ in _own_members(cls)})
+
+    def _replace_members(self, namespace: type | types.ModuleType, members: dict[str, Any]) -> None:
+        """Set each of ``members`` in ``namespace`` to its profiling counterpart."""
         refused = []
-        for name, member, _ in _own_members(cls):
+        for name, member in members.items():
             wrapped = self._wrap(member)
             if wrapped is member:
                 continue
             try:
-                setattr(cls, name, wrapped)
+                setattr(namespace, name, wrapped)
             except (AttributeError, TypeError):  # a class that refuses new attributes
                 refused.append(name)
         if refused:
+            where = namespace.__qualname__ if isinstance(namespace, type) else namespace.__name__
             _warn(
-                f"cannot replace {', '.join(refused)} in {cls.__qualname__}: registered, but "
-                "calls to them do not switch profiling on"
+                f"cannot replace {', '.join(refused)} in {where}: registered, but calls to "
+                "them do not switch profiling on"
             )
 
     def _wrap_function(self, func: Any) -> Callable[..., Any]:
@@ -506,6 +575,9 @@ class LineProfiler:
         return _lineprof.active_backend() if self._tracer.enabled else None
 
 
+# Whether this interpreter has sys.monitoring (CPython 3.12+).
+_HAVE_MONITORING = "monitoring" in _lineprof.BACKENDS
+
 # Code flags (inspect's CO_* values): what kind of function a code object makes.  Read here
 # rather than through inspect, which would add some ms to every profiled program's start-up.
 _CO_GENERATOR, _CO_COROUTINE, _CO_ITERABLE_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x100, 0x200
@@ -628,6 +700,14 @@ def _own_members(cls: type) -> list[tuple[str, Any, list[types.FunctionType]]]:
         if functions:
             members.append((name, value, functions))
     return members
+
+
+def _has_own_functions(cls: type) -> bool:
+    """Whether ``cls`` or a class nested in it defines a Python function itself."""
+    return any(
+        functions or (isinstance(member, type) and _has_own_functions(member))
+        for _, member, functions in _own_members(cls)
+    )
 
 
 def _defined_in(obj: types.FunctionType | type, cls: type) -> bool:

@@ -455,6 +455,8 @@ def _register(profiler: LineProfiler, obj: object) -> None:
     """What a marker names: a class (its methods), a module (its functions and classes),
     anything ``add_function`` takes, a dotted name of one of those (imported now), or a list
     or tuple of them.  TypeError when it names nothing with Python code."""
+    from lineprof.scoping import OWN_MEMBERS
+
     if isinstance(obj, list | tuple):
         for each in obj:
             _register(profiler, each)
@@ -462,9 +464,9 @@ def _register(profiler: LineProfiler, obj: object) -> None:
     if isinstance(obj, str):
         obj = _import_name(obj)
     if isinstance(obj, type):
-        profiler.add_class(obj)
+        profiler.add_class(obj, scoping_policy=OWN_MEMBERS)
     elif isinstance(obj, types.ModuleType):
-        profiler.add_module(obj)
+        profiler.add_module(obj, scoping_policy=OWN_MEMBERS)
     else:
         profiler.add_function(obj)
 

@@ -179,7 +179,7 @@ def show_func(
     text = format_func(
         filename, start_lineno, func_name, timings, unit, output_unit, stripzeros, source
     )
-    (stream if stream is not None else sys.stdout).write(text)
+    write(stream if stream is not None else sys.stdout, text)
 
 
 def show_text(
@@ -198,4 +198,15 @@ def show_text(
     text = format_text(
         stats, unit, output_unit, stripzeros, details, summarize, sort, sources, times
     )
-    (stream if stream is not None else sys.stdout).write(text)
+    write(stream if stream is not None else sys.stdout, text)
+
+
+def write(stream: IO[str], text: str) -> None:
+    """``stream.write(text)``; what the stream's encoding cannot encode (source in UTF-8 to an
+    ASCII terminal) is written as backslash escapes, as line_profiler does, rather than
+    raising UnicodeEncodeError and losing the report."""
+    try:
+        stream.write(text)
+    except UnicodeEncodeError:
+        encoding = getattr(stream, "encoding", None) or "ascii"
+        stream.write(text.encode(encoding, "backslashreplace").decode(encoding))

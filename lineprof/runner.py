@@ -360,9 +360,18 @@ class _TrimmingHook:
     def __call__(
         self, kind: type[BaseException], value: BaseException, tb: types.TracebackType | None
     ) -> Any:
-        first = tb
-        while first is not None and _is_launcher_frame(first.tb_frame.f_code.co_filename):
-            first = first.tb_next
+        # Everything up to the frame that exec'd the program (or the setup file) is the
+        # launcher's: the console script's frame, the command's, runpy's.
+        execs = (run.__code__, run_setup.__code__)
+        entry = tb
+        while entry is not None and entry.tb_frame.f_code not in execs:
+            entry = entry.tb_next
+        if entry is not None and entry.tb_next is not None:
+            first: types.TracebackType | None = entry.tb_next
+        else:
+            first = tb
+            while first is not None and _is_launcher_frame(first.tb_frame.f_code.co_filename):
+                first = first.tb_next
         if first is not None:
             tb = first
             value.__traceback__ = tb

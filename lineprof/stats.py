@@ -444,10 +444,22 @@ class LineStats:
             # The model knows no renderer; lineprof.results.LineStats, what users get, does.
             raise ValueError(f"{os.fspath(filename)}: HTML is written by lineprof.LineStats")
         if kind == "lprof":
-            data = lprof_format.dumps(self.timings, self.unit, _lprof_extra(self))
-            atomic_write(filename, lambda out: out.write(data))
+            self.to_file(filename)
         else:
             atomic_write(filename, self._write_json)
+
+    def to_file(self, filename: str | os.PathLike[str]) -> None:
+        """line_profiler 5's ``LineStats.to_file``: write the ``.lprof`` pickle line_profiler
+        reads, whatever the name's extension (``dump`` chooses the format by extension);
+        atomically, as ``dump``."""
+        data = lprof_format.dumps(self.timings, self.unit, _lprof_extra(self))
+        atomic_write(filename, lambda out: out.write(data))
+
+    @classmethod
+    def from_files(cls, filename: str | os.PathLike[str], /, *more: str | os.PathLike[str]) -> Self:
+        """line_profiler 5's ``LineStats.from_files``: ``load_stats`` (any results file
+        lineprof reads, several merged)."""
+        return cls.load(filename, *more)
 
     def _write_json(self, out: BinaryIO) -> None:
         for chunk in _json_chunks(self):

@@ -532,8 +532,8 @@ def test_add_class_registers_its_own_members_only(make: Make) -> None:
     K = define_class()
     before = dict(vars(K))
     lp = make()
-    assert lp.add_class(K) == len(K_OWN)
-    assert lp.add_class(K) == 0
+    assert lp.add_class(K, scoping_policy="children") == len(K_OWN)
+    assert lp.add_class(K, scoping_policy="children") == 0
     lp.add_function(K)  # a class given to add_function: the same
     assert own_names(lp, K) == sorted(K_OWN)
     assert vars(K) == before  # registering replaces nothing

@@ -120,6 +120,7 @@ WORK_ROWS = [(2, 1, 0), (3, 4, 0), (4, 3, 6), (5, 3, 0), (6, 1, 0)]  # work(3)
 def test_load_ext_registers_both_magics(ip: Any) -> None:
     assert ip.find_line_magic("lprun") is not None
     assert ip.find_cell_magic("lprun") is not None
+    assert ip.find_cell_magic("lprun_all") is not None
     assert "lineprof" in ip.extension_manager.loaded
 
 
@@ -325,6 +326,94 @@ def test_cell_finds_methods_nested_functions_and_honours_f(ip: Any) -> None:
     assert rows(lp, "outside") == [(2, 1, 5)]
 
 
+ALL_CELL = """
+%%lprun_all{options}
+def outer(n):
+    def inner(x):
+        tick(2)
+        return x
+    return [inner(i) for i in range(n)]
+result = outer(2)
+tick(1)
+"""
+
+
+def test_lprun_all_profiles_the_cell_and_every_function_it_defines(ip: Any) -> None:
+    out = run(ip, ALL_CELL.format(options=" -r -t"))
+    assert out.result.success and ip.user_ns["result"] == [0, 1]
+    lp = out.result.result
+    assert isinstance(lp, LineProfiler)
+    assert {name for _, _, name in lp.get_stats().timings} == {
+        "<module>",
+        "outer",
+        "outer.<locals>.inner",
+    }
+    assert rows(lp, "<module>") == [(1, 1, 0), (6, 1, 4), (7, 1, 1)]
+    assert rows(lp, "outer.<locals>.inner") == [(3, 2, 4), (4, 2, 0)]
+    assert "Function: <module> at line 1" in out.text and "tick(1)" in out.text
+    elapsed = ip.user_ns["_total_time_taken"]
+    assert isinstance(elapsed, float) and 0 < elapsed < 60
+
+
+def test_lprun_all_p_profiles_only_the_cell_lines(ip: Any) -> None:
+    lp = run(ip, ALL_CELL.format(options=" -rp")).result.result
+    assert {name for _, _, name in lp.get_stats().timings} == {"<module>"}
+    assert rows(lp, "<module>") == [(1, 1, 0), (6, 1, 4), (7, 1, 1)]
+    assert "_total_time_taken" not in ip.user_ns  # without -t
+
+
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("%%lprun_all -f work", "%%lprun_all: unknown option -f (options: -D -T -u -r -z -t -p"),
+        ("%%lprun_all -s", "%%lprun_all: unknown option -s"),
+        ("%%lprun_all -z work(1)", "%%lprun_all takes only options on its first line"),
+    ],
+)
+def test_lprun_all_options_are_line_profilers(ip: Any, line: str, message: str) -> None:
+    out = run(ip, line + "\nx = 1\n")
+    assert type(out.result.error_in_exec).__name__ == "UsageError"
+    assert message in out.stderr
+    assert "x" not in ip.user_ns
+
+
+def test_lprun_all_and_line_profiler_agree_on_hits(ip: Any, tmp_path: Path) -> None:
+    """The same cell under line_profiler's %%lprun_all (in its own shell, in a child)."""
+    pytest.importorskip("line_profiler")
+    cell = ALL_CELL.replace("tick(2)", "pass").replace("tick(1)", "pass")
+    ours = run(ip, cell.format(options=" -r")).result.result
+    our_hits = {
+        name: [(line, hits) for line, hits, _ in rows(ours, name)]
+        for _, _, name in ours.get_stats().timings
+    }
+    script = (
+        "import textwrap\n"
+        "from IPython.testing.globalipapp import start_ipython\n"
+        "ip = start_ipython()\n"
+        "ip.extension_manager.load_extension('line_profiler')\n"
+        f"cell = {cell.format(options=' -r')!r}\n"
+        "lp = ip.run_cell(cell).result\n"
+        "hits = {k[2]: [(l, h) for l, h, _ in v] for k, v in lp.get_stats().timings.items()}\n"
+        "print('HITS', sorted(hits.items()))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    (line,) = [line for line in done.stdout.splitlines() if line.startswith("HITS ")]
+    theirs = dict(eval(line.removeprefix("HITS ")))
+    # line_profiler names the cell's code <lprof_cell>
+    assert our_hits["<module>"] == theirs.pop("<lprof_cell>")
+
+    # Before 3.11 code objects have no qualified name: line_profiler shows co_name there.
+    def short(names: dict[str, Any]) -> dict[str, Any]:
+        return {
+            k.rsplit(".", 1)[-1] if sys.version_info < (3, 11) else k: v for k, v in names.items()
+        }
+
+    assert short(our_hits) == short({"<module>": our_hits["<module>"], **theirs})
+
+
 def test_cell_shows_what_was_typed(ip: Any) -> None:
     out = run(ip, "%%lprun\nx = %pwd\ny = 1\n")
     assert out.result.success and ip.user_ns["x"] == os.getcwd()
@@ -457,7 +546,6 @@ def test_systemexit_and_keyboardinterrupt_are_caught(ip: Any, statement: str, na
         ("%lprun --bogus work(1)", "%lprun: unknown option --bogus"),
         ("%lprun -f nope work(1)", "%lprun -f nope: could not find it (NameError: name 'nope'"),
         ("%lprun -m no_such_module_xyz work(1)", "%lprun -m no_such_module_xyz: could not import"),
-        ("%lprun -u abc -f work work(1)", "%lprun -u abc: the output unit is a number of seconds"),
         ("%lprun -u -1 -f work work(1)", "%lprun -u -1: the output unit is a number of seconds"),
         ("%lprun -f work", "%lprun needs a statement to run"),
         ("%lprun -f", "%lprun -f needs a value"),
@@ -478,6 +566,17 @@ def test_bad_options_give_one_clear_message(
     assert "Traceback" not in out.stdout + out.stderr
     assert ip.user_ns["calls"] == []  # nothing ran
     assert out.displayed == []
+
+
+def test_u_that_is_not_a_number_raises_type_error_as_line_profiler(ip: Any) -> None:
+    define(ip, "calls = []\ndef work(n):\n    calls.append(n)\n")
+    for line in ("%lprun -u abc -f work work(1)", "%%lprun_all -u 1ms\nwork(1)"):
+        out = run(ip, line)
+        error = out.result.error_in_exec
+        assert type(error) is TypeError
+        assert str(error) == "Timer unit setting must be a float."  # line_profiler's words
+        assert ip.user_ns["calls"] == []  # checked before anything ran
+        assert out.displayed == []
 
 
 def test_a_c_function_is_left_out_with_a_warning_and_the_statement_runs(ip: Any) -> None:

@@ -18,7 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("core: the C extension and process-wide settings",
      {"_lineprof", "_config", "_typing", "_version"}),
-    ("engine: the clock and how code maps to rows", {"clock", "codemap"}),
+    ("engine: the clock, how code maps to rows, what add_class/add_module take",
+     {"clock", "codemap", "scoping"}),
     ("results model and its file formats", {"lprof_format", "stats"}),
     ("renderers: text, HTML, %lprun display, diffs",
      {"report", "html", "_lprun_report", "diff", "diff_html"}),

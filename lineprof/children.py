@@ -97,7 +97,9 @@ class Collector:
         self._closed = False
 
     @classmethod
-    def start(cls, auto: AutoProfiler | None = None, builtin: bool = False) -> Collector | None:
+    def start(
+        cls, auto: AutoProfiler | None = None, builtin: bool = False, memory: bool | None = None
+    ) -> Collector | None:
         """Make the directory, and export it to the processes started from now on: what
         they profile is what ``@profile`` registers, ``auto``'s targets, and with
         ``builtin`` a bare ``@profile``.  None, after a line on stderr, when that fails."""
@@ -110,6 +112,7 @@ class Collector:
             spec = {
                 "builtin": builtin,
                 "auto": auto.to_spec() if auto is not None and not auto.empty else None,
+                "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
             }
             # A plain write into the new directory: nothing can read it yet, and it lives only
             # as long as the run (atomic_write's fsync cost milliseconds of every start-up).
@@ -325,12 +328,13 @@ class _Child:
         self.auto: AutoProfiler | None = None
         self._session: Session | None = None
         self._failed = False
+        self.memory: bool | None = None  # memory mode, as the program's process has it
 
     def session(self) -> Session:
         if self._session is None:
             from lineprof.session import Session
 
-            profiler = _profiler_starting_on_first_code(self._first_code)
+            profiler = _profiler_starting_on_first_code(self._first_code, self.memory)
             self._session = Session(profiler, self.results.write, self.results.adopt)
         return self._session
 
@@ -355,7 +359,9 @@ class _Child:
             self._session.abandon()
 
 
-def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineProfiler:
+def _profiler_starting_on_first_code(
+    on_first_code: Callable[[], None], memory: bool | None = None
+) -> LineProfiler:
     from lineprof.profiler import LineProfiler
 
     class ChildProfiler(LineProfiler):
@@ -365,7 +371,7 @@ def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineP
                 on_first_code()
             return added
 
-    return ChildProfiler()
+    return ChildProfiler(memory=memory)
 
 
 def bootstrap(spec: dict[str, Any]) -> None:
@@ -379,6 +385,7 @@ def bootstrap(spec: dict[str, Any]) -> None:
     if not os.path.isdir(directory):
         return  # the program has finished and removed it: not a child to profile any more
     child = _Child(_ResultsDirectory(directory))
+    child.memory = spec.get("memory")
     auto = None
     if spec.get("auto"):
         from lineprof.autoprofile import AutoProfiler

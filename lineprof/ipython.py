@@ -43,10 +43,10 @@ def load_ipython_extension(ipython: Any) -> None:
 
 # ---- options ----------------------------------------------------------------------------
 
-_FLAGS = {"r": "return_profiler", "s": "stripzeros", "z": "stripzeros"}
+_FLAGS = {"r": "return_profiler", "s": "stripzeros", "z": "stripzeros", "M": "memory"}
 _VALUED = "fmDTu"
 _LONG = {"--summarize": "summarize", "--sort": "sort"}
-_ALLOWED = "-f -m -D -T -u -r -s -z --summarize --sort"
+_ALLOWED = "-f -m -D -T -u -r -s -z -M --summarize --sort"
 
 
 @dataclasses.dataclass
@@ -60,6 +60,7 @@ class _Options:
     stripzeros: bool = False  # -z, and -s as in line_profiler
     summarize: bool = False  # --summarize
     sort: bool = False  # --sort
+    memory: bool = False  # -M: memory mode (lineprof's own; line_profiler has no -M)
 
 
 def _parse_options(line: str, magic: str) -> tuple[_Options, str]:
@@ -250,6 +251,8 @@ class LineProfilerMagics(Magics):
 
         ``--sort``: order the functions by total time, the most expensive last.
 
+        ``-M``: memory mode (lineprof's own option): each line's Alloc, Net and Peak too.
+
         Put ``--`` before a statement that starts with ``-``.  A ``SystemExit`` or
         ``KeyboardInterrupt`` in the statement is caught and reported after the results;
         any other exception is raised after the results are shown and saved.
@@ -322,7 +325,7 @@ class LineProfilerMagics(Magics):
         __tracebackhide__ = True
         shell = self._shell
         try:
-            profiler = LineProfiler()
+            profiler = LineProfiler(memory=True if opts.memory else None)
         except ValueError as exc:  # LINEPROF_BACKEND names a backend this Python lacks
             raise UsageError(f"{magic}: {exc}") from None
         for expression in opts.functions:

@@ -48,14 +48,15 @@ def _row(lineno: int, hits: str, time: str, per_hit: str, percent: str, text: st
 
 
 def format_bytes(count: int) -> str:
-    """A byte count as people read it: "512 B", "1.5 KiB", "7.6 MiB" (binary units)."""
+    """A byte count as people read it: "512 B", "1.5 KiB", "7.6 MiB" (binary units); at most
+    10 characters below 1000 GiB (1000 KiB and more is shown in MiB: "1.0 MiB")."""
     sign = "-" if count < 0 else ""
     if abs(count) < 1024:
         return f"{sign}{abs(count)} B"
     size = float(abs(count))
     for unit in ("KiB", "MiB", "GiB"):
         size /= 1024
-        if size < 1024 or unit == "GiB":
+        if size < 999.95 or unit == "GiB":
             break
     return f"{sign}{size:.1f} {unit}"
 

@@ -23,6 +23,7 @@ from lineprof import LineProfiler, _lineprof
 from lineprof.report import format_bytes, format_text
 from lineprof.stats import LineStats, load_stats
 from tests.conftest import marks, run_code
+from tests.scripts._run import environment, run_lineprof, run_python
 
 MiB = 2**20
 SLACK = 64 * 1024
@@ -327,12 +328,15 @@ def with_memory() -> LineStats:
 
 
 def test_format_bytes() -> None:
-    assert [format_bytes(n) for n in (0, 1023, 1024, 1536, -1536, 10 * MiB, 5 * 2**30)] == [
+    numbers = (0, 1023, 1024, 1536, -1536, 999 * 1024, -1000 * 1024, 10 * MiB, 5 * 2**30)
+    assert [format_bytes(n) for n in numbers] == [
         "0 B",
         "1023 B",
         "1.0 KiB",
         "1.5 KiB",
         "-1.5 KiB",
+        "999.0 KiB",
+        "-1.0 MiB",
         "10.0 MiB",
         "5.0 GiB",
     ]
@@ -420,3 +424,65 @@ def test_a_memory_row_for_a_line_without_timings_is_refused(tmp_path: Path) -> N
     (tmp_path / "r.json").write_text(json.dumps(data))
     with pytest.raises(ValueError, match="line 9"):
         load_stats(tmp_path / "r.json")
+
+
+# ---- the front doors: the command, [tool.lineprof], LINE_PROFILE=1, child processes ---------
+
+GROWS = """\
+import multiprocessing
+
+@profile
+def grow(n):
+    return len(bytearray(n * 2**20))
+
+if __name__ == "__main__":
+    grow(1)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        print(pool.map(grow, [2]))
+"""
+
+
+def grow_figures(path: Path) -> tuple[int, int, int]:
+    stats = load_stats(path)
+    assert stats.memory is not None
+    ((_, rows),) = [(k, v) for k, v in stats.memory.items() if k[2] == "grow"]
+    return rows[5]
+
+
+def test_the_command_memory_option_with_a_child_process(tmp_path: Path) -> None:
+    (tmp_path / "grows.py").write_text(GROWS)
+    result = run_lineprof("-lq", "--memory", "grows.py", cwd=tmp_path, env=environment())
+    assert result.returncode == 0, result.stderr
+    # The default results file is lineprof's JSON: line_profiler's .lprof has no memory columns
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["grows.py", "grows.py.json"]
+    alloc, net, peak = grow_figures(tmp_path / "grows.py.json")
+    assert 3 * MiB <= alloc <= 3 * MiB + 2 * SLACK  # 1 MiB here, 2 MiB in the child
+    assert abs(net) <= 2 * SLACK
+    assert 2 * MiB <= peak <= 2 * MiB + SLACK
+
+
+def test_the_pyproject_memory_key(tmp_path: Path) -> None:
+    # Without the child process: under --no-children a spawned worker has no bare @profile.
+    (tmp_path / "grows.py").write_text(GROWS.split("\nif __name__")[0] + "\ngrow(1)\n")
+    (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nmemory = true\n")
+    result = run_lineprof("-lv", "grows.py", cwd=tmp_path, env=environment())
+    assert result.returncode == 0, result.stderr
+    assert "Alloc        Net       Peak  Line Contents" in result.stdout
+    alloc, _, _ = grow_figures(tmp_path / "grows.py.json")
+    assert MiB <= alloc <= MiB + SLACK
+    result = run_lineprof("-lq", "--no-memory", "grows.py", cwd=tmp_path, env=environment())
+    assert result.returncode == 0, result.stderr
+    assert load_stats(tmp_path / "grows.py.lprof").memory is None
+
+
+def test_line_profile_with_lineprof_memory(tmp_path: Path) -> None:
+    (tmp_path / "grows.py").write_text("from lineprof import profile\n\n" + GROWS)
+    env = environment(LINE_PROFILE="1", LINEPROF_MEMORY="1")
+    result = run_python("grows.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert "profile_output.json" in result.stdout
+    assert "Alloc" in (tmp_path / "profile_output.txt").read_text()
+    stats = load_stats(tmp_path / "profile_output.json")
+    assert stats.memory is not None
+    ((_, rows),) = [(k, v) for k, v in stats.memory.items() if k[2] == "grow"]
+    assert 3 * MiB <= rows[7][0] <= 3 * MiB + 2 * SLACK

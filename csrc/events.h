@@ -79,6 +79,75 @@ lp_row_at_entry(LPCodeEntry *entry, int offset)
     return lp_linestats_row_for_offset(entry, offset);
 }
 
+/* ---- memory mode ------------------------------------------------------------------------------
+ *
+ * memhook.c's wrappers keep three counters per thread (bytes allocated, bytes released, highest
+ * live level since the last reset); these functions turn them into each row's Alloc / Net / Peak
+ * at the same boundaries where time is charged, so memory is inclusive of callees like time.
+ * Called only when st->memory is set: the time-only path pays one test of a flag it has in
+ * cache.
+ *
+ * Peak nests: the thread's mem_peak restarts at every line start on any frame, so before it
+ * restarts it is folded into the top frame's interval, and a frame's interval, when it ends,
+ * is folded into the frame below it (whose line is still running).  A row's Peak is the largest
+ * such rise over its hits. */
+
+static inline int64_t
+lp_mem_live(const LPThreadState *ts)
+{
+    return (int64_t)(ts->mem_alloc - ts->mem_freed);
+}
+
+static inline void
+lp_mem_fold(LPFrame *frame, int64_t peak)
+{
+    if (peak > frame->mem_peak) {
+        frame->mem_peak = peak;
+    }
+}
+
+/* `frame` (the top) ends its interval; `below` is the frame under it, or NULL. */
+static inline void
+lp_mem_end(const LPModuleState *st, LPThreadState *ts, LPFrame *frame, LPFrame *below)
+{
+    if (frame->mem_gen != st->mem_gen) {
+        return;
+    }
+    lp_mem_fold(frame, ts->mem_peak);
+    if (below != NULL) {
+        lp_mem_fold(below, frame->mem_peak);
+    }
+    if (frame->row < 0) {
+        return;
+    }
+    uint64_t alloc = ts->mem_alloc - frame->alloc_at_start;
+    int64_t net = lp_mem_live(ts) - frame->live_at_start;
+    int64_t rise = frame->mem_peak - frame->live_at_start;
+    uint64_t peak = rise > 0 ? (uint64_t)rise : 0;
+    const LPCodeEntry *entry = frame->entry;
+    for (int i = 0; i < entry->nsinks; i++) {
+        LPLineCell *cell = &entry->sinks[i][frame->row];
+        cell->alloc += alloc;
+        cell->net += net;
+        if (peak > cell->peak) {
+            cell->peak = peak;
+        }
+    }
+}
+
+/* `frame` (the top) starts an interval: the thread's counters now are its baseline. */
+static inline void
+lp_mem_start(const LPModuleState *st, LPThreadState *ts, LPFrame *frame)
+{
+    int64_t live = lp_mem_live(ts);
+    frame->mem_gen = st->mem_gen;
+    frame->alloc_at_start = ts->mem_alloc;
+    frame->freed_at_start = ts->mem_freed;
+    frame->live_at_start = live;
+    frame->mem_peak = live;
+    ts->mem_peak = live;
+}
+
 /* This thread's stack, emptied first if a new epoch began since it was last used. */
 static inline LPThreadState *
 lp_thread(LPModuleState *st)
@@ -118,6 +187,13 @@ lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *ke
     frame->saved_depth = 0;
     frame->t_start = t;
     frame->spent_at_start = ts->spent;
+    if (st->memory) {
+        /* The interval running below goes on; the thread's peak so far is part of it. */
+        if (ts->depth > 1) {
+            lp_mem_fold(frame - 1, ts->mem_peak);
+        }
+        lp_mem_start(st, ts, frame);
+    }
     return frame;
 }
 
@@ -172,6 +248,9 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         if (frame->row >= 0) {
             lp_charge(ts, frame, t_end);
         }
+        if (st->memory) {
+            lp_mem_end(st, ts, frame, ts->depth > 1 ? frame - 1 : NULL);
+        }
     }
     else {
         /* A frame we did not see start: it was running when profiling began. */
@@ -181,6 +260,9 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         }
     }
     frame->row = row;
+    if (st->memory) {
+        lp_mem_start(st, ts, frame);
+    }
     if (row >= 0) {
         lp_hit(entry, row);
     }
@@ -203,6 +285,9 @@ lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_
     LPFrame *frame = &ts->frames[--ts->depth];
     if (frame->row >= 0) {
         lp_charge(ts, frame, t_end);
+    }
+    if (st->memory) {
+        lp_mem_end(st, ts, frame, ts->depth > 0 ? frame - 1 : NULL);
     }
     lp_spend(ts, t_end, lp_timer_now(st));
 }

@@ -26,6 +26,11 @@ typedef struct {
     uint64_t hits;  /* times the row started */
     uint64_t ns;    /* wall time charged */
     uint64_t spent; /* of it, measured inside lineprof's callbacks for nested events */
+    /* Memory mode only (memhook.c); zero otherwise.  Bytes, callees included like `ns`. */
+    uint64_t alloc; /* allocated while the row ran */
+    int64_t net;    /* allocated minus released while the row ran */
+    uint64_t peak;  /* the largest rise of the thread's live bytes above their level at the
+                     * row's start, over the row's hits (a maximum, not a sum) */
 } LPLineCell;
 
 /* ---- code entries (linestats.c) -------------------------------------------------------------
@@ -67,6 +72,14 @@ typedef struct {
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
     int64_t t_start;    /* when that line started (ns) */
     uint64_t spent_at_start; /* the thread's `spent` when it started */
+    /* Memory mode only: the thread's memory counters when the line started, valid if mem_gen is
+     * the module's (a frame pushed before memory mode began has none). */
+    uint64_t mem_gen;
+    uint64_t alloc_at_start;
+    uint64_t freed_at_start;
+    int64_t live_at_start;
+    int64_t mem_peak; /* highest live level seen in this interval so far, the thread's mem_peak
+                       * since its last reset aside (events.h folds it in) */
 } LPFrame;
 
 typedef struct {
@@ -77,6 +90,11 @@ typedef struct {
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
     LPFrame *frames;      /* owned */
+    /* Memory mode: written by this thread's allocator wrappers (memhook.c), possibly without
+     * the GIL, read by this thread's events; never by another thread.  live = alloc - freed. */
+    uint64_t mem_alloc; /* bytes allocated on this thread while memory mode was on, ever */
+    uint64_t mem_freed; /* bytes released on this thread of blocks allocated then */
+    int64_t mem_peak;   /* highest live level since the last line start on this thread */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -135,6 +153,8 @@ typedef struct {
     int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */
     int64_t tsc_mult;    /* ... and ns per tick, times 2**LP_TSC_SHIFT */
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
+    int memory;       /* memory mode on: events keep per-line memory figures (memhook.c) */
+    uint64_t mem_gen; /* bumped each time memory mode starts; see LPFrame.mem_gen */
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */
@@ -162,6 +182,7 @@ typedef struct {
     PyObject *str_f_trace_lines; /* owned, interned */
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
+    int nmemory;           /* enabled tracers in memory mode */
 } LPModuleState;
 
 static inline LPModuleState *
@@ -242,6 +263,12 @@ int lp_setprofile_install(LPModuleState *st);
 int lp_setprofile_start(LPModuleState *st);
 void lp_setprofile_uninstall(LPModuleState *st);
 int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
+
+/* memhook.c */
+void lp_memhook_start(LPModuleState *st);
+void lp_memhook_stop(LPModuleState *st);
+PyObject *lp_memhook_py_installed(PyObject *module, PyObject *unused);
+PyObject *lp_memhook_py_state(PyObject *module, PyObject *unused);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;

@@ -89,6 +89,11 @@ static PyMethodDef lp_module_methods[] = {
     {"take_hooks_displaced", lp_py_take_hooks_displaced, METH_NOARGS,
      "take_hooks_displaced() -> int: times another tool's hook stood where lineprof's had to "
      "be since the last call (3.10/3.11); resets the count."},
+    {"memory_hook_installed", lp_memhook_py_installed, METH_NOARGS,
+     "memory_hook_installed() -> (raw, mem, obj): is memory mode's allocator wrapper on top of "
+     "each domain (PyMem_GetAllocator)?"},
+    {"_memory_hook_state", lp_memhook_py_state, METH_NOARGS,
+     "_memory_hook_state() -> dict: tests; the allocator hook's bookkeeping."},
     {"_set_stack_limit", lp_py_set_stack_limit, METH_O,
      "_set_stack_limit(n): tests; profiled frames per thread before profiling stops."},
     {NULL, NULL, 0, NULL},

@@ -24,6 +24,7 @@ typedef struct {
     Py_ssize_t nregs;
     Py_ssize_t cap;
     int enabled;
+    int memory; /* memory mode: enabling this tracer installs the allocator hook (memhook.c) */
 } TracerObject;
 
 static LPModuleState *
@@ -143,6 +144,9 @@ lp_tracer_stop(LPModuleState *st, TracerObject *self)
         lp_reg_unlisten(st, &self->regs[i]);
     }
     self->enabled = 0;
+    if (self->memory && --st->nmemory == 0) {
+        lp_memhook_stop(st);
+    }
     if (--st->nactive == 0) {
         lp_session_end(st);
     }
@@ -198,6 +202,10 @@ Tracer_enable(TracerObject *self, PyObject *arg)
             }
             return NULL;
         }
+    }
+    /* Before frames already running are adopted (setprofile), so they get a memory baseline. */
+    if (self->memory && st->nmemory++ == 0) {
+        lp_memhook_start(st);
     }
     if (starting && st->backend == LP_BACKEND_SETPROFILE && lp_setprofile_start(st) < 0) {
         lp_tracer_stop(st, self);
@@ -396,6 +404,54 @@ error:
     return NULL;
 }
 
+/* memory_stats() -> [(code, [(line, alloc, net, peak), ...]), ...] in registration order, for
+ * the rows stats() lists; bytes.  Empty lists unless this tracer is in memory mode. */
+static PyObject *
+Tracer_memory_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_tracer_state(self);
+    if (self->enabled && lp_raise_recorded_error(st) < 0) {
+        return NULL;
+    }
+    PyObject *result = PyList_New(self->nregs);
+    if (result == NULL) {
+        return NULL;
+    }
+    for (Py_ssize_t i = 0; i < self->nregs; i++) {
+        LPReg *reg = &self->regs[i];
+        PyObject *lines = PyList_New(0);
+        if (lines == NULL) {
+            goto error;
+        }
+        for (int row = 0; self->memory && row < reg->entry->nlines; row++) {
+            LPLineCell cell = reg->cells[row];
+            if (cell.hits == 0 && cell.ns == 0) {
+                continue;
+            }
+            PyObject *item = Py_BuildValue("(iKLK)", reg->entry->first_line + row,
+                                           (unsigned long long)cell.alloc, (long long)cell.net,
+                                           (unsigned long long)cell.peak);
+            if (item == NULL || PyList_Append(lines, item) < 0) {
+                Py_XDECREF(item);
+                Py_DECREF(lines);
+                goto error;
+            }
+            Py_DECREF(item);
+        }
+        PyObject *pair = PyTuple_Pack(2, reg->entry->code, lines);
+        Py_DECREF(lines);
+        if (pair == NULL) {
+            goto error;
+        }
+        PyList_SET_ITEM(result, i, pair);
+    }
+    return result;
+
+error:
+    Py_DECREF(result);
+    return NULL;
+}
+
 static PyObject *
 Tracer_clear(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
@@ -409,6 +465,31 @@ static PyObject *
 Tracer_get_enabled(TracerObject *self, void *Py_UNUSED(closure))
 {
     return PyBool_FromLong(self->enabled);
+}
+
+static PyObject *
+Tracer_get_memory(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->memory);
+}
+
+static int
+Tracer_set_memory(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete memory");
+        return -1;
+    }
+    int on = PyObject_IsTrue(value);
+    if (on < 0) {
+        return -1;
+    }
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "memory mode cannot change while recording");
+        return -1;
+    }
+    self->memory = on;
+    return 0;
 }
 
 static PyObject *
@@ -471,12 +552,16 @@ static PyMethodDef Tracer_methods[] = {
      "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
     {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
      "stats() -> [(code, [(line, hits, ns, spent), ...]), ...]"},
+    {"memory_stats", (PyCFunction)Tracer_memory_stats, METH_NOARGS,
+     "memory_stats() -> [(code, [(line, alloc, net, peak), ...]), ...]: bytes; memory mode."},
     {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},
     {NULL, NULL, 0, NULL},
 };
 
 static PyGetSetDef Tracer_getset[] = {
     {"enabled", (getter)Tracer_get_enabled, NULL, "Is this tracer recording?", NULL},
+    {"memory", (getter)Tracer_get_memory, (setter)Tracer_set_memory,
+     "Memory mode: allocations are charged to lines (set while not recording).", NULL},
     {"codes", (getter)Tracer_get_codes, NULL, "The registered code objects, in order.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -7,6 +7,7 @@
 #include "events.h"
 
 #include <pthread.h>
+#include <string.h>
 
 _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL = NULL;
 
@@ -22,6 +23,10 @@ lp_threadstate_destroy(void *ptr)
     LPThreadState *ts = ptr;
     if (ts == NULL) {
         return;
+    }
+    /* Memory mode's allocator wrappers read this pointer on every allocation, this one too. */
+    if (lp_threadstate_current == ts) {
+        lp_threadstate_current = NULL;
     }
     PyMem_RawFree(ts->frames);
     PyMem_RawFree(ts);
@@ -43,7 +48,8 @@ lp_threadstate_create(LPModuleState *st)
         st->error = LP_ERR_NOMEM;
         return NULL;
     }
-    ts->frames = PyMem_RawMalloc(sizeof(LPFrame) * LP_INITIAL_FRAMES);
+    /* Zeroed, here and when the stack grows: a frame's mem_gen 0 means "no memory baseline". */
+    ts->frames = PyMem_RawCalloc(LP_INITIAL_FRAMES, sizeof(LPFrame));
     if (ts->frames == NULL) {
         PyMem_RawFree(ts);
         st->error = LP_ERR_NOMEM;
@@ -76,6 +82,7 @@ lp_threadstate_grow(LPModuleState *st, LPThreadState *ts)
         st->error = LP_ERR_NOMEM;
         return NULL;
     }
+    memset(frames + ts->cap, 0, sizeof(LPFrame) * (size_t)(cap - ts->cap));
     ts->frames = frames;
     ts->cap = cap;
     return &ts->frames[ts->depth++];
@@ -97,6 +104,15 @@ lp_threadstate_flush(LPModuleState *st)
             lp_charge(ts, frame, now);
         }
         lp_start_interval(ts, frame, now);
+    }
+    if (st->memory) {
+        /* Top down, so each frame's peak reaches the frames below before they are charged. */
+        for (int i = ts->depth - 1; i >= 0; i--) {
+            lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
+        }
+        for (int i = 0; i < ts->depth; i++) {
+            lp_mem_start(st, ts, &ts->frames[i]);
+        }
     }
 }
 

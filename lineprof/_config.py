@@ -54,6 +54,13 @@ def calibrate() -> bool:
     return os.environ.get("LINEPROF_CALIBRATE", "1").strip().lower() not in _FALSE_WORDS - {""}
 
 
+def memory() -> bool:
+    """LINEPROF_MEMORY: memory mode (docs/memory.md), each line's Alloc, Net and Peak beside
+    its times, for every LineProfiler that does not say (``memory=``), ``@profile`` under
+    LINE_PROFILE=1 included.  Off unless set to 1, true, yes or on."""
+    return os.environ.get("LINEPROF_MEMORY", "").strip().lower() not in _FALSE_WORDS
+
+
 # The directory a profiled program's child processes write their results to (children.py).
 # The program's own process sets it for its children; it is not meant to be set by hand.
 CHILD_DIR = "LINEPROF_CHILD_DIR"

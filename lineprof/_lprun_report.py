@@ -53,6 +53,7 @@ class LprunReport:
             sort=self.sort,
             sources=self.sources,
             times=self.stats.times,
+            memory=self.stats.memory,
         )
         return text
 

@@ -35,12 +35,13 @@ class _Child:
         self.auto: AutoProfiler | None = None
         self._session: Session | None = None
         self._failed = False
+        self.memory: bool | None = None  # memory mode, as the program's process has it
 
     def session(self) -> Session:
         if self._session is None:
             from lineprof.session import Session
 
-            profiler = _profiler_starting_on_first_code(self._first_code)
+            profiler = _profiler_starting_on_first_code(self._first_code, self.memory)
             self._session = Session(profiler, self.results.write, self.results.adopt)
         return self._session
 
@@ -65,7 +66,9 @@ class _Child:
             self._session.abandon()
 
 
-def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineProfiler:
+def _profiler_starting_on_first_code(
+    on_first_code: Callable[[], None], memory: bool | None = None
+) -> LineProfiler:
     from lineprof.profiler import LineProfiler
 
     class ChildProfiler(LineProfiler):
@@ -75,7 +78,7 @@ def _profiler_starting_on_first_code(on_first_code: Callable[[], None]) -> LineP
                 on_first_code()
             return added
 
-    return ChildProfiler()
+    return ChildProfiler(memory=memory)
 
 
 def bootstrap(spec: dict[str, Any]) -> None:
@@ -88,6 +91,7 @@ def bootstrap(spec: dict[str, Any]) -> None:
     if not os.path.isdir(directory):
         return  # the program has finished and removed it: not a child to profile any more
     child = _Child(ResultsDirectory(directory))
+    child.memory = spec.get("memory")
     auto = None
     if spec.get("auto"):
         from lineprof.autoprofile import AutoProfiler

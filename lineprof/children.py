@@ -100,7 +100,9 @@ class Collector:
         self._closed = False
 
     @classmethod
-    def start(cls, auto: AutoProfiler | None = None, builtin: bool = False) -> Collector | None:
+    def start(
+        cls, auto: AutoProfiler | None = None, builtin: bool = False, memory: bool | None = None
+    ) -> Collector | None:
         """Make the directory, and export it to the processes started from now on: what
         they profile is what ``@profile`` registers, ``auto``'s targets, and with
         ``builtin`` a bare ``@profile``.  None, after a line on stderr, when that fails."""
@@ -113,6 +115,7 @@ class Collector:
             spec = {
                 "builtin": builtin,
                 "auto": auto.to_spec() if auto is not None and not auto.empty else None,
+                "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
             }
             # A plain write into the new directory: nothing can read it yet, and it lives only
             # as long as the run (atomic_write's fsync cost milliseconds of every start-up).

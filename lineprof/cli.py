@@ -92,6 +92,7 @@ class Settings(NamedTuple):
     sort: bool
     children: bool
     html: str | None
+    memory: bool | None = None  # None: LINEPROF_MEMORY decides
 
 
 def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings:
@@ -116,6 +117,7 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
         sort=flag("sort"),
         children=_on_unless_off(_setting(options, defaults, "children")),
         html=_setting(options, defaults, "html") or None,
+        memory=_setting(options, defaults, "memory"),
     )
 
 
@@ -180,6 +182,9 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
     defaults = _defaults(options)
     settings = _settings(options, defaults)
     outfile = settings.outfile or _default_outfile(command.kind, command.target)
+    if not settings.outfile and _memory_on(settings):
+        # line_profiler's .lprof has no place for the memory columns; lineprof's JSON keeps them.
+        outfile = outfile.removesuffix(".lprof") + ".json"
     _check_writable(outfile, "results")
     if settings.html:
         _check_writable(settings.html, "the HTML report")
@@ -200,7 +205,8 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
     from lineprof.session import Session
 
     try:
-        profiler = LineProfiler()  # LINEPROF_BACKEND may name a backend this Python lacks
+        # LINEPROF_BACKEND may name a backend this Python lacks
+        profiler = LineProfiler(memory=settings.memory)
     except ValueError as exc:
         raise CliError(str(exc)) from None
     auto = AutoProfiler(profiler)
@@ -220,7 +226,7 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
     if settings.children:
         from lineprof.children import Collector
 
-        collector = Collector.start(auto, settings.builtin)
+        collector = Collector.start(auto, settings.builtin, profiler.memory)
 
     def finish(stats: LineStats) -> None:
         if collector is not None:
@@ -315,6 +321,10 @@ def _launcher() -> str:
     from lineprof.decorator import _python_command
 
     return f"{_python_command()} -m lineprof"
+
+
+def _memory_on(settings: Settings) -> bool:
+    return settings.memory if settings.memory is not None else _config.memory()
 
 
 def _default_outfile(kind: str, target: str) -> str:
@@ -489,9 +499,12 @@ def _print_rich(text: str, stream: IO[str]) -> bool:
     Text = text_module.Text
     console = console_module.Console(file=stream, highlight=False, soft_wrap=True)
     syntax = syntax_module.Syntax("", "python", theme="ansi_dark", background_color="default")
+    code_column = _CODE_COLUMN
     for line in text.splitlines():
-        head = line[:_CODE_COLUMN]
-        if len(line) >= _CODE_COLUMN - 2 and head[:6].strip().isdigit():
+        if line.startswith("Line #") and "Line Contents" in line:
+            code_column = line.index("Line Contents")  # memory mode's columns come first
+        head = line[:code_column]
+        if len(line) >= code_column - 2 and head[:6].strip().isdigit():
             try:
                 percent = float(line[_PERCENT])
             except ValueError:
@@ -499,10 +512,12 @@ def _print_rich(text: str, stream: IO[str]) -> bool:
             style = "bold red" if percent >= 20 else "yellow" if percent >= 5 else ""
             row = Text()
             row.append(head, style=style)  # the numbers: hot lines stand out
-            row.append_text(syntax.highlight(line[_CODE_COLUMN:]))
+            row.append_text(syntax.highlight(line[code_column:]))
             row.rstrip()
             console.print(row)
-        elif line.startswith(("Timer unit", "Total time", "File:", "Function:", "Line #")):
+        elif line.startswith(
+            ("Timer unit", "Total time", "Memory:", "File:", "Function:", "Line #")
+        ):
             console.print(Text(line, style="bold"))
         else:
             console.print(Text(line))

@@ -253,6 +253,13 @@ def build_parser() -> argparse.ArgumentParser:
         "(default: on; --no-children, or LINEPROF_CHILDREN=0, switches it off)",
     )
     prof.add_argument(
+        "--memory",
+        action=bool_action,
+        help="memory mode: also record what each line allocates (Alloc), leaves allocated "
+        "(Net) and peaks at (Peak), callees included, shown as three more columns (default: "
+        "off, or LINEPROF_MEMORY=1)",
+    )
+    prof.add_argument(
         "-s",
         "--setup",
         metavar="FILE",

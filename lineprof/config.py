@@ -62,6 +62,7 @@ KEYS: dict[str, tuple[type, str]] = {
     "prof-mod": (list, "modules, packages or scripts to profile whole"),
     "prof-imports": (bool, "also profile what the script imports"),
     "children": (bool, "profile child processes too and merge their results (default true)"),
+    "memory": (bool, "memory mode: each line's Alloc, Net and Peak (docs/memory.md)"),
     "html": (str, "also write the HTML report to this file"),
 }
 

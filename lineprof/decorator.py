@@ -10,7 +10,8 @@ paid.  On, the first ``@profile`` starts one profiling session for the whole pro
 the function itself: recording costs nothing per call beyond the line events.  When the
 program ends (normally, by an uncaught exception, ``sys.exit()``, Ctrl-C or SIGTERM) a summary
 goes to stdout, the full report to ``profile_output.txt`` and the results to
-``profile_output.lprof`` (see ``_config.output_prefix``).
+``profile_output.lprof`` (see ``_config.output_prefix``; ``profile_output.json`` in memory
+mode, LINEPROF_MEMORY=1, whose columns the .lprof format has no place for).
 
 Under the ``lineprof`` command the command owns the session and writes its own files; the
 same ``profile`` object registers into it.  In a child process of a profiled program
@@ -200,7 +201,8 @@ class GlobalProfiler:
             return
         assert self._output_prefix is not None
         text_path = self._output_prefix + ".txt"
-        results_path = self._output_prefix + ".lprof"
+        # Memory figures do not fit line_profiler's .lprof: lineprof's JSON keeps them.
+        results_path = self._output_prefix + (".lprof" if stats.memory is None else ".json")
         import shlex
 
         summary = io.StringIO()

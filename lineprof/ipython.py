@@ -46,10 +46,10 @@ def load_ipython_extension(ipython: Any) -> None:
 
 # ---- options ----------------------------------------------------------------------------
 
-_FLAGS = {"r": "return_profiler", "s": "stripzeros", "z": "stripzeros"}
+_FLAGS = {"r": "return_profiler", "s": "stripzeros", "z": "stripzeros", "M": "memory"}
 _VALUED = "fmDTu"
 _LONG = {"--summarize": "summarize", "--sort": "sort"}
-_ALLOWED = "-f -m -D -T -u -r -s -z --summarize --sort"
+_ALLOWED = "-f -m -D -T -u -r -s -z -M --summarize --sort"
 # %%lprun_all's, as line_profiler's: no -f, -m or -s; -t and -p.
 _ALL_FLAGS = {"r": "return_profiler", "z": "stripzeros", "t": "total_time", "p": "top_level"}
 _ALL_VALUED = "DTu"
@@ -69,6 +69,7 @@ class _Options:
     sort: bool = False  # --sort
     total_time: bool = False  # %%lprun_all -t: the run's seconds in _total_time_taken
     top_level: bool = False  # %%lprun_all -p: the cell's own lines, not its functions'
+    memory: bool = False  # -M: memory mode (lineprof's own; line_profiler has no -M)
 
 
 def _parse_options(
@@ -266,6 +267,8 @@ class LineProfilerMagics(Magics):
 
         ``--sort``: order the functions by total time, the most expensive last.
 
+        ``-M``: memory mode (lineprof's own option): each line's Alloc, Net and Peak too.
+
         Put ``--`` before a statement that starts with ``-``.  A ``SystemExit`` or
         ``KeyboardInterrupt`` in the statement is caught and reported after the results;
         any other exception is raised after the results are shown and saved.
@@ -384,7 +387,7 @@ class LineProfilerMagics(Magics):
         __tracebackhide__ = True
         shell = self._shell
         try:
-            profiler = LineProfiler()
+            profiler = LineProfiler(memory=True if opts.memory else None)
         except ValueError as exc:  # LINEPROF_BACKEND names a backend this Python lacks
             raise UsageError(f"{magic}: {exc}") from None
         for expression in opts.functions:

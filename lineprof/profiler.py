@@ -45,8 +45,11 @@ class LineProfiler:
         calibrate: bool | None = None,
         wrap_trace: bool | None = None,
         set_frame_local_trace: bool | None = None,
+        memory: bool | None = None,
     ) -> None:
         self._tracer = _lineprof.Tracer()
+        # Memory mode (docs/memory.md): allocations are charged to lines beside the times.
+        self._tracer.memory = memory if memory is not None else _config.memory()
         # line_profiler 5's arguments, accepted and kept (None: its environment variables).
         # lineprof never takes another tool's sys.monitoring tool id and, before 3.12, leaves
         # another tool's trace function installed by default, so there is nothing for them to
@@ -532,7 +535,23 @@ class LineProfiler:
             metadata=Metadata.current(self._started_at, duration),
             subtracted=subtracted if subtract else None,
             raw=not subtract,
+            memory=self._memory_figures() if self._tracer.memory else None,
         )
+
+    def _memory_figures(self) -> dict[tuple[str, int, str], dict[int, tuple[int, int, int]]]:
+        figures: dict[tuple[str, int, str], dict[int, tuple[int, int, int]]] = {}
+        for code, rows in self._tracer.memory_stats():
+            key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
+            per_line = figures.setdefault(key, {})
+            for line, alloc, net, peak in rows:
+                a, n, p = per_line.get(line, (0, 0, 0))
+                per_line[line] = (a + alloc, n + net, max(p, peak))
+        return figures
+
+    @property
+    def memory(self) -> bool:
+        """Memory mode: each line's Alloc, Net and Peak are recorded beside its times."""
+        return self._tracer.memory
 
     def clear(self) -> None:
         """Forget everything recorded so far (registrations stay)."""

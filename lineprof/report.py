@@ -11,14 +11,33 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from lineprof._typing import TYPE_CHECKING
-from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, FunctionKey, LineTiming, function_source
+from lineprof.stats import (
+    TIMES_CORRECTED,
+    TIMES_RAW,
+    FunctionKey,
+    LineMemory,
+    LineTiming,
+    function_source,
+)
 
 if TYPE_CHECKING:
     from typing import IO
 
-__all__ = ["format_func", "format_text", "function_lines", "ran", "show_func", "show_text"]
+__all__ = [
+    "format_bytes",
+    "format_func",
+    "format_text",
+    "function_lines",
+    "ran",
+    "show_func",
+    "show_text",
+]
 
 HEADER = "Line #      Hits         Time  Per Hit   % Time  Line Contents"
+# Memory mode's table: three more columns before the line's text.
+MEMORY_HEADER = HEADER.replace(
+    "Line Contents", f"{'Alloc':>10} {'Net':>10} {'Peak':>10}  Line Contents"
+)
 
 # The header line for what the times are (LineStats.times).
 TIMES_HEADER = {
@@ -29,6 +48,27 @@ TIMES_HEADER = {
 
 def _row(lineno: int, hits: str, time: str, per_hit: str, percent: str, text: str) -> str:
     return f"{lineno:>6} {hits:>9} {time:>12} {per_hit:>8} {percent:>8}  {text}"
+
+
+def format_bytes(count: int) -> str:
+    """A byte count as people read it: "512 B", "1.5 KiB", "7.6 MiB" (binary units); at most
+    10 characters below 1000 GiB (1000 KiB and more is shown in MiB: "1.0 MiB")."""
+    sign = "-" if count < 0 else ""
+    if abs(count) < 1024:
+        return f"{sign}{abs(count)} B"
+    size = float(abs(count))
+    for unit in ("KiB", "MiB", "GiB"):
+        size /= 1024
+        if size < 999.95 or unit == "GiB":
+            break
+    return f"{sign}{size:.1f} {unit}"
+
+
+def _memory_cells(figures: LineMemory | None) -> str:
+    if figures is None:
+        return " " * 33
+    alloc, net, peak = figures
+    return f" {format_bytes(alloc):>10} {format_bytes(net):>10} {format_bytes(peak):>10}"
 
 
 def _fit(value: float, width: int, spec: str) -> str:
@@ -78,9 +118,12 @@ def format_func(
     output_unit: float | None = None,
     stripzeros: bool = False,
     source: Sequence[str] | None = None,
+    memory: Mapping[int, LineMemory] | None = None,
 ) -> str:
     """One function's table.  ``source``: the function's lines as stored with the results
-    (``LineStats.sources``); without it they are read from ``filename``."""
+    (``LineStats.sources``); without it they are read from ``filename``.  ``memory``: {line:
+    (alloc, net, peak)} in bytes (``LineStats.memory``): the table gets Alloc, Net and Peak
+    columns and the header the function's totals; None leaves the layout line_profiler's."""
     total_time = sum(time for _, _, time in timings)
     if stripzeros and not ran(timings):
         return ""
@@ -88,14 +131,23 @@ def format_func(
         output_unit = unit
     scalar = unit / output_unit
 
-    out = [f"Total time: {total_time * unit:g} s", f"File: {filename}"]
+    out = [f"Total time: {total_time * unit:g} s"]
+    if memory is not None:
+        figures = memory.values()
+        out.append(
+            f"Memory: {format_bytes(sum(a for a, _, _ in figures))} allocated, "
+            f"{format_bytes(sum(n for _, n, _ in figures))} net, "
+            f"{format_bytes(max((p for _, _, p in figures), default=0))} largest line peak"
+        )
+    out.append(f"File: {filename}")
     out.append(f"Function: {func_name} at line {start_lineno}")
     contents = function_lines(filename, start_lineno, timings, source)
     if contents is None:
         out.append(f"(source not available: {filename} cannot be read; line contents omitted)")
         last_timed = max((line for line, _, _ in timings), default=start_lineno)
         contents = [""] * (last_timed - start_lineno + 1)
-    out += ["", HEADER, "=" * len(HEADER)]
+    header = HEADER if memory is None else MEMORY_HEADER
+    out += ["", header, "=" * len(header)]
 
     by_line = {line: (hits, time) for line, hits, time in timings}
     for offset, text in enumerate(contents):
@@ -104,6 +156,8 @@ def format_func(
             hits, time = by_line[lineno]
             per_hit = _fit(time * scalar / hits, 8, "5.1f") if hits else ""
             percent = _fit(100 * time / total_time, 8, "5.1f") if total_time else ""
+            if memory is not None:
+                text = _memory_cells(memory.get(lineno))[1:] + "  " + text
             out.append(
                 _row(
                     lineno,
@@ -115,6 +169,8 @@ def format_func(
                 )
             )
         else:
+            if memory is not None:
+                text = _memory_cells(None)[1:] + "  " + text
             out.append(_row(lineno, "", "", "", "", text))
     out.append("")
     return "\n".join(out) + "\n"
@@ -130,6 +186,7 @@ def format_text(
     sort: bool = False,
     sources: Mapping[FunctionKey, Sequence[str]] | None = None,
     times: str | None = None,
+    memory: Mapping[FunctionKey, Mapping[int, LineMemory]] | None = None,
 ) -> str:
     """The whole report: timer unit, every function's table, and optionally a summary.
 
@@ -137,7 +194,8 @@ def format_text(
     printed last, next to the prompt.  ``sources``: functions' lines stored with the results
     (``LineStats.sources``); a function without them is read from its file.  ``times``
     (``LineStats.times``) adds a header line saying what the times are; None (not known, as
-    for line_profiler's results) adds none, so the layout is line_profiler's own."""
+    for line_profiler's results) adds none, so the layout is line_profiler's own.  ``memory``
+    (``LineStats.memory``) adds the memory columns to every table; None adds none."""
     if output_unit is None:
         output_unit = unit
     if sort:
@@ -152,8 +210,19 @@ def format_text(
         for key, timings in order:
             filename, lineno, name = key
             source = sources.get(key) if sources else None
+            figures = memory.get(key, {}) if memory is not None else None
             out.append(
-                format_func(filename, lineno, name, timings, unit, output_unit, stripzeros, source)
+                format_func(
+                    filename,
+                    lineno,
+                    name,
+                    timings,
+                    unit,
+                    output_unit,
+                    stripzeros,
+                    source,
+                    memory=figures,
+                )
             )
     if summarize:
         for (filename, lineno, name), timings in order:
@@ -193,10 +262,11 @@ def show_text(
     sort: bool = False,
     sources: Mapping[FunctionKey, Sequence[str]] | None = None,
     times: str | None = None,
+    memory: Mapping[FunctionKey, Mapping[int, LineMemory]] | None = None,
 ) -> None:
     """Print the whole report (line_profiler's ``show_text``)."""
     text = format_text(
-        stats, unit, output_unit, stripzeros, details, summarize, sort, sources, times
+        stats, unit, output_unit, stripzeros, details, summarize, sort, sources, times, memory
     )
     write(stream if stream is not None else sys.stdout, text)
 

@@ -48,6 +48,7 @@ class LineStats(stats.LineStats):
             sort=sort,
             sources=self.sources,
             times=self.times,
+            memory=self.memory,
         )
 
     def to_html(self, title: str | None = None) -> str:

@@ -48,11 +48,15 @@ __all__ = [
 
 FORMAT_NAME = "lineprof-results"
 # The major version of the JSON format.  Adding an optional field keeps it (readers ignore
-# fields they do not know); a change an older reader would misread bumps it.
-SCHEMA_VERSION = 1
+# fields they do not know); a change an older reader would misread bumps it.  Version 2 added
+# memory figures (an older lineprof would show such results without them, as if they had
+# none); results without memory figures are still written as version 1, which they are, so
+# older readers keep reading them.
+SCHEMA_VERSION = 2
 
 FunctionKey = tuple[str, int, str]  # (filename, first line, qualified name)
 LineTiming = tuple[int, int, int]  # (line, hits, time in units)
+LineMemory = tuple[int, int, int]  # (alloc, net, peak) in bytes: memory mode, see docs/memory.md
 
 # What the times are (``LineStats.times``, the JSON field "times"): the clock's figures less
 # what lineprof's own callbacks measured of themselves inside each line (``subtracted`` says
@@ -211,8 +215,12 @@ class LineStats:
     read from a line_profiler ``.lprof`` file, or from an older lineprof's JSON).  ``times``
     names the case: ``TIMES_CORRECTED``, ``TIMES_RAW`` or None.
 
-    Two LineStats are equal when their timings and unit are (sources, metadata and what was
-    subtracted describe the results; they are not results)."""
+    ``memory`` (memory mode, ``LineProfiler(memory=True)``) maps a function's key to {line:
+    (alloc, net, peak)} in bytes, for lines that ran; None when memory was not recorded (the
+    default, and results from line_profiler or an older lineprof).
+
+    Two LineStats are equal when their timings, unit and memory figures are (sources, metadata
+    and what was subtracted describe the results; they are not results)."""
 
     def __init__(
         self,
@@ -223,6 +231,7 @@ class LineStats:
         *,
         subtracted: Mapping[FunctionKey, Mapping[int, int]] | None = None,
         raw: bool = False,
+        memory: Mapping[FunctionKey, Mapping[int, LineMemory]] | None = None,
     ) -> None:
         self.timings: dict[FunctionKey, list[LineTiming]] = {
             key: sorted((int(ln), int(h), int(t)) for ln, h, t in lines)
@@ -249,6 +258,16 @@ class LineStats:
                 if min(kept.values()) < 0:
                     raise ValueError(f"subtracted is negative for a line of {key}")
                 self.subtracted[key] = dict(sorted(kept.items()))
+        self.memory: dict[FunctionKey, dict[int, LineMemory]] | None = None
+        if memory is not None:
+            self.memory = {}
+            for key, figures in memory.items():
+                if key not in self.timings:
+                    raise ValueError(f"memory names {key}, which has no timings")
+                self.memory[key] = {
+                    int(line): (int(a), int(n), int(p))
+                    for line, (a, n, p) in sorted(figures.items())
+                }
 
     @property
     def times(self) -> str | None:
@@ -275,7 +294,9 @@ class LineStats:
             ]
             for key, rows in self.timings.items()
         }
-        return type(self)(timings, self.unit, self.sources, self.metadata, raw=True)
+        return type(self)(
+            timings, self.unit, self.sources, self.metadata, raw=True, memory=self.memory
+        )
 
     def __repr__(self) -> str:
         return f"LineStats({len(self.timings)} functions, unit={self.unit:g})"
@@ -283,7 +304,11 @@ class LineStats:
     def __eq__(self, other: object) -> bool:
         if not isinstance(other, LineStats):
             return NotImplemented
-        return self.unit == other.unit and self.timings == other.timings
+        return (
+            self.unit == other.unit
+            and self.timings == other.timings
+            and self.memory == other.memory
+        )
 
     def total_time(self, key: FunctionKey) -> int:
         return sum(time for _, _, time in self.timings.get(key, ()))
@@ -311,7 +336,10 @@ class LineStats:
         ``subtracted`` summed; raw with raw stays raw.  Corrected mixed with raw: every input
         is made raw (``raw()``) first and the result is raw, so that no line adds a corrected
         time to a raw one.  If any input does not say (a line_profiler file), neither can the
-        result: the times are summed as reported and ``times`` is None."""
+        result: the times are summed as reported and ``times`` is None.
+
+        Memory figures: Alloc and Net are summed, Peak is the largest; the result has memory
+        figures if any input has."""
         stats = list(stats)
         if not stats:
             return cls({}, 1e-9)
@@ -323,6 +351,7 @@ class LineStats:
         merged: dict[FunctionKey, dict[int, list[int]]] = {}
         taken: dict[FunctionKey, dict[int, int]] = {}
         sources: dict[FunctionKey, list[str]] = {}
+        memory = _merge_memory([s.memory for s in stats])
         for s in stats:
             scale = s.unit / unit
             for key, lines in s.timings.items():
@@ -344,6 +373,7 @@ class LineStats:
             Metadata.merge([s.metadata for s in stats]),
             subtracted=taken if kinds == {TIMES_CORRECTED} else None,
             raw=kinds == {TIMES_RAW},
+            memory=memory,
         )
 
     # ---- lineprof's JSON format ---------------------------------------------------------
@@ -351,11 +381,13 @@ class LineStats:
     def to_dict(self) -> dict[str, Any]:
         data: dict[str, Any] = {
             "format": FORMAT_NAME,
-            "schema_version": SCHEMA_VERSION,
+            "schema_version": SCHEMA_VERSION if self.memory is not None else 1,
             "unit": self.unit,
         }
         if self.times is not None:
             data["times"] = self.times
+        if self.memory is not None:
+            data["memory"] = "bytes"
         data["metadata"] = self.metadata.to_json()
         data["functions"] = [_function_json(self, key) for key in self.timings]
         return data
@@ -397,6 +429,10 @@ class LineStats:
         timings: dict[FunctionKey, list[LineTiming]] = {}
         sources: dict[FunctionKey, list[str]] = {}
         subtracted: dict[FunctionKey, dict[int, int]] = {}
+        has_memory = data.get("memory") is not None
+        if has_memory and data["memory"] != "bytes":
+            raise bad(f"'memory' must be 'bytes', not {data['memory']!r}")
+        memory: dict[FunctionKey, dict[int, LineMemory]] = {}
         for index, item in enumerate(functions):
             try:
                 key, lines, text, taken = _parse_function(item)
@@ -411,6 +447,14 @@ class LineStats:
                     f"{TIMES_CORRECTED!r}"
                 )
             timings[key] = lines
+            try:
+                figures = _parse_memory(item, lines)
+            except ValueError as exc:
+                raise bad(f"function #{index} is malformed: {exc}") from None
+            if figures and not has_memory:
+                raise bad(f"function #{index} has 'memory' but the file has no 'memory' field")
+            if has_memory:
+                memory[key] = figures
             if text is not None:
                 sources[key] = text
             if taken:
@@ -422,6 +466,7 @@ class LineStats:
             metadata,
             subtracted=subtracted if times == TIMES_CORRECTED else None,
             raw=times == TIMES_RAW,
+            memory=memory if has_memory else None,
         )
 
     # ---- files --------------------------------------------------------------------------
@@ -452,6 +497,13 @@ class LineStats:
         """line_profiler 5's ``LineStats.to_file``: write the ``.lprof`` pickle line_profiler
         reads, whatever the name's extension (``dump`` chooses the format by extension);
         atomically, as ``dump``."""
+        if self.memory is not None:
+            print(
+                f"lineprof: {os.fspath(filename)}: the memory columns (Alloc, Net, Peak) are "
+                f"not part of line_profiler's .lprof format and are not written; save to a "
+                f".json file to keep them",
+                file=sys.stderr,
+            )
         data = lprof_format.dumps(self.timings, self.unit, _lprof_extra(self))
         atomic_write(filename, lambda out: out.write(data))
 
@@ -483,6 +535,8 @@ def _function_json(stats: LineStats, key: FunctionKey) -> dict[str, Any]:
     taken = (stats.subtracted or {}).get(key)
     if taken:
         item["subtracted"] = [[line, units] for line, units in taken.items()]
+    if stats.memory is not None and stats.memory.get(key):
+        item["memory"] = [[line, *figures] for line, figures in stats.memory[key].items()]
     return item
 
 
@@ -540,6 +594,53 @@ def _parse_function(
     ):
         raise ValueError("'source' must be a list of strings")
     return (filename, first_line, qualname), lines, text, _parse_subtracted(item, lines)
+
+
+def _parse_memory(item: dict[str, Any], lines: list[LineTiming]) -> dict[int, LineMemory]:
+    """A function's optional "memory": [[line, alloc, net, peak], ...] (schema version 2),
+    each line one of its timed lines, once; {} when absent."""
+    rows = item.get("memory")
+    if rows is None:
+        return {}
+    if not isinstance(rows, list):
+        raise ValueError("'memory' must be a list")
+    timed = {line for line, _, _ in lines}
+    figures: dict[int, LineMemory] = {}
+    for row in rows:
+        if not (
+            isinstance(row, list)
+            and len(row) == 4
+            and all(_is_int(v) for v in row)
+            and row[1] >= 0
+            and row[3] >= 0
+        ):
+            raise ValueError(
+                f"a row of 'memory' must be [line, alloc, net, peak], integers, alloc and peak "
+                f">= 0, not {row!r}"
+            )
+        line, alloc, net, peak = row
+        if line not in timed:
+            raise ValueError(f"'memory' names line {line}, which is not among its 'lines'")
+        if line in figures:
+            raise ValueError(f"'memory' lists line {line} twice")
+        figures[line] = (alloc, net, peak)
+    return figures
+
+
+def _merge_memory(
+    items: Sequence[Mapping[FunctionKey, Mapping[int, LineMemory]] | None],
+) -> dict[FunctionKey, dict[int, LineMemory]] | None:
+    """Alloc and Net summed, Peak the largest (a peak is reached once, not added up)."""
+    if all(item is None for item in items):
+        return None
+    merged: dict[FunctionKey, dict[int, LineMemory]] = {}
+    for item in items:
+        for key, per_line in (item or {}).items():
+            rows = merged.setdefault(key, {})
+            for line, (alloc, net, peak) in per_line.items():
+                a, n, p = rows.get(line, (0, 0, 0))
+                rows[line] = (a + alloc, n + net, max(p, peak))
+    return merged
 
 
 def _parse_subtracted(item: dict[str, Any], lines: list[LineTiming]) -> dict[int, int]:

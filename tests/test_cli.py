@@ -620,7 +620,7 @@ def test_dash_dash_show_runs_a_script_called_show(tmp_path: Path) -> None:
         (["show", "foreign.json"], "foreign.json: not a lineprof results file (no 'format'"),
         (["show", "foreign.lprof"], "foreign.lprof: not a lineprof results file: a pickle of"),
         (["show", "image.png"], "image.png: not a lineprof results file (neither"),
-        (["show", "future.json"], "future.json: written by a newer lineprof (schema version 2"),
+        (["show", "future.json"], "future.json: written by a newer lineprof (schema version 3"),
         (["show", "--html", "nodir/x.html", "good.json"], "cannot write the HTML report"),
     ],
 )
@@ -664,7 +664,7 @@ def write_bad_inputs(directory: Path) -> None:
     document["functions"][0]["lines"] = [[2, -3, 400]]
     (directory / "corrupt.json").write_text(json.dumps(document))
     document = json.loads((directory / "good.json").read_text())
-    document["schema_version"] = 2
+    document["schema_version"] = 3
     (directory / "future.json").write_text(json.dumps(document))
     (directory / "foreign.json").write_text('{"name": "not results", "version": 1}')
     (directory / "foreign.lprof").write_bytes(pickle.dumps({"timings": {}}, protocol=4))

@@ -193,7 +193,7 @@ HEAD = '{"format": "lineprof-results", '
         ("", "empty"),
         ("   \n", "not a lineprof results file"),
         (HEAD + '"schema_version": 1, "unit": 1e-9, "functions": [', "truncated"),
-        (HEAD + '"schema_version": 2, "unit": 1, "functions": []}', "newer lineprof"),
+        (HEAD + '"schema_version": 3, "unit": 1, "functions": []}', "newer lineprof"),
         (HEAD + '"schema_version": "1", "unit": 1, "functions": []}', "schema_version"),
         (HEAD + '"schema_version": 1, "unit": 0, "functions": []}', "unit"),
         ("name,hits\nf,1\n", "neither lineprof's JSON nor line_profiler's .lprof"),
@@ -257,7 +257,7 @@ def test_malformed_metadata_and_duplicates(tmp_path: Path) -> None:
 
 def test_schema_file_matches_the_code() -> None:
     schema = json.loads(SCHEMA.read_text())
-    assert schema["properties"]["schema_version"]["const"] == SCHEMA_VERSION
+    assert max(schema["properties"]["schema_version"]["enum"]) == SCHEMA_VERSION
     assert schema["properties"]["format"]["const"] == lineprof.stats.FORMAT_NAME
     assert set(schema["properties"]["metadata"]["properties"]) == set(Metadata().to_json())
 
@@ -292,7 +292,7 @@ def test_written_files_validate_against_the_schema(make: Make, tmp_path: Path) -
     jsonschema.Draft202012Validator(schema).validate(data)
     started = {**data, "metadata": {**data["metadata"], "start_time": "2026-01-01T00:00:00+00:00"}}
     jsonschema.Draft202012Validator(schema).validate(started)
-    bad = {**data, "schema_version": 2}
+    bad = {**data, "schema_version": SCHEMA_VERSION + 1}
     assert not jsonschema.Draft202012Validator(schema).is_valid(bad)
 
 

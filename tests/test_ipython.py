@@ -542,7 +542,7 @@ def test_systemexit_and_keyboardinterrupt_are_caught(ip: Any, statement: str, na
 @pytest.mark.parametrize(
     ("line", "message"),
     [
-        ("%lprun -x work(1)", "%lprun: unknown option -x (options: -f -m -D -T -u -r -s -z"),
+        ("%lprun -x work(1)", "%lprun: unknown option -x (options: -f -m -D -T -u -r -s -z -M"),
         ("%lprun --bogus work(1)", "%lprun: unknown option --bogus"),
         ("%lprun -f nope work(1)", "%lprun -f nope: could not find it (NameError: name 'nope'"),
         ("%lprun -m no_such_module_xyz work(1)", "%lprun -m no_such_module_xyz: could not import"),
@@ -724,3 +724,17 @@ def test_report_html_options() -> None:
     assert format_html(stats, sort=True).index("<b>b</b>") < format_html(stats).index("<b>a</b>")
     summary = format_html(stats, summarize=True)
     assert "Summary" in summary and ">a.py:1</td>" in summary and ">0.00</td>" in summary
+
+
+def test_lprun_M_is_memory_mode(ip: Any) -> None:
+    define(ip, "def grow():\n    return bytearray(2**20)\n")
+    lp = ip.run_line_magic("lprun", "-r -M -f grow kept = grow()")
+    assert lp.memory
+    memory = lp.get_stats().memory
+    assert memory is not None
+    ((line, (alloc, net, peak)),) = next(iter(memory.values())).items()
+    assert line == 2 and 2**20 <= net <= alloc <= 2**20 + 65536 and peak >= 2**20
+    out = run(ip, "%lprun -M -f grow kept = grow()")
+    assert "Alloc        Net       Peak  Line Contents" in out.text
+    assert "1.0 MiB    1.0 MiB    1.0 MiB      return bytearray(2**20)" in out.text
+    assert ip.run_line_magic("lprun", "-r -f grow grow()").get_stats().memory is None

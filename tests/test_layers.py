@@ -32,7 +32,10 @@ LAYERS: list[tuple[str, set[str]]] = [
 ]  # fmt: skip
 
 BENCHMARK_LAYERS: list[tuple[str, set[str]]] = [
-    ("shared", {"envs", "tables", "workloads", "profilers", "quick_overhead", "startup"}),
+    (
+        "shared",
+        {"envs", "tables", "workloads", "profilers", "quick_overhead", "startup", "memory_mode"},
+    ),
     ("measurements", {"accuracy", "memory"}),
     ("entry points", {"child", "run"}),
 ]

@@ -1,0 +1,390 @@
+/* memhook.c: memory mode's allocator hook (issue 16).
+ *
+ * With memory mode on, lineprof wraps the RAW, MEM and OBJ allocator domains (PEP 445,
+ * PyMem_GetAllocator / PyMem_SetAllocator, the API tracemalloc is built on).  Each wrapper
+ * forwards to the allocator it replaced and adds the block's size to counters in the calling
+ * thread's LPThreadState (mem_alloc, mem_freed, mem_peak); the event path (events.h) turns the
+ * counters into per-line Alloc / Net / Peak at line boundaries, exactly as it does with the
+ * clock.  The hook never charges a line itself, so it touches no code entry, no cell, no Python
+ * object: only its own thread's counters and the pointer table below.
+ *
+ * With memory mode off nothing here runs: no wrapper is installed (memory_hook_installed()
+ * says so) and the time-only event path tests one flag per event.
+ *
+ * Why the state is static and not module state: the allocator is process-wide and our wrapper
+ * can outlive the module (another tool may wrap it, see lp_memhook_stop), so the wrapper's
+ * context must live as long as the shared library, which CPython never unloads.  It holds no
+ * Python object.
+ *
+ * The size of a freed block: a pointer -> size table (open addressing, linear probing,
+ * backward-shift deletion), filled by the wrappers while memory mode is on.  A block allocated
+ * before that is not in it, and its free is ignored: it was never charged.  The table's storage
+ * comes from libc's calloc/free, never through Python's allocators, so growing it cannot re-enter
+ * the hook.
+ *
+ * Threads and the GIL: RAW-domain calls may come without the GIL, from any thread, so the table
+ * is guarded by a pthread mutex (threadstate.c already uses pthreads; an uncontended mutex does
+ * not allocate and costs two atomic operations; PyThread_type_lock is heavier and is not
+ * documented as usable without an initialised thread state).  The mutex is taken only inside the
+ * wrappers, never by the time-only path.  The wrapped allocator is called outside the mutex, so
+ * no other tool's lock is ever taken under ours.
+ *
+ * Nesting: pymalloc serves a large PyObject_Malloc with PyMem_RawMalloc, so one block would
+ * pass our OBJ wrapper and then our RAW wrapper.  A thread-local depth counter makes the inner
+ * call forward untouched (tracemalloc does the same, Modules/_tracemalloc.c "reentrant").
+ */
+#include "events.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+    uintptr_t key; /* the block's address; 0 = empty slot */
+    size_t size;
+} LPMemSlot;
+
+/* One per domain: the allocator we replaced, and whether ours stands over it. */
+typedef struct {
+    PyMemAllocatorDomain domain;
+    PyMemAllocatorEx prev; /* what PyMem_GetAllocator returned when we installed */
+    int installed;         /* our wrapper is in the chain (on top or under another tool's) */
+} LPMemDomain;
+
+static LPMemDomain lp_mem_domains[3] = {
+    {PYMEM_DOMAIN_RAW, {0}, 0},
+    {PYMEM_DOMAIN_MEM, {0}, 0},
+    {PYMEM_DOMAIN_OBJ, {0}, 0},
+};
+
+static struct {
+    pthread_mutex_t lock; /* guards slots, cap, used, untracked */
+    LPMemSlot *slots;     /* owned, libc calloc; NULL until the first block is tracked */
+    size_t cap;           /* power of two */
+    size_t used;
+    uint64_t untracked; /* blocks the table had no room for (libc calloc failed) */
+} lp_mem_table = {PTHREAD_MUTEX_INITIALIZER, NULL, 0, 0, 0};
+
+/* Accounting on: set and cleared with the GIL held, read by wrappers that may not hold it. */
+static atomic_int lp_mem_tracking = 0;
+
+/* Depth of our wrappers on this thread: a nested call forwards untouched. */
+static _Thread_local int lp_mem_depth LP_TLS_MODEL = 0;
+
+static pthread_once_t lp_mem_atfork_once = PTHREAD_ONCE_INIT;
+
+#define LP_MEM_MIN_CAP 4096
+
+/* ---- the table (callers hold lp_mem_table.lock) ------------------------------------------ */
+
+static inline size_t
+lp_mem_hash(uintptr_t key, size_t cap)
+{
+    /* Fibonacci hashing of the address without its alignment bits. */
+    return (size_t)(((uint64_t)(key >> 4) * UINT64_C(0x9E3779B97F4A7C15)) >> 20) & (cap - 1);
+}
+
+static int
+lp_mem_grow(void)
+{
+    size_t cap = lp_mem_table.cap ? lp_mem_table.cap * 2 : LP_MEM_MIN_CAP;
+    LPMemSlot *slots = calloc(cap, sizeof(LPMemSlot));
+    if (slots == NULL) {
+        return -1;
+    }
+    for (size_t i = 0; i < lp_mem_table.cap; i++) {
+        LPMemSlot s = lp_mem_table.slots[i];
+        if (s.key != 0) {
+            size_t j = lp_mem_hash(s.key, cap);
+            while (slots[j].key != 0) {
+                j = (j + 1) & (cap - 1);
+            }
+            slots[j] = s;
+        }
+    }
+    free(lp_mem_table.slots);
+    lp_mem_table.slots = slots;
+    lp_mem_table.cap = cap;
+    return 0;
+}
+
+static void
+lp_mem_insert(uintptr_t key, size_t size)
+{
+    if ((lp_mem_table.used + 1) * 2 > lp_mem_table.cap && lp_mem_grow() < 0) {
+        lp_mem_table.untracked++;
+        return;
+    }
+    size_t mask = lp_mem_table.cap - 1;
+    size_t i = lp_mem_hash(key, lp_mem_table.cap);
+    while (lp_mem_table.slots[i].key != 0) {
+        if (lp_mem_table.slots[i].key == key) {
+            /* Freed behind our back (by an allocator we do not wrap) and handed out again. */
+            lp_mem_table.slots[i].size = size;
+            return;
+        }
+        i = (i + 1) & mask;
+    }
+    lp_mem_table.slots[i].key = key;
+    lp_mem_table.slots[i].size = size;
+    lp_mem_table.used++;
+}
+
+/* Remove `key`; its size, or 0 if it was not tracked. */
+static size_t
+lp_mem_remove(uintptr_t key)
+{
+    if (lp_mem_table.slots == NULL) {
+        return 0;
+    }
+    size_t mask = lp_mem_table.cap - 1;
+    size_t i = lp_mem_hash(key, lp_mem_table.cap);
+    while (lp_mem_table.slots[i].key != key) {
+        if (lp_mem_table.slots[i].key == 0) {
+            return 0;
+        }
+        i = (i + 1) & mask;
+    }
+    size_t size = lp_mem_table.slots[i].size;
+    /* Backward-shift deletion: move later members of the probe run into the hole, so lookups
+     * never need tombstones. */
+    size_t hole = i;
+    for (size_t j = (i + 1) & mask; lp_mem_table.slots[j].key != 0; j = (j + 1) & mask) {
+        size_t home = lp_mem_hash(lp_mem_table.slots[j].key, lp_mem_table.cap);
+        /* Can slots[j] move to the hole?  Only if its home is not in (hole, j] cyclically. */
+        int between = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+        if (!between) {
+            lp_mem_table.slots[hole] = lp_mem_table.slots[j];
+            hole = j;
+        }
+    }
+    lp_mem_table.slots[hole].key = 0;
+    lp_mem_table.slots[hole].size = 0;
+    lp_mem_table.used--;
+    return size;
+}
+
+static void
+lp_mem_table_clear(void)
+{
+    pthread_mutex_lock(&lp_mem_table.lock);
+    free(lp_mem_table.slots);
+    lp_mem_table.slots = NULL;
+    lp_mem_table.cap = 0;
+    lp_mem_table.used = 0;
+    pthread_mutex_unlock(&lp_mem_table.lock);
+}
+
+/* fork() in a thread while another holds the table lock would leave the child's lock taken
+ * forever: hold it across fork so it is in a known state on both sides. */
+static void
+lp_mem_atfork_prepare(void)
+{
+    pthread_mutex_lock(&lp_mem_table.lock);
+}
+
+static void
+lp_mem_atfork_release(void)
+{
+    pthread_mutex_unlock(&lp_mem_table.lock);
+}
+
+static void
+lp_mem_atfork_register(void)
+{
+    pthread_atfork(lp_mem_atfork_prepare, lp_mem_atfork_release, lp_mem_atfork_release);
+}
+
+/* ---- accounting --------------------------------------------------------------------------- */
+
+/* Called after the wrapped allocator returned.  `old` is the block a realloc replaced (0 for
+ * malloc/calloc), `new` the block now live (0 for free), `size` its size. */
+static void
+lp_mem_account(uintptr_t old, uintptr_t new, size_t size)
+{
+    size_t old_size = 0;
+    pthread_mutex_lock(&lp_mem_table.lock);
+    if (old != 0) {
+        old_size = lp_mem_remove(old);
+    }
+    if (new != 0) {
+        lp_mem_insert(new, size);
+    }
+    pthread_mutex_unlock(&lp_mem_table.lock);
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL) {
+        /* No profiled line ever ran on this thread: nothing to charge.  The block is in the
+         * table, so its free is known if it happens on a thread that is charged. */
+        return;
+    }
+    /* A realloc charges what it changed: growth as allocated, shrinking as released. */
+    if (new != 0) {
+        if (size >= old_size) {
+            ts->mem_alloc += size - old_size;
+        }
+        else {
+            ts->mem_freed += old_size - size;
+        }
+    }
+    else {
+        ts->mem_freed += old_size;
+    }
+    int64_t live = (int64_t)(ts->mem_alloc - ts->mem_freed);
+    if (live > ts->mem_peak) {
+        ts->mem_peak = live;
+    }
+}
+
+/* ---- the wrappers -------------------------------------------------------------------------- */
+
+static inline int
+lp_mem_enter(void)
+{
+    return lp_mem_depth++ == 0 && atomic_load_explicit(&lp_mem_tracking, memory_order_relaxed);
+}
+
+static void *
+lp_mem_malloc(void *ctx, size_t size)
+{
+    LPMemDomain *d = ctx;
+    int track = lp_mem_enter();
+    void *ptr = d->prev.malloc(d->prev.ctx, size);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        lp_mem_account(0, (uintptr_t)ptr, size);
+    }
+    return ptr;
+}
+
+static void *
+lp_mem_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    LPMemDomain *d = ctx;
+    int track = lp_mem_enter();
+    void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        /* The allocator checked nelem * elsize for overflow before it succeeded. */
+        lp_mem_account(0, (uintptr_t)ptr, nelem * elsize);
+    }
+    return ptr;
+}
+
+static void *
+lp_mem_realloc(void *ctx, void *ptr, size_t size)
+{
+    LPMemDomain *d = ctx;
+    int track = lp_mem_enter();
+    void *out = d->prev.realloc(d->prev.ctx, ptr, size);
+    lp_mem_depth--;
+    if (track && out != NULL) {
+        /* On failure the old block is untouched and stays where it was in the table. */
+        lp_mem_account((uintptr_t)ptr, (uintptr_t)out, size);
+    }
+    return out;
+}
+
+static void
+lp_mem_free(void *ctx, void *ptr)
+{
+    LPMemDomain *d = ctx;
+    int track = lp_mem_enter() && ptr != NULL;
+    if (track) {
+        /* Before the block goes back: once freed, another thread may get the same address. */
+        lp_mem_account((uintptr_t)ptr, 0, 0);
+    }
+    d->prev.free(d->prev.ctx, ptr);
+    lp_mem_depth--;
+}
+
+static int
+lp_mem_is_ours(const LPMemDomain *d, const PyMemAllocatorEx *alloc)
+{
+    return alloc->ctx == d && alloc->malloc == lp_mem_malloc;
+}
+
+/* ---- switching on and off (GIL held) ------------------------------------------------------ */
+
+/* The first memory-mode tracer is enabled: wrap every domain not wrapped already. */
+void
+lp_memhook_start(LPModuleState *st)
+{
+    pthread_once(&lp_mem_atfork_once, lp_mem_atfork_register);
+    for (int i = 0; i < 3; i++) {
+        LPMemDomain *d = &lp_mem_domains[i];
+        if (d->installed) {
+            /* Left in the chain under another tool's wrapper last time: it forwards until
+             * told to account again. */
+            continue;
+        }
+        PyMem_GetAllocator(d->domain, &d->prev);
+        PyMemAllocatorEx ours = {d, lp_mem_malloc, lp_mem_calloc, lp_mem_realloc, lp_mem_free};
+        PyMem_SetAllocator(d->domain, &ours);
+        d->installed = 1;
+    }
+    st->mem_gen++;
+    st->memory = 1;
+    atomic_store(&lp_mem_tracking, 1);
+}
+
+/* The last memory-mode tracer is disabled.  Where our wrapper is still on top, the allocator we
+ * replaced goes back.  Where another tool (tracemalloc.start(), say) wrapped ours since, putting
+ * ours' predecessor back would cut that tool out, and it would still call into our wrapper
+ * through its saved pointer: so ours stays in the chain, forwarding every call untouched, and is
+ * reused by the next memory-mode session.  If that tool later restores what it found, ours is
+ * on top again and the next stop removes it. */
+void
+lp_memhook_stop(LPModuleState *st)
+{
+    st->memory = 0;
+    atomic_store(&lp_mem_tracking, 0);
+    for (int i = 0; i < 3; i++) {
+        LPMemDomain *d = &lp_mem_domains[i];
+        if (!d->installed) {
+            continue;
+        }
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(d->domain, &cur);
+        if (lp_mem_is_ours(d, &cur)) {
+            PyMem_SetAllocator(d->domain, &d->prev);
+            d->installed = 0;
+        }
+    }
+    /* Blocks freed from now on are not seen; stale entries would be wrong next time. */
+    lp_mem_table_clear();
+}
+
+/* memory_hook_installed() -> (raw, mem, obj): for each domain, is our wrapper on top of it? */
+PyObject *
+lp_memhook_py_installed(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    (void)module;
+    PyObject *out = PyTuple_New(3);
+    if (out == NULL) {
+        return NULL;
+    }
+    for (int i = 0; i < 3; i++) {
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(lp_mem_domains[i].domain, &cur);
+        PyTuple_SET_ITEM(out, i, PyBool_FromLong(lp_mem_is_ours(&lp_mem_domains[i], &cur)));
+    }
+    return out;
+}
+
+/* memory_hook_state() -> dict: tests and diagnostics. */
+PyObject *
+lp_memhook_py_state(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    (void)module;
+    pthread_mutex_lock(&lp_mem_table.lock);
+    unsigned long long used = lp_mem_table.used;
+    unsigned long long untracked = lp_mem_table.untracked;
+    pthread_mutex_unlock(&lp_mem_table.lock);
+    return Py_BuildValue("{s:O,s:O,s:O,s:i,s:K,s:K}", "raw_in_chain",
+                         lp_mem_domains[0].installed ? Py_True : Py_False, "mem_in_chain",
+                         lp_mem_domains[1].installed ? Py_True : Py_False, "obj_in_chain",
+                         lp_mem_domains[2].installed ? Py_True : Py_False, "tracking",
+                         atomic_load(&lp_mem_tracking), "tracked_blocks", used, "untracked_blocks",
+                         untracked);
+}

@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lineprof import _config, children
+from lineprof import children, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.children import ResultsDirectory, finish_with_multiprocessing, warn
 
@@ -85,7 +85,7 @@ def bootstrap(spec: dict[str, Any]) -> None:
     """Profile this process for the program that started it: called by the sitecustomize
     that program's process wrote, with ``spec`` (what to profile).  Raises on a failure,
     which the sitecustomize reports in one line."""
-    directory = _config.child_directory()
+    directory = environment.child_directory()
     if directory is None or children._current_child is not None or _is_helper_process():
         return
     if not os.path.isdir(directory):

@@ -30,7 +30,7 @@ import os
 import sys
 from collections.abc import Callable
 
-from lineprof import _config
+from lineprof import environment
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -126,10 +126,10 @@ class Collector:
             if directory is not None:
                 _remove_tree(directory)
             return None
-        saved = {name: os.environ.get(name) for name in ("PYTHONPATH", _config.CHILD_DIR)}
+        saved = {name: os.environ.get(name) for name in ("PYTHONPATH", environment.CHILD_DIR)}
         path = saved["PYTHONPATH"]
         os.environ["PYTHONPATH"] = boot + os.pathsep + path if path else boot
-        os.environ[_config.CHILD_DIR] = directory
+        os.environ[environment.CHILD_DIR] = directory
         return cls(directory, saved)
 
     def on_fork(self, session: Session) -> Finish:

@@ -22,7 +22,7 @@ import shlex
 import signal
 import sys
 
-from lineprof import _config, report, runner
+from lineprof import environment, report, runner
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.cli_options import (
@@ -128,7 +128,7 @@ def _level(options: argparse.Namespace, defaults: dict[str, Any], key: str) -> i
 
 
 def _on_unless_off(value: bool | None) -> bool:
-    return _config.children_requested() if value is None else value
+    return environment.children_requested() if value is None else value
 
 
 # ---- entry point --------------------------------------------------------------------------
@@ -324,7 +324,7 @@ def _launcher() -> str:
 
 
 def _memory_on(settings: Settings) -> bool:
-    return settings.memory if settings.memory is not None else _config.memory()
+    return settings.memory if settings.memory is not None else environment.memory()
 
 
 def _default_outfile(kind: str, target: str) -> str:

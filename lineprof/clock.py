@@ -11,7 +11,7 @@ is ``tsc``): the kernel has then checked that the counter runs at a constant rat
 stop in idle states and agrees across CPUs, and it stops using it (switching clocksource) if it
 ever sees otherwise.  Ticks are converted against CLOCK_MONOTONIC over two short windows that
 must agree; if anything looks wrong, lineprof stays on CLOCK_MONOTONIC.  LINEPROF_CLOCK
-(``auto``, ``tsc``, ``monotonic``) overrides the choice (``_config.clock``).
+(``auto``, ``tsc``, ``monotonic``) overrides the choice (``environment.clock``).
 
 The choice is made once per process, before the first profiling session starts (``ensure``,
 called by ``LineProfiler``): a session never mixes clocks, and the C core refuses to switch
@@ -25,7 +25,7 @@ import sys
 import time
 import warnings
 
-from lineprof import _config, _lineprof
+from lineprof import _lineprof, environment
 
 __all__ = ["choose", "current", "ensure", "tsc_unusable"]
 
@@ -54,7 +54,7 @@ def ensure() -> str:
     Call only while no profiler is enabled."""
     global _chosen
     if _chosen is None:
-        _chosen = choose(_config.clock())
+        _chosen = choose(environment.clock())
     return _chosen
 
 

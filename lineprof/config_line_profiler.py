@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import os
 
-from lineprof import _config
+from lineprof import environment
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 __all__ = ["ENV_VAR", "FILE_NAMES", "Translation", "find_file", "rc_file", "translate"]
 
-ENV_VAR = _config.LINE_PROFILER_RC  # line_profiler's knob: the path of its TOML file
+ENV_VAR = environment.LINE_PROFILER_RC  # line_profiler's knob: the path of its TOML file
 FILE_NAMES = ("line_profiler.toml", "pyproject.toml")  # looked for in each directory, in order
 
 # (sub-table, key) -> the lineprof key it sets, the value going over as it is.  Where kernprof
@@ -90,7 +90,7 @@ class Translation:
 
 def rc_file() -> str | None:
     """The file LINE_PROFILER_RC names (absolute), or None when it is unset or empty."""
-    value = _config.line_profiler_rc()
+    value = environment.line_profiler_rc()
     return os.path.abspath(value) if value else None
 
 

@@ -10,7 +10,7 @@ paid.  On, the first ``@profile`` starts one profiling session for the whole pro
 the function itself: recording costs nothing per call beyond the line events.  When the
 program ends (normally, by an uncaught exception, ``sys.exit()``, Ctrl-C or SIGTERM) a summary
 goes to stdout, the full report to ``profile_output.txt`` and the results to
-``profile_output.lprof`` (see ``_config.output_prefix``; ``profile_output.json`` in memory
+``profile_output.lprof`` (see ``environment.output_prefix``; ``profile_output.json`` in memory
 mode, LINEPROF_MEMORY=1, whose columns the .lprof format has no place for).
 
 Under the ``lineprof`` command the command owns the session and writes its own files; the
@@ -24,7 +24,7 @@ import io
 import os
 import sys
 
-from lineprof import _config
+from lineprof import environment
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # imported when profiling starts: the off path stays an import of this file
@@ -71,7 +71,7 @@ class GlobalProfiler:
                 self._start_child_session()
                 if self._session is None:
                     return func
-            elif not _config.line_profile_requested() or _in_multiprocessing_child():
+            elif not environment.line_profile_requested() or _in_multiprocessing_child():
                 return func
             else:
                 self._start_own_session()
@@ -162,7 +162,7 @@ class GlobalProfiler:
 
     def _start_own_session(self) -> None:
         if self._output_prefix is None:
-            self._output_prefix = os.path.abspath(_config.output_prefix())
+            self._output_prefix = os.path.abspath(environment.output_prefix())
         from lineprof.profiler import LineProfiler
         from lineprof.session import Session
 
@@ -172,7 +172,7 @@ class GlobalProfiler:
             _profiling_is_off(exc)
             return
         collector = None
-        if _config.children_requested():
+        if environment.children_requested():
             from lineprof.children import Collector
 
             collector = Collector.start()

@@ -5,7 +5,7 @@ Imported only by ``lineprof.load_ipython_extension`` (``%load_ext lineprof``), s
 lineprof never imports IPython.  Options, their letters and the messages printed follow
 line_profiler's ``%lprun``, so the same lines work with ``lineprof`` in place of
 ``line_profiler``.  The results display as the text report in a terminal and as an HTML table
-in Jupyter (``_lprun_report``).
+in Jupyter (``lprun_display``).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ from IPython.core.error import UsageError
 from IPython.core.magic import Magics, cell_magic, line_cell_magic, magics_class, no_var_expand
 from IPython.display import display
 
-from lineprof._lprun_report import LprunReport
+from lineprof.lprun_display import LprunReport
 from lineprof.profiler import LineProfiler
 from lineprof.scoping import OWN_MEMBERS
 from lineprof.stats import FunctionKey

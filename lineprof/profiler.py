@@ -16,7 +16,7 @@ import warnings
 from collections.abc import Callable, Iterator
 from time import perf_counter
 
-from lineprof import _config, _lineprof, clock, codemap
+from lineprof import _lineprof, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
 from lineprof.scoping import OWN_MEMBERS, ScopingPolicy
@@ -49,15 +49,15 @@ class LineProfiler:
     ) -> None:
         self._tracer = _lineprof.Tracer()
         # Memory mode (docs/memory.md): allocations are charged to lines beside the times.
-        self._tracer.memory = memory if memory is not None else _config.memory()
+        self._tracer.memory = memory if memory is not None else environment.memory()
         # line_profiler 5's arguments, accepted and kept (None: its environment variables).
         # lineprof never takes another tool's sys.monitoring tool id and, before 3.12, leaves
         # another tool's trace function installed by default, so there is nothing for them to
         # switch; what lineprof does then is in docs/coming-from-line-profiler.md.
         if wrap_trace is None:
-            wrap_trace = _config.line_profiler_switch("LINE_PROFILER_WRAP_TRACE")
+            wrap_trace = environment.line_profiler_switch("LINE_PROFILER_WRAP_TRACE")
         if set_frame_local_trace is None:
-            set_frame_local_trace = _config.line_profiler_switch(
+            set_frame_local_trace = environment.line_profiler_switch(
                 "LINE_PROFILER_SET_FRAME_LOCAL_TRACE"
             )
         self.wrap_trace = bool(wrap_trace)
@@ -67,8 +67,8 @@ class LineProfiler:
         # Report each line's time less what lineprof's own callbacks for profiled events
         # measured of themselves inside it (csrc/lineprof.h, LPLineCell); False: the clock's
         # figures as read.
-        self._calibrate = calibrate if calibrate is not None else _config.calibrate()
-        self._backend = backend if backend is not None else _config.backend()
+        self._calibrate = calibrate if calibrate is not None else environment.calibrate()
+        self._backend = backend if backend is not None else environment.backend()
         if self._backend != "auto" and self._backend not in _lineprof.BACKENDS:
             version = ".".join(map(str, sys.version_info[:2]))
             raise ValueError(

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import lineprof
-from lineprof import _config
+from lineprof import environment as lineprof_environment
 from lineprof.decorator import GlobalProfiler
 from tests.scripts._run import (
     SCRIPTS,
@@ -76,7 +76,7 @@ def test_line_profile_switch(
     else:
         monkeypatch.setenv("LINE_PROFILE", value)
     monkeypatch.setattr(sys, "argv", ["prog", *argv])
-    assert _config.line_profile_requested() is expected
+    assert lineprof_environment.line_profile_requested() is expected
 
 
 def test_off_in_a_subprocess_writes_nothing(tmp_path: Path) -> None:

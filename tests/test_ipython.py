@@ -20,7 +20,7 @@ from typing import Any
 import pytest
 
 from lineprof import LineProfiler, LineStats, _lineprof, load_stats
-from lineprof._lprun_report import LprunReport, format_html
+from lineprof.lprun_display import LprunReport, format_html
 from lineprof.report import format_text
 from lineprof.stats import TIMES_CORRECTED
 from tests import targets

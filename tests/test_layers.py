@@ -17,12 +17,12 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top.  A reader finds what a module may use by looking one row down.
 LAYERS: list[tuple[str, set[str]]] = [
     ("core: the C extension and process-wide settings",
-     {"_lineprof", "_config", "_typing", "_version"}),
+     {"_lineprof", "environment", "_typing", "_version"}),
     ("engine: the clock, how code maps to rows, what add_class/add_module take",
      {"clock", "codemap", "scoping"}),
     ("results model and its file formats", {"lprof_format", "stats"}),
     ("renderers: text, HTML, %lprun display, diffs",
-     {"report", "html", "_lprun_report", "diff", "diff_html"}),
+     {"report", "html", "lprun_display", "diff", "diff_html"}),
     ("the API that ties engine, model and renderers: LineProfiler, LineStats as users get it",
      {"results", "profiler"}),
     ("front doors: sessions, @profile, the command, IPython, pytest, children, config",

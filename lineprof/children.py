@@ -25,7 +25,6 @@ Nothing here may break the program: a failure costs at most one line on stderr.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import sys
 from collections.abc import Callable
@@ -62,13 +61,19 @@ def _remove_tree(path: str) -> None:
     SIGINT after Ctrl-C)."""
     for root, dirs, files in os.walk(path, topdown=False):
         for name in files:
-            with contextlib.suppress(OSError):
+            try:
                 os.unlink(os.path.join(root, name))
+            except OSError:
+                pass
         for name in dirs:
-            with contextlib.suppress(OSError):
+            try:
                 os.rmdir(os.path.join(root, name))
-    with contextlib.suppress(OSError):
+            except OSError:
+                pass
+    try:
         os.rmdir(path)
+    except OSError:
+        pass
 
 
 def _make_private_directory(prefix: str) -> str:

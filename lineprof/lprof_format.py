@@ -12,19 +12,24 @@ them): ``BUILD`` makes them attributes of line_profiler's object, which it never
 Reading goes through an unpickler whose ``find_class`` admits only that class name, and
 returns a plain placeholder for it, never line_profiler's class: no other callable can be
 reached, so a pickle that would run code is refused before anything in it runs.  Writing
-assembles the pickle opcodes around the state, so line_profiler need not be installed.
+assembles the pickle opcodes around the state, so line_profiler need not be installed; the
+state is plain data (str, int, float, bool, None, and lists, tuples and dicts of them), whose
+protocol-2 opcodes are written here directly: every ``@profile`` program writes a ``.lprof``
+at exit, and importing ``pickle`` (with ``re``, ``enum`` and ``struct`` behind it) cost it
+~3-5 ms (CPython 3.13); only reading imports it.
 """
 
 from __future__ import annotations
 
 import io
 import math
-import pickle
-from collections.abc import Mapping, Sequence
+import struct
 
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pickle
+    from collections.abc import Mapping, Sequence
     from typing import Any
 
 __all__ = ["ALLOWED_CLASSES", "EXTRA_PREFIX", "WRITE_CLASS", "dumps", "loads"]
@@ -62,22 +67,29 @@ class _Refused(Exception):
     pass
 
 
-class _RestrictedUnpickler(pickle.Unpickler):
-    def find_class(self, module: str, name: str) -> Any:
-        if (module, name) in ALLOWED_CLASSES:
-            return _LineStatsRecord
-        raise _Refused(f"{module}.{name}")
+def _restricted_unpickler(data: bytes) -> pickle.Unpickler:
+    import pickle  # on reading only: see the module docstring
 
-    def persistent_load(self, pid: Any) -> Any:
-        raise _Refused("a persistent id")
+    class RestrictedUnpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            if (module, name) in ALLOWED_CLASSES:
+                return _LineStatsRecord
+            raise _Refused(f"{module}.{name}")
+
+        def persistent_load(self, pid: Any) -> Any:
+            raise _Refused("a persistent id")
+
+    return RestrictedUnpickler(io.BytesIO(data), encoding="utf-8")
 
 
 def loads(data: bytes) -> tuple[Timings, float, dict[str, Any]]:
     """``(timings, unit, extra)`` from the bytes of a ``.lprof`` file; ``extra`` holds its
     ``lineprof_*`` entries, unchecked (the caller knows what they mean).  Raises ValueError
     with a one-line reason for anything else; nothing in the data is ever called."""
+    import pickle  # on reading only: see the module docstring
+
     try:
-        obj = _RestrictedUnpickler(io.BytesIO(data), encoding="utf-8").load()
+        obj = _restricted_unpickler(data).load()
     except _Refused as exc:
         raise ValueError(
             f"not a lineprof results file: a pickle that refers to {exc}, which line_profiler's "
@@ -175,20 +187,67 @@ def dumps(
         },
         "unit": float(unit),
     }
-    # Protocol 2 has no frames, so its opcodes for plain data (dict, list, tuple, str, int,
-    # float; no globals) can be spliced between the class and BUILD as they are.
-    body = pickle.dumps(state, protocol=2)
-    assert body[:2] == b"\x80\x02" and body[-1:] == pickle.STOP
-
     module, name = WRITE_CLASS
-    return b"".join(
-        [
-            pickle.PROTO + b"\x02",
-            pickle.GLOBAL + f"{module}\n{name}\n".encode("ascii"),
-            pickle.EMPTY_TUPLE,
-            pickle.NEWOBJ,  # cls.__new__(cls), as pickle does for a plain class
-            body[2:-1],  # the state dict
-            pickle.BUILD,  # obj.__dict__.update(state)
-            pickle.STOP,
-        ]
-    )
+    out = [
+        b"\x80\x02",  # PROTO 2
+        b"c" + f"{module}\n{name}\n".encode("ascii"),  # GLOBAL: the class
+        b")",  # EMPTY_TUPLE
+        b"\x81",  # NEWOBJ: cls.__new__(cls), as pickle does for a plain class
+    ]
+    _encode(state, out)
+    out.append(b"b")  # BUILD: obj.__dict__.update(state)
+    out.append(b".")  # STOP
+    return b"".join(out)
+
+
+def _encode(value: object, out: list[bytes]) -> None:
+    """Append the protocol-2 opcodes that rebuild ``value``, plain data only (``_plain``),
+    without the memo: nothing in the state is shared or recursive."""
+    kind = type(value)
+    if kind is str:
+        data = value.encode("utf-8", "surrogatepass")  # type: ignore[attr-defined]
+        out.append(b"X" + len(data).to_bytes(4, "little") + data)  # BINUNICODE
+    elif kind is bool:
+        out.append(b"\x88" if value else b"\x89")  # NEWTRUE / NEWFALSE
+    elif kind is int:
+        number: int = value  # type: ignore[assignment]
+        if 0 <= number < 0x100:
+            out.append(b"K" + number.to_bytes(1, "little"))  # BININT1
+        elif -(2**31) <= number < 2**31:
+            out.append(b"J" + number.to_bytes(4, "little", signed=True))  # BININT
+        else:  # LONG1: little-endian two's complement, as short as the sign allows
+            size = (number.bit_length() + 8) // 8
+            out.append(b"\x8a" + bytes([size]) + number.to_bytes(size, "little", signed=True))
+    elif kind is float:
+        out.append(b"G" + struct.pack(">d", value))  # BINFLOAT: IEEE 754, big-endian
+    elif value is None:
+        out.append(b"N")
+    elif kind is tuple:
+        items: tuple[object, ...] = value  # type: ignore[assignment]
+        if not items:
+            out.append(b")")  # EMPTY_TUPLE
+            return
+        if len(items) > 3:
+            out.append(b"(")  # MARK
+        for item in items:
+            _encode(item, out)
+        out.append(b"t" if len(items) > 3 else b"\x85\x86\x87"[len(items) - 1 : len(items)])
+    elif kind is list:
+        out.append(b"]")  # EMPTY_LIST
+        elements: list[object] = value  # type: ignore[assignment]
+        if elements:
+            out.append(b"(")  # MARK
+            for item in elements:
+                _encode(item, out)
+            out.append(b"e")  # APPENDS
+    elif kind is dict:
+        out.append(b"}")  # EMPTY_DICT
+        mapping: dict[object, object] = value  # type: ignore[assignment]
+        if mapping:
+            out.append(b"(")  # MARK
+            for key, item in mapping.items():
+                _encode(key, out)
+                _encode(item, out)
+            out.append(b"u")  # SETITEMS
+    else:
+        raise TypeError(f"not plain data: {kind.__name__}")

@@ -19,13 +19,12 @@ from time import perf_counter
 from lineprof import _lineprof, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
-from lineprof.scoping import OWN_MEMBERS, ScopingPolicy
 from lineprof.stats import Metadata, capture_sources
 
 if TYPE_CHECKING:
     from typing import IO, Any
 
-    from lineprof.scoping import Kind, ScopingPolicyArg
+    from lineprof.scoping import Kind, ScopingPolicy, ScopingPolicyArg
 
 __all__ = ["LineProfiler", "load_stats"]
 
@@ -140,6 +139,8 @@ class LineProfiler:
         ``@profile`` does).  Returns how many functions were newly registered."""
         if not isinstance(cls, type):
             raise TypeError(f"add_class needs a class, got {cls!r}")
+        from lineprof.scoping import ScopingPolicy  # ~2 ms (enum): only for classes, modules
+
         policies = ScopingPolicy.to_policies(scoping_policy)
         return self._add_namespace(cls, policies, wrap, set())
 
@@ -156,6 +157,8 @@ class LineProfiler:
         no submodule).  Returns how many functions were newly registered."""
         if not isinstance(module, types.ModuleType):
             raise TypeError(f"add_module needs a module, got {module!r}")
+        from lineprof.scoping import ScopingPolicy  # ~2 ms (enum): only for classes, modules
+
         policies = ScopingPolicy.to_policies(scoping_policy)
         return self._add_namespace(module, policies, wrap, set())
 
@@ -197,6 +200,8 @@ class LineProfiler:
         Returns how many were new, or None when ``obj`` has none (a C function); raises
         TypeError when it is neither callable nor a wrapper of callables."""
         if isinstance(obj, type):
+            from lineprof.scoping import OWN_MEMBERS  # ~2 ms (enum): only for classes
+
             return self.add_class(obj, scoping_policy=OWN_MEMBERS)
         functions = _underlying_functions(obj)
         if functions:

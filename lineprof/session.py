@@ -18,25 +18,25 @@ needs nothing of it but the thread id, which ``_thread`` gives.
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal without its enums (enum: ~2 ms)
 import _thread
 import atexit
 import os
-import signal
 import sys
 import time
-from collections.abc import Callable
-from types import FrameType
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
 from lineprof.results import LineStats
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+    from types import FrameType
     from typing import Any
 
-__all__ = ["Session", "in_multiprocessing_child"]
+    Finish = Callable[[LineStats], None]
 
-Finish = Callable[[LineStats], None]
+__all__ = ["Session", "in_multiprocessing_child"]
 
 
 class Session:
@@ -173,9 +173,9 @@ def _die_of_sigterm() -> None:
             stream.flush()
         except (OSError, ValueError, AttributeError):
             pass
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    os.kill(os.getpid(), signal.SIGTERM)
-    os._exit(128 + signal.SIGTERM)  # not reached: the signal is delivered by kill()
+    _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+    os.kill(os.getpid(), _signal.SIGTERM)
+    os._exit(128 + _signal.SIGTERM)  # not reached: the signal is delivered by kill()
 
 
 def _install_sigterm_handler(session: Session) -> None:
@@ -184,7 +184,7 @@ def _install_sigterm_handler(session: Session) -> None:
     Only when SIGTERM has its default action: a program that ignores SIGTERM or handles it
     itself decides what happens (when its handler exits, atexit writes the results).  A
     handler the program installs later replaces this one the same way."""
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if _signal.getsignal(_signal.SIGTERM) != _signal.SIG_DFL:
         return
 
     def on_sigterm(signum: int, frame: FrameType | None) -> None:
@@ -198,9 +198,9 @@ def _install_sigterm_handler(session: Session) -> None:
         _die_of_sigterm()
 
     try:
-        signal.signal(signal.SIGTERM, on_sigterm)
+        _signal.signal(_signal.SIGTERM, on_sigterm)
     except ValueError:
-        return  # not the main thread: signal.signal only works there
+        return  # not the main thread: _signal.signal only works there
     session._sigterm_handler = on_sigterm
 
 
@@ -220,10 +220,10 @@ def _install_fork_handlers(session: Session) -> None:
 
     def ours() -> bool:
         handler = session._sigterm_handler
-        return handler is not None and signal.getsignal(signal.SIGTERM) is handler
+        return handler is not None and _signal.getsignal(_signal.SIGTERM) is handler
 
     def before_fork() -> None:
-        mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM}) if ours() else None
+        mask = _signal.pthread_sigmask(_signal.SIG_BLOCK, {_signal.SIGTERM}) if ours() else None
         saved[_thread.get_ident()] = (session.owns_process(), mask)
 
     def after_fork(in_child: bool) -> None:
@@ -234,10 +234,10 @@ def _install_fork_handlers(session: Session) -> None:
                 carried_on = owned and session._carry_on_in_child()
                 _SigtermWatch.drop()  # the parent's; a multiprocessing child arms its own
                 if not carried_on and ours():
-                    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+                    _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
         finally:
             if mask is not None:
-                signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+                _signal.pthread_sigmask(_signal.SIG_SETMASK, mask)
 
     os.register_at_fork(
         before=before_fork,
@@ -254,7 +254,7 @@ class _SigtermWatch:
     (the default action, which the program would get without lineprof, kills at once).
 
     So a multiprocessing child that handles SIGTERM for its results has a daemon thread woken
-    by the signal (``signal.set_wakeup_fd``) that interrupts the main thread with SIGTERM
+    by the signal (``_signal.set_wakeup_fd``) that interrupts the main thread with SIGTERM
     again, as long as lineprof's handler has not started.  A blocking call in the main thread
     fails with EINTR, and Python runs the handler.  A wakeup fd the program set (asyncio) is
     left alone."""
@@ -270,16 +270,16 @@ class _SigtermWatch:
         if threading.current_thread() is not threading.main_thread():
             return  # set_wakeup_fd only works in the main thread
         if cls._pid == os.getpid():
-            current = signal.set_wakeup_fd(cls._write_fd, warn_on_full_buffer=False)
+            current = _signal.set_wakeup_fd(cls._write_fd, warn_on_full_buffer=False)
             if current not in (-1, cls._write_fd):
-                signal.set_wakeup_fd(current)  # the program's own: leave it
+                _signal.set_wakeup_fd(current)  # the program's own: leave it
             return
         inherited = cls._write_fd if cls._pid != -1 else -1
         read_fd, write_fd = os.pipe()
         os.set_blocking(write_fd, False)
-        current = signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
+        current = _signal.set_wakeup_fd(write_fd, warn_on_full_buffer=False)
         if current not in (-1, inherited):
-            signal.set_wakeup_fd(current)  # the program's own: leave it
+            _signal.set_wakeup_fd(current)  # the program's own: leave it
             os.close(read_fd)
             os.close(write_fd)
             return
@@ -297,9 +297,9 @@ class _SigtermWatch:
         if cls._pid in (-1, os.getpid()):
             return
         try:
-            current = signal.set_wakeup_fd(-1)
+            current = _signal.set_wakeup_fd(-1)
             if current not in (-1, cls._write_fd):
-                signal.set_wakeup_fd(current)  # the program's own: put it back
+                _signal.set_wakeup_fd(current)  # the program's own: put it back
         except ValueError:  # not the main thread
             pass
         cls._close_inherited()
@@ -324,15 +324,15 @@ class _SigtermWatch:
                 return
             if not data:
                 return
-            if signal.SIGTERM.value not in data:
+            if _signal.SIGTERM not in data:
                 continue
             while not session._sigterm_running:
                 time.sleep(0.01)  # the main thread usually runs the handler meanwhile
                 handler = session._sigterm_handler
-                if session._sigterm_running or signal.getsignal(signal.SIGTERM) is not handler:
+                if session._sigterm_running or _signal.getsignal(_signal.SIGTERM) is not handler:
                     break  # running, or the program handles SIGTERM now
                 try:
-                    signal.pthread_kill(main, signal.SIGTERM)
+                    _signal.pthread_kill(main, _signal.SIGTERM)
                 except OSError:
                     return
 

@@ -19,7 +19,6 @@ program imports this module, most never write JSON, and the import costs ~2.5 ms
 
 from __future__ import annotations
 
-import contextlib
 import datetime
 import linecache
 import math
@@ -752,15 +751,19 @@ def atomic_write(filename: str | os.PathLike[str], write: Callable[[BinaryIO], o
             continue
     try:
         with os.fdopen(fd, "wb") as out:
-            with contextlib.suppress(FileNotFoundError):
+            try:
                 os.chmod(out.fileno(), stat.S_IMODE(os.stat(path).st_mode))
+            except FileNotFoundError:
+                pass
             write(out)
             out.flush()
             os.fsync(out.fileno())
         os.replace(tmp, path)
     except BaseException:
-        with contextlib.suppress(OSError):
+        try:
             os.unlink(tmp)
+        except OSError:
+            pass
         raise
     _sync_directory(directory)
 

@@ -349,3 +349,14 @@ def test_forked_children_die_of_sigterm_sent_at_once(tmp_path: Path, how: str) -
         result = run_python(script, "40", cwd=tmp_path, env=ON)
     assert result.returncode == 0, result.stderr
     assert result.stdout.splitlines()[0] == "survivors 0"
+
+
+@pytest.mark.parametrize(
+    "text", ["", "plain/path-1.lprof", "with space", "it's", "ü", "a$b", "x;rm", "~user", "-n"]
+)
+def test_shell_quote_is_shlex_quote(text: str) -> None:
+    import shlex
+
+    from lineprof.decorator import _shell_quote
+
+    assert _shell_quote(text) == shlex.quote(text)

@@ -238,3 +238,39 @@ def test_ten_thousand_functions_profiled_and_unprofiled_in_a_loop(backend: str) 
     # Tables and entries for 10,000 functions are over a megabyte: a leak would show.
     assert grown < 64 * 1024, f"memory grew by {grown} bytes over 2 cycles"
     assert [sys.getrefcount(code) for code in codes] == refcounts
+
+
+SOURCES = {
+    "plain": b"def f():\n    return 1\n",
+    "crlf": b"def f():\r\n    return 1\r\n",
+    "cr": b"def f():\r    return 1\r",
+    "mixed": b"a = 1\r\nb = 2\rc = 3\n\n",
+    "no_final_newline": b"x = 1\ny = 2",
+    "empty": b"",
+    "bom": b"\xef\xbb\xbfx = '\xc3\xa9'\n",
+    "non_ascii": "s = 'é€😀'\n".encode(),
+    "form_feed_kept": b"a = 1\x0c\nb = '\xe2\x80\xa8'\n",
+    "latin1_declared": b"# -*- coding: latin-1 -*-\ns = '\xe9'\n",
+    "not_utf8": b"s = '\xe9'\n",
+}
+
+
+@pytest.mark.parametrize("name", sorted(SOURCES))
+def test_source_lines_match_linecache(tmp_path: Any, name: str) -> None:
+    """codemap reads plain UTF-8 sources itself (no tokenize import at start-up): what it puts
+    in linecache's cache must be what linecache itself would have put there."""
+    import linecache
+
+    from lineprof import codemap
+
+    path = str(tmp_path / f"{name}.py")
+    with open(path, "wb") as file:
+        file.write(SOURCES[name])
+    linecache.cache.pop(path, None)
+    ours = codemap.source_lines(path)
+    ours_entry = linecache.cache.get(path)
+    linecache.cache.pop(path, None)
+    theirs = linecache.getlines(path)
+    assert ours == theirs
+    assert ours_entry == linecache.cache.get(path)
+    linecache.cache.pop(path, None)

@@ -524,6 +524,81 @@ def test_lprof_holds_only_line_profilers_class_and_plain_data(make: Make, tmp_pa
     assert load_stats(path) == lp.get_stats()
 
 
+PLAIN_VALUES: list[Any] = [
+    0,
+    1,
+    255,
+    256,
+    65535,
+    65536,
+    -1,
+    -128,
+    -129,
+    2**31 - 1,
+    2**31,
+    -(2**31),
+    -(2**31) - 1,
+    2**63,
+    -(2**63),
+    10**40,
+    -(10**40),
+    0.0,
+    -0.0,
+    1e-9,
+    1.5e300,
+    float("inf"),
+    True,
+    False,
+    None,
+    "",
+    "a",
+    "é€😀",
+    "\udcff surrogate",
+    "x" * 300,
+    (),
+    (1,),
+    (1, "a"),
+    (1, "a", 2.0),
+    (1, 2, 3, 4, 5),
+    [],
+    [1, [2, [3]]],
+    {},
+    {("f.py", 3, "g"): [(4, 5, 6)], "k": {"n": None}},
+]
+
+
+@pytest.mark.parametrize("value", PLAIN_VALUES, ids=repr)
+def test_lprof_writer_rebuilds_plain_data_exactly(value: Any) -> None:
+    """The .lprof writer spells protocol 2's opcodes itself (no pickle import at exit): the
+    state it writes must unpickle to exactly what it was given, types included."""
+    data = lineprof.lprof_format.dumps({}, 1e-9, {"lineprof_value": value})
+    obj = _unpickle_state(data)
+    got = obj["lineprof_value"]
+    assert repr(got) == repr(value) and type(got) is type(value)
+    assert obj["timings"] == {} and obj["unit"] == 1e-9
+
+
+def _unpickle_state(data: bytes) -> dict[str, Any]:
+    """The state dict of a .lprof, read with the standard unpickler (the class swapped for a
+    plain one)."""
+
+    class Record:
+        pass
+
+    class Unpickler(pickle.Unpickler):
+        def find_class(self, module: str, name: str) -> Any:
+            assert (module, name) == ("line_profiler._line_profiler", "LineStats")
+            return Record
+
+    record = Unpickler(io.BytesIO(data)).load()
+    return dict(vars(record))
+
+
+def test_lprof_writer_refuses_what_is_not_plain_data() -> None:
+    with pytest.raises(ValueError, match="plain data"):
+        lineprof.lprof_format.dumps({}, 1e-9, {"lineprof_x": {1, 2}})
+
+
 @needs_line_profiler
 def test_python_m_line_profiler_shows_lineprofs_lprof(make: Make, tmp_path: Path) -> None:
     lp = make(targets.basic, targets.rec, targets.gen)

@@ -123,7 +123,7 @@ class Collector:
                 "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
             }
             # A plain write into the new directory: nothing can read it yet, and it lives only
-            # as long as the run (atomic_write's fsync cost milliseconds of every start-up).
+            # as long as the run.
             with open(os.path.join(boot, "sitecustomize.py"), "x", encoding="utf-8") as out:
                 out.write(_sitecustomize_source(spec))
         except OSError as exc:

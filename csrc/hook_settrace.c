@@ -231,7 +231,7 @@ lp_settrace_install(LPModuleState *st)
 void
 lp_settrace_uninstall(LPModuleState *st)
 {
-#if PY_VERSION_HEX < 0x030C0000
+#if LP_HAVE_CHEAP_TRACE_SWITCH /* lp_untrace_all_threads: a per-thread setter (compat.h) */
     /* Only ours: a trace function another tool set since (coverage, pdb) stays, and its
      * thread was not profiled by lineprof from then on. */
     st->hooks_displaced += lp_untrace_all_threads(lp_settrace_callback);

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from lineprof import children, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.children import ResultsDirectory, finish_with_multiprocessing, warn
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lineprof.autoprofile import AutoProfiler

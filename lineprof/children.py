@@ -27,21 +27,21 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable
 
 from lineprof import environment
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import Any
 
     from lineprof.autoprofile import AutoProfiler
     from lineprof.results import LineStats
     from lineprof.session import Session
 
-__all__ = ["Collector", "leave"]
+    Finish = Callable[[LineStats], None]
 
-Finish = Callable[["LineStats"], None]
+__all__ = ["Collector", "leave"]
 
 _BOOT = "boot"  # the sitecustomize, beside the children's results
 # multiprocessing finalizer priority: after every finalizer of the process itself

@@ -8,12 +8,10 @@ and off.  The C ``Tracer`` only records.
 from __future__ import annotations
 
 import datetime
-import functools
 import os
 import sys
 import types
 import warnings
-from collections.abc import Callable, Iterator
 from time import perf_counter
 
 from lineprof import _lineprof, clock, codemap, environment
@@ -22,6 +20,8 @@ from lineprof.results import LineStats, load_stats
 from lineprof.stats import Metadata, capture_sources
 
 if TYPE_CHECKING:
+    import functools
+    from collections.abc import Callable, Iterator
     from typing import IO, Any
 
     from lineprof.scoping import Kind, ScopingPolicy, ScopingPolicyArg
@@ -206,7 +206,7 @@ class LineProfiler:
         functions = _underlying_functions(obj)
         if functions:
             return sum(self._add_function(function) for function in functions)
-        if not callable(obj) and not isinstance(obj, _DESCRIPTORS):
+        if not callable(obj) and not _is_descriptor(obj):
             raise TypeError(
                 f"lineprof can only profile Python functions; got {obj!r} "
                 f"({type(obj).__name__}), which is not callable"
@@ -380,12 +380,12 @@ class LineProfiler:
             )
         if isinstance(obj, staticmethod | classmethod):
             return _rebuilt(obj, [obj.__func__], self._wrap, type(obj))
-        if isinstance(obj, functools.partial | functools.partialmethod):
+        if _is_partial(obj):
             args, keywords = obj.args, obj.keywords
             return _rebuilt(obj, [obj.func], self._wrap, lambda f: type(obj)(f, *args, **keywords))
         if isinstance(obj, property):
             return _rebuilt(obj, [obj.fget, obj.fset, obj.fdel], self._wrap, _new_property(obj))
-        if isinstance(obj, functools.cached_property):
+        if _is_cached_property(obj):
             return _rebuilt(obj, [obj.func], self._wrap, _new_cached_property(obj))
         if callable(obj) and _underlying_functions(obj):
             # A callable object with Python code under it (its class's __call__, a decorated
@@ -434,6 +434,8 @@ class LineProfiler:
                     return func(*args, **kwargs)
                 finally:
                     self.disable_by_count()
+
+        import functools  # wrapping only: see _loaded_functools
 
         functools.update_wrapper(wrapper, func)
         # Set after update_wrapper, which copies the __dict__ (and so another profiler's mark)
@@ -609,7 +611,8 @@ _CO_GENERATOR, _CO_COROUTINE, _CO_ITERABLE_COROUTINE, _CO_ASYNC_GENERATOR = 0x20
 
 def _code_flags(func: Any) -> int:
     """co_flags of the code behind ``func`` (through partials and methods), 0 without one."""
-    while isinstance(func, functools.partial):
+    functools = _loaded_functools()
+    while functools is not None and isinstance(func, functools.partial):
         func = func.func
     func = getattr(func, "__func__", func)
     code = getattr(func, "__code__", None)
@@ -649,14 +652,33 @@ def _merge_lines(
     return [(line, h, t) for line, (h, t) in sorted(merged.items())]
 
 
-# Wrappers of callables that are not callable themselves (a classmethod, say).
-_DESCRIPTORS = (
-    property,
-    functools.cached_property,
-    functools.partialmethod,
-    staticmethod,
-    classmethod,
-)
+def _loaded_functools() -> types.ModuleType | None:
+    """functools, if the program has imported it.  lineprof does not import it to recognise
+    its wrappers: no partialmethod or cached_property can exist before the program imports
+    functools, and importing it (collections with it) costs a program that does not ~2 ms of
+    start-up (CPython 3.13)."""
+    return sys.modules.get("functools")
+
+
+def _is_partial(obj: object) -> bool:
+    """A functools.partial or partialmethod."""
+    functools = _loaded_functools()
+    return functools is not None and isinstance(obj, functools.partial | functools.partialmethod)
+
+
+def _is_cached_property(obj: object) -> bool:
+    functools = _loaded_functools()
+    return functools is not None and isinstance(obj, functools.cached_property)
+
+
+def _is_descriptor(obj: object) -> bool:
+    """A wrapper of callables that is not callable itself (a classmethod, say)."""
+    return (
+        isinstance(obj, property | staticmethod | classmethod)
+        or _is_partial(obj)
+        or _is_cached_property(obj)
+    )
+
 
 # Set on a wrapper from LineProfiler._wrap_function: the profiler it switches on.
 _WRAPPER_MARK = "__lineprof_profiler__"
@@ -688,9 +710,9 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
         elif isinstance(item, property):
             for accessor in (item.fget, item.fset, item.fdel):
                 visit(accessor)
-        elif isinstance(item, functools.partial | functools.partialmethod):
+        elif _is_partial(item):
             visit(item.func)
-        elif isinstance(item, functools.cached_property):
+        elif _is_cached_property(item):
             visit(item.func)
         elif isinstance(item, type):
             return  # a namespace, not a function: add_class

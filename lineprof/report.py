@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import linecache
 import sys
-from collections.abc import Mapping, Sequence
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.stats import (
@@ -21,6 +20,7 @@ from lineprof.stats import (
 )
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping, Sequence
     from typing import IO
 
 __all__ = [

@@ -25,13 +25,13 @@ import math
 import os
 import stat
 import sys
-from collections.abc import Callable, Iterable, Mapping, Sequence
 
 from lineprof import codemap, lprof_format
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof._version import __version__
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterable, Mapping, Sequence
     from typing import Any, BinaryIO, Self, TypeGuard, TypeVar
 
     _Stats = TypeVar("_Stats", bound="LineStats")

@@ -5,13 +5,17 @@ stay off it.  Each check runs a fresh interpreter (this one has them all loaded 
 from __future__ import annotations
 
 import json
+import os
 import pickle
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from lineprof._typing import NamedTuple
+
+ROOT = Path(__file__).resolve().parent.parent
 
 # Kept off every start-up path: lineprof needs nothing of them until it writes JSON, follows
 # threads of multiprocessing's children, or registers a generator.
@@ -45,6 +49,45 @@ def test_a_profiling_session_starts_without_the_slow_modules() -> None:
         kept_off.discard("threading")  # the legacy hooks follow new threads through it
     assert not new & kept_off
     assert "lineprof.html" not in new  # made on use, by few programs
+
+
+# What a program run with LINE_PROFILE=1 and one @profile function has imported by the time
+# lineprof has written its results at exit, that a program importing nothing would not have:
+# none of these (re and enum, pickle, tokenize, collections and functools: 1-3 ms each).
+NEVER_UNDER_LINE_PROFILE = {
+    *NEVER_AT_START,
+    "re", "enum", "pickle", "tokenize", "shlex", "signal", "contextlib", "collections",
+    "functools", "lineprof.scoping",
+}  # fmt: skip
+
+PROGRAM = """\
+import atexit, json, sys
+before = set(sys.modules)
+atexit.register(lambda: print(json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr))
+before.add("json")
+from lineprof import profile
+@profile
+def f(n):
+    return sum(range(n))
+f(10)
+"""
+
+
+def test_a_line_profile_program_imports_only_what_it_needs(tmp_path: Path) -> None:
+    script = tmp_path / "prog.py"
+    script.write_text(PROGRAM)
+    env = {**os.environ, "LINE_PROFILE": "1", "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "profile_output.lprof").exists()  # results were written
+    new = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    assert "lineprof.session" in new
+    kept_off = NEVER_UNDER_LINE_PROFILE - _imported_after("import linecache")  # 3.10/3.11: tokenize
+    if sys.version_info < (3, 12):
+        kept_off.discard("threading")  # the legacy hooks follow new threads through it
+    assert not new & kept_off, sorted(new & kept_off)
 
 
 def test_the_command_imports_no_typing() -> None:

@@ -17,6 +17,7 @@ SOURCES = [
     "csrc/hook_monitoring.c",
     "csrc/hook_settrace.c",
     "csrc/hook_setprofile.c",
+    "csrc/hook_wrap.c",
     "csrc/memhook.c",
 ]
 

@@ -126,6 +126,31 @@ lp_untrace_all_threads(Py_tracefunc func)
 }
 #endif
 
+/* Set `ts`'s trace function (the per-thread-state setter of cpython/ceval.h, before 3.12). */
+#if PY_VERSION_HEX < 0x030C0000
+static inline void
+lp_thread_set_trace(PyThreadState *ts, Py_tracefunc func, PyObject *obj)
+{
+    if (_PyEval_SetTrace(ts, func, obj) < 0) {
+        PyErr_WriteUnraisable(NULL);
+    }
+}
+
+/* Call `visit(ts, obj)` for every thread whose trace function is `func` (obj: its trace
+ * object, borrowed); `visit` may set that thread's trace function. */
+static inline void
+lp_for_threads_traced_by(Py_tracefunc func, void (*visit)(PyThreadState *, PyObject *))
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts->c_tracefunc == func) {
+            visit(ts, ts->c_traceobj);
+        }
+    }
+}
+#endif
+
 /* The calling thread's C trace and profile functions and their objects (public PyThreadState
  * fields in every version we support).  Borrowed. */
 static inline Py_tracefunc

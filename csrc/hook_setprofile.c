@@ -17,8 +17,9 @@
 
 #if LP_HAVE_CHEAP_TRACE_SWITCH
 
-/* Switch this thread's line events on or off.  Never replaces or removes another tool's trace
- * function: while one is installed this thread's profiled lines go unrecorded. */
+/* Switch this thread's line events on or off.  Never removes another tool's trace function:
+ * while one is installed, this thread's profiled lines go unrecorded, unless wrap_trace has
+ * lineprof's stand in front of it, passing every event on (hook_wrap.c). */
 static void
 lp_line_events(LPModuleState *st, int on)
 {
@@ -27,14 +28,22 @@ lp_line_events(LPModuleState *st, int on)
         if (current == NULL) {
             PyEval_SetTrace(lp_settrace_callback, st->module);
         }
-        else if (current != lp_settrace_callback) {
-            /* Another tool traces this thread (pdb, coverage): it keeps its trace function,
-             * and this frame's lines go unrecorded. */
-            st->hooks_displaced++;
+        else if (current != lp_settrace_callback && current != lp_wrap_callback) {
+            if (st->nwrap_trace > 0) {
+                lp_wrap_thread_trace(st);
+            }
+            else {
+                /* Another tool traces this thread (pdb, coverage): it keeps its trace function,
+                 * and this frame's lines go unrecorded. */
+                st->hooks_displaced++;
+            }
         }
     }
     else if (current == lp_settrace_callback) {
         PyEval_SetTrace(NULL, NULL);
+    }
+    else if (current == lp_wrap_callback) {
+        lp_unwrap_thread_trace();
     }
 }
 
@@ -185,8 +194,10 @@ lp_setprofile_uninstall(LPModuleState *st)
      * was not profiled by lineprof from then on. */
     st->hooks_displaced += lp_unprofile_all_threads(lp_setprofile_callback);
     lp_displaced_hook_restore(st, 1);
-    /* Our trace function may be on in any thread that was inside a profiled frame. */
+    /* Our trace function may be on in any thread that was inside a profiled frame; where it
+     * stood in front of another tool's, the tool's goes back. */
     (void)lp_untrace_all_threads(lp_settrace_callback); /* others: counted as they met us */
+    lp_unwrap_all_threads();
     lp_thread_hook_uninstall(st, "setprofile");
 }
 

@@ -15,34 +15,42 @@
  */
 #include "events.h"
 
+/* A line event of `frame`: recorded if the frame is profiled; otherwise, when may_switch_off,
+ * the frame's line events are switched off (no other tool wants them). */
+void
+lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off)
+{
+    LPModuleState *st = lp_state(module);
+    int64_t t = lp_timer_now(st);
+    if (st->error) {
+        return;
+    }
+    LPThreadState *ts = lp_threadstate_current;
+    LPCodeEntry *entry;
+    if (ts != NULL && ts->epoch == st->epoch && ts->depth > 0 &&
+        ts->frames[ts->depth - 1].key == frame) {
+        entry = ts->frames[ts->depth - 1].entry;
+    }
+    else {
+        entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
+        if (entry == NULL || entry->nsinks == 0) {
+            if (may_switch_off && lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
+                PyErr_Clear();
+            }
+            return;
+        }
+    }
+    lp_event_line(st, entry, frame, lp_row_for_line(entry, PyFrame_GetLineNumber(frame)), t);
+}
+
 int
 lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
 {
     LPModuleState *st = lp_state(module);
     switch (what) {
-    case PyTrace_LINE: {
-        int64_t t = lp_timer_now(st);
-        if (st->error) {
-            return 0;
-        }
-        LPThreadState *ts = lp_threadstate_current;
-        LPCodeEntry *entry;
-        if (ts != NULL && ts->epoch == st->epoch && ts->depth > 0 &&
-            ts->frames[ts->depth - 1].key == frame) {
-            entry = ts->frames[ts->depth - 1].entry;
-        }
-        else {
-            entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
-            if (entry == NULL || entry->nsinks == 0) {
-                if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
-                    PyErr_Clear();
-                }
-                return 0;
-            }
-        }
-        lp_event_line(st, entry, frame, lp_row_for_line(entry, PyFrame_GetLineNumber(frame)), t);
+    case PyTrace_LINE:
+        lp_settrace_line(module, frame, 1);
         return 0;
-    }
     case PyTrace_CALL: {
         if (st->error) {
             return 0;

@@ -183,6 +183,7 @@ typedef struct {
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
     int nmemory;           /* enabled tracers in memory mode */
+    int nwrap_trace;       /* enabled tracers with wrap_trace (hook_wrap.c) */
 } LPModuleState;
 
 static inline LPModuleState *
@@ -253,6 +254,7 @@ int lp_settrace_init(LPModuleState *st, PyObject *module);
 int lp_settrace_install(LPModuleState *st);
 void lp_settrace_uninstall(LPModuleState *st);
 int lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
+void lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off);
 int lp_thread_hook_install(LPModuleState *st, const char *setter);
 void lp_thread_hook_uninstall(LPModuleState *st, const char *setter);
 void lp_displaced_hook_save(LPModuleState *st, int profile, Py_tracefunc ours);
@@ -263,6 +265,12 @@ int lp_setprofile_install(LPModuleState *st);
 int lp_setprofile_start(LPModuleState *st);
 void lp_setprofile_uninstall(LPModuleState *st);
 int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
+
+/* hook_wrap.c (before 3.12) */
+int lp_wrap_callback(PyObject *capsule, PyFrameObject *frame, int what, PyObject *arg);
+void lp_wrap_thread_trace(LPModuleState *st);
+void lp_unwrap_thread_trace(void);
+void lp_unwrap_all_threads(void);
 
 /* memhook.c */
 void lp_memhook_start(LPModuleState *st);

@@ -25,6 +25,7 @@ typedef struct {
     Py_ssize_t cap;
     int enabled;
     int memory; /* memory mode: enabling this tracer installs the allocator hook (memhook.c) */
+    int wrap_trace; /* before 3.12: keep another tool's trace function called (hook_wrap.c) */
 } TracerObject;
 
 static LPModuleState *
@@ -147,6 +148,9 @@ lp_tracer_stop(LPModuleState *st, TracerObject *self)
     if (self->memory && --st->nmemory == 0) {
         lp_memhook_stop(st);
     }
+    if (self->wrap_trace) {
+        st->nwrap_trace--;
+    }
     if (--st->nactive == 0) {
         lp_session_end(st);
     }
@@ -206,6 +210,9 @@ Tracer_enable(TracerObject *self, PyObject *arg)
     /* Before frames already running are adopted (setprofile), so they get a memory baseline. */
     if (self->memory && st->nmemory++ == 0) {
         lp_memhook_start(st);
+    }
+    if (self->wrap_trace) {
+        st->nwrap_trace++; /* before adopting: a running profiled frame may need the wrapper */
     }
     if (starting && st->backend == LP_BACKEND_SETPROFILE && lp_setprofile_start(st) < 0) {
         lp_tracer_stop(st, self);
@@ -493,6 +500,31 @@ Tracer_set_memory(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
 }
 
 static PyObject *
+Tracer_get_wrap_trace(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->wrap_trace);
+}
+
+static int
+Tracer_set_wrap_trace(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete wrap_trace");
+        return -1;
+    }
+    int on = PyObject_IsTrue(value);
+    if (on < 0) {
+        return -1;
+    }
+    if (self->enabled) {
+        PyErr_SetString(PyExc_RuntimeError, "wrap_trace cannot change while recording");
+        return -1;
+    }
+    self->wrap_trace = on;
+    return 0;
+}
+
+static PyObject *
 Tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 {
     PyObject *codes = PyTuple_New(self->nregs);
@@ -562,6 +594,10 @@ static PyGetSetDef Tracer_getset[] = {
     {"enabled", (getter)Tracer_get_enabled, NULL, "Is this tracer recording?", NULL},
     {"memory", (getter)Tracer_get_memory, (setter)Tracer_set_memory,
      "Memory mode: allocations are charged to lines (set while not recording).", NULL},
+    {"wrap_trace", (getter)Tracer_get_wrap_trace, (setter)Tracer_set_wrap_trace,
+     "Before 3.12, setprofile backend: another tool's trace function keeps being called while "
+     "lineprof's runs (set while not recording).",
+     NULL},
     {"codes", (getter)Tracer_get_codes, NULL, "The registered code objects, in order.", NULL},
     {NULL, NULL, NULL, NULL, NULL},
 };

@@ -49,17 +49,19 @@ class LineProfiler:
         self._tracer = _lineprof.Tracer()
         # Memory mode (docs/memory.md): allocations are charged to lines beside the times.
         self._tracer.memory = memory if memory is not None else environment.memory()
-        # line_profiler 5's arguments, accepted and kept (None: its environment variables).
-        # lineprof never takes another tool's sys.monitoring tool id and, before 3.12, leaves
-        # another tool's trace function installed by default, so there is nothing for them to
-        # switch; what lineprof does then is in docs/coming-from-line-profiler.md.
+        # line_profiler 5's arguments (None: its environment variables).  wrap_trace: before
+        # 3.12, under the setprofile backend, another tool's trace function (a debugger,
+        # coverage.py) keeps being called while lineprof's runs, and both record; without it
+        # lineprof leaves the tool alone and records nothing in that thread.  From 3.12
+        # sys.monitoring gives every tool its own events: nothing to wrap.
+        # set_frame_local_trace is accepted and kept; see docs/coming-from-line-profiler.md.
         if wrap_trace is None:
             wrap_trace = environment.line_profiler_switch("LINE_PROFILER_WRAP_TRACE")
         if set_frame_local_trace is None:
             set_frame_local_trace = environment.line_profiler_switch(
                 "LINE_PROFILER_SET_FRAME_LOCAL_TRACE"
             )
-        self.wrap_trace = bool(wrap_trace)
+        self._tracer.wrap_trace = bool(wrap_trace)
         # As in line_profiler: meaningful only for the legacy trace hook, so always False
         # where sys.monitoring is used.
         self.set_frame_local_trace = bool(set_frame_local_trace) and not _HAVE_MONITORING
@@ -267,7 +269,13 @@ class LineProfiler:
         3.12 a thread has one trace and one profile function: say what that means."""
         backend = _lineprof.active_backend()
         self._said_incomplete = False
-        if tracer is not None and tracer is not _lineprof and backend == "setprofile":
+        wrapped = self.wrap_trace and backend == "setprofile"  # hook_wrap.c: both record
+        if (
+            tracer is not None
+            and tracer is not _lineprof
+            and backend == "setprofile"
+            and not wrapped
+        ):
             self._said_incomplete = True  # disable() need not say it again
             _warn(
                 f"this thread's trace function is another tool's ({tracer!r}); lines of "
@@ -295,7 +303,7 @@ class LineProfiler:
                 "cProfile) took the place lineprof's needed while recording "
                 f"({displaced} time{'s' if displaced > 1 else ''}); lines that ran meanwhile "
                 "were not recorded, so the results are incomplete. On Python 3.10/3.11 start "
-                "the other tool first, or use backend='settrace'"
+                "the other tool first, or use wrap_trace=True or backend='settrace'"
             )
 
     def enable_by_count(self) -> None:
@@ -554,6 +562,16 @@ class LineProfiler:
                 a, n, p = per_line.get(line, (0, 0, 0))
                 per_line[line] = (a + alloc, n + net, max(p, peak))
         return figures
+
+    @property
+    def wrap_trace(self) -> bool:
+        """Before 3.12: another tool's trace function keeps being called while lineprof's
+        runs (line_profiler 5's ``wrap_trace``).  Set while not recording."""
+        return bool(self._tracer.wrap_trace)
+
+    @wrap_trace.setter
+    def wrap_trace(self, value: bool) -> None:
+        self._tracer.wrap_trace = bool(value)
 
     @property
     def memory(self) -> bool:

@@ -65,7 +65,7 @@ warnings.simplefilter("always")
 from lineprof import LineProfiler, _lineprof
 import scenario_functions as f
 
-lp = LineProfiler(f.work, backend={backend!r})
+lp = LineProfiler(f.work, backend={backend!r}, wrap_trace={wrap!r})
 seen = {{}}
 other = {{}}
 def note():
@@ -85,13 +85,18 @@ print(json.dumps(dict(hits=hits, other=other, warnings=[str(w.message) for w in 
 
 
 def scenario(
-    tmp_path: Any, body: str, backend: str = "auto", stdin: str | None = None, **env: str
+    tmp_path: Any,
+    body: str,
+    backend: str = "auto",
+    stdin: str | None = None,
+    wrap: bool = False,
+    **env: str,
 ) -> dict[str, Any]:
     """Run ``body`` (indented 4) in a fresh interpreter with FUNCTIONS importable as ``f``;
     return what SCRIPT prints, with its whole stdout under "stdout"."""
     (tmp_path / "scenario_functions.py").write_text(FUNCTIONS)
     code = f"import sys; sys.path.insert(0, {str(tmp_path)!r})\n" + SCRIPT.format(
-        backend=backend, body=body
+        backend=backend, body=body, wrap=wrap
     )
     done = subprocess.run(
         [sys.executable, "-c", code],
@@ -399,3 +404,164 @@ def test_legacy_pdb_under_lineprof(tmp_path: Any) -> None:
     out = result["stdout"]
     assert out.count("helper()\n-> return i * 2") == 2, out
     assert result["hits"] == WORK_HITS or any("trace function" in w for w in result["warnings"])
+
+
+# ---- before 3.12, wrap_trace: lineprof's trace function in front of the tool's ----------------
+
+
+@legacy_only
+@needs_coverage
+@pytest.mark.parametrize("order", COVERAGE_ORDERS)
+@pytest.mark.parametrize("core", ["ctrace", "pytrace"])
+def test_legacy_wrap_trace_coverage_and_lineprof_both_record(
+    tmp_path: Any, core: str, order: str
+) -> None:
+    start, stop = COVERAGE_ORDERS[order]
+    result = scenario(
+        tmp_path, COVERAGE.format(start=start, stop=stop), wrap=True, COVERAGE_CORE=core
+    )
+    assert result["backend"] == "setprofile"
+    assert result["other"]["core"] == CORES[core]
+    assert result["hits"] == WORK_HITS
+    assert result["warnings"] == []
+    missing = set(result["other"]["missing"])
+    assert not missing & RUN_LINES and 12 in missing
+    assert_released(result)
+
+
+TRACER = """
+    events = []
+    def tracer(frame, event, arg):
+        if frame.f_code.co_filename == f.__file__:
+            events.append([event, frame.f_code.co_name, frame.f_lineno])
+        return tracer
+    sys.settrace(tracer); f.work(5); f.work(5); sys.settrace(None)
+    alone = list(events)
+    events.clear()
+    sys.settrace(tracer)
+    with lp:
+        note()
+        f.work(5); f.work(5)
+    sys.settrace(None)
+    other["same"] = events == alone
+    other["events"] = len(alone)
+"""
+
+
+@legacy_only
+def test_legacy_wrap_trace_a_python_tracer_sees_every_event_it_sees_alone(tmp_path: Any) -> None:
+    result = scenario(tmp_path, TRACER, wrap=True)
+    assert result["backend"] == "setprofile"
+    assert result["other"] == {"same": True, "events": 60}
+    assert result["hits"] == WORK_HITS
+    assert result["warnings"] == []
+    assert_released(result)
+
+
+@legacy_only
+def test_legacy_without_wrap_trace_the_tracer_keeps_its_events_and_lineprof_says_so(
+    tmp_path: Any,
+) -> None:
+    result = scenario(tmp_path, TRACER)
+    assert result["other"] == {"same": True, "events": 60}
+    assert result["hits"] == {}
+    assert any("lines of profiled functions are not recorded" in w for w in result["warnings"])
+
+
+QUITTER = """
+    saw = []
+    def tracer(frame, event, arg):
+        if frame.f_code is f.work.__code__ and event == "line":
+            saw.append(frame.f_lineno)
+            sys.settrace(None)  # the tool stops itself from inside lineprof's wrapper
+        return tracer
+    sys.settrace(tracer)
+    with lp:
+        note()
+        other["results"] = [f.work(5), f.work(5)]
+    other["seen"] = saw
+    other["gettrace_none"] = sys.gettrace() is None
+"""
+
+
+@legacy_only
+def test_legacy_wrap_trace_a_tool_that_stops_itself_inside_the_wrapper(tmp_path: Any) -> None:
+    result = scenario(tmp_path, QUITTER, wrap=True)
+    assert result["other"]["results"] == [20, 20]
+    assert len(result["other"]["seen"]) == 1  # it saw one line, then stopped for good
+    assert result["other"]["gettrace_none"] is True
+    # lineprof lost only the lines that ran while no trace function was installed at all:
+    # the rest of the first call after the tool removed lineprof's wrapper with its own.
+    assert result["hits"][4] == 2  # both returns (lineprof's own trace is back by then)
+    assert 0 < result["hits"][2] <= WORK_HITS[2]
+    assert_released(result)
+
+
+STOPPER = """
+    events = []
+    def tracer(frame, event, arg):
+        if frame.f_code.co_name == "stopper":
+            events.append([event, frame.f_lineno - frame.f_code.co_firstlineno])
+        return tracer
+    def stopper():
+        lp.disable()
+        x = 1
+        return x
+    lp.add_function(stopper)
+    sys.settrace(tracer)
+    lp.enable()
+    note()
+    stopper()
+    other["tracer_back"] = sys.gettrace() is tracer
+    sys.settrace(None)
+    other["events"] = events
+"""
+
+
+@legacy_only
+def test_legacy_wrap_trace_stopping_inside_a_profiled_frame_gives_the_tool_back(
+    tmp_path: Any,
+) -> None:
+    result = scenario(tmp_path, STOPPER, wrap=True)
+    assert result["other"]["tracer_back"] is True
+    events = result["other"]["events"]
+    assert events == [["call", 0], ["line", 1], ["line", 2], ["line", 3], ["return", 3]]
+    assert_released(result)
+
+
+SPINNER = """
+    import threading, time
+    flag, state = [False], {}
+    def tracer(frame, event, arg):
+        return tracer
+    def spin():
+        state["started"] = True
+        while not flag[0]:
+            pass  # pure bytecode: lineprof's wrapper stays in front of the tool's meanwhile
+        state["tracer_back"] = sys.gettrace() is tracer
+    lp.add_function(spin)
+    def run():
+        sys.settrace(tracer)
+        spin()
+        sys.settrace(None)
+    lp.enable()
+    note()
+    t = threading.Thread(target=run)
+    t.start()
+    while not state.get("started"):
+        time.sleep(0.001)
+    time.sleep(0.02)
+    lp.disable()  # the session ends while the other thread runs spin()
+    flag[0] = True
+    t.join()
+    other.update(state)
+"""
+
+
+@legacy_only
+def test_legacy_wrap_trace_the_session_ending_gives_every_thread_its_tool_back(
+    tmp_path: Any,
+) -> None:
+    result = scenario(tmp_path, SPINNER, wrap=True)
+    assert result["other"] == {"started": True, "tracer_back": True}
+    assert_released(result)

@@ -565,3 +565,16 @@ def test_legacy_wrap_trace_the_session_ending_gives_every_thread_its_tool_back(
     result = scenario(tmp_path, SPINNER, wrap=True)
     assert result["other"] == {"started": True, "tracer_back": True}
     assert_released(result)
+
+
+@legacy_only
+def test_legacy_wrap_trace_pdb_stops_at_its_breakpoints_and_lineprof_records(
+    tmp_path: Any,
+) -> None:
+    result = scenario(tmp_path, PDB, stdin=PDB_INPUT, wrap=True)
+    out = result["stdout"]
+    assert out.count("helper()\n-> return i * 2") == 2, out
+    assert "('i is', 0)" in out and "('i is', 1)" in out, out
+    assert result["other"]["result"] == 40
+    assert result["hits"] == WORK_HITS
+    assert result["warnings"] == []

@@ -248,6 +248,13 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         if (frame->row >= 0) {
             lp_charge(ts, frame, t_end);
         }
+        else {
+            /* The frame's first line.  Since its start callback's last clock read nothing of
+             * the program has run, only the interpreter getting from that callback to this
+             * one: lineprof's own cost, measured by its two clock reads, taken out of the lines
+             * running around it like the callbacks' own time. */
+            lp_spend(ts, frame->t_start, t_end);
+        }
         if (st->memory) {
             lp_mem_end(st, ts, frame, ts->depth > 1 ? frame - 1 : NULL);
         }

@@ -1,7 +1,7 @@
 """The clock's own figures stay available: results record what lineprof took out of each line,
 so ``raw()``, ``lineprof show --raw FILE`` and the report's header can give them back or say
 which kind a report shows, from either file format, exactly (fake clock stepping STEP ns a read,
-as in test_own_cost: the call line reads 5*STEP corrected and 9*STEP raw).
+as in test_own_cost: the call line reads 4*STEP corrected and 9*STEP raw).
 """
 
 from __future__ import annotations
@@ -55,9 +55,10 @@ def time_of(stats: LineStats, func: Callable[..., object], line: int) -> int:
 def test_corrected_results_say_what_was_taken_out(backend: str) -> None:
     stats = results(backend)
     assert stats.times == TIMES_CORRECTED
-    # Each call's start, two line events and return measured STEP each inside the line.
-    assert stats.subtracted == {key_of(stats, caller): {CALL: 4 * STEP, AGAIN: 4 * STEP}}
-    assert time_of(stats, caller, CALL) == 5 * STEP
+    # Each call's start, two line events and return measured STEP each inside the line, and
+    # so did the gap from the callee's start to its first line.
+    assert stats.subtracted == {key_of(stats, caller): {CALL: 5 * STEP, AGAIN: 5 * STEP}}
+    assert time_of(stats, caller, CALL) == 4 * STEP
 
 
 def test_raw_gives_back_what_calibrate_false_records(backend: str) -> None:
@@ -118,8 +119,8 @@ def test_merge_keeps_the_kinds_apart(backend: str) -> None:
     a, b = results(backend), results(backend)
     both = LineStats.merge([a, b])
     assert both.times == TIMES_CORRECTED
-    assert both.subtracted == {key_of(a, caller): {CALL: 8 * STEP, AGAIN: 8 * STEP}}
-    assert time_of(both, caller, CALL) == 10 * STEP
+    assert both.subtracted == {key_of(a, caller): {CALL: 10 * STEP, AGAIN: 10 * STEP}}
+    assert time_of(both, caller, CALL) == 8 * STEP
     # Corrected with raw: every input made raw, so no line adds a corrected time to a raw one.
     mixed = LineStats.merge([a, results(backend, calibrate=False)])
     assert mixed.times == TIMES_RAW

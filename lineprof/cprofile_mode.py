@@ -207,6 +207,46 @@ class _Results:
                 pass
 
 
+class _Forks:
+    """A forked child (a multiprocessing worker) writes nothing, so it must die of SIGTERM
+    as it would without lineprof: the handler is not inherited.  SIGTERM is blocked across
+    fork() so that none arrives before the child has put the default action back (a Pool
+    terminating a worker that is still starting would otherwise wait for it for ever)."""
+
+    def __init__(self) -> None:
+        self.handler: Any = None
+        self.registered = False
+        self.mask: Any = None
+
+    def register(self) -> None:
+        if not self.registered and hasattr(os, "register_at_fork"):
+            self.registered = True
+            os.register_at_fork(
+                before=self.before, after_in_parent=self.after, after_in_child=self.in_child
+            )
+
+    def ours(self) -> bool:
+        return self.handler is not None and signal.getsignal(signal.SIGTERM) is self.handler
+
+    def before(self) -> None:
+        if self.ours():
+            self.mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})
+
+    def after(self) -> None:
+        mask, self.mask = self.mask, None
+        if mask is not None:
+            signal.pthread_sigmask(signal.SIG_SETMASK, mask)
+
+    def in_child(self) -> None:
+        if self.ours():
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        self.handler = None
+        self.after()
+
+
+_FORKS = _Forks()
+
+
 def _on_sigterm(results: _Results) -> Callable[[], None] | None:
     """Write the results on SIGTERM, then die of it, when SIGTERM has its default action."""
     if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
@@ -221,8 +261,11 @@ def _on_sigterm(results: _Results) -> Callable[[], None] | None:
         signal.signal(signal.SIGTERM, handler)
     except ValueError:  # not the main thread
         return None
+    _FORKS.handler = handler
+    _FORKS.register()
 
     def undo() -> None:
+        _FORKS.handler = None
         if signal.getsignal(signal.SIGTERM) is handler:
             signal.signal(signal.SIGTERM, signal.SIG_DFL)
 

@@ -328,6 +328,12 @@ def _run_cprofile(
             "without it the program runs under cProfile, as with kernprof",
             file=sys.stderr,
         )
+    if outfile.endswith((".lprof", ".json")) and settings.quiet < 3:
+        print(
+            f"lineprof: warning: {outfile} will hold cProfile's results (pstats' format, "
+            "read with python -m pstats); -l for line-by-line results",
+            file=sys.stderr,
+        )
     prepared = runner.prepare(command.kind, command.target)
     runner.enter_main(prepared, command.args)
     _alias_line_profiler(prepared, undo)

@@ -193,6 +193,17 @@ def test_line_by_line_options_warn_without_l(tmp_path: Path) -> None:
     assert calls(tmp_path / "prog.py.prof")["f"] == 3
 
 
+def test_a_line_profiler_name_for_cprofile_results_is_warned_about(tmp_path: Path) -> None:
+    (tmp_path / "prog.py").write_text(CALLS)
+    result = run_lineprof("-q", "-o", "out.lprof", "prog.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert stderr_lines(result) == [
+        "lineprof: warning: out.lprof will hold cProfile's results (pstats' format, read with "
+        "python -m pstats); -l for line-by-line results"
+    ]
+    assert calls(tmp_path / "out.lprof")["f"] == 3
+
+
 def test_cprofile_results_written_when_the_program_fails(tmp_path: Path) -> None:
     (tmp_path / "prog.py").write_text(CALLS.replace('print("done")', "raise SystemExit(3)"))
     result = run_lineprof("-q", "prog.py", cwd=tmp_path)

@@ -321,7 +321,11 @@ def run(
                 print(f"lineprof: {line}", file=sys.stderr)
         if not builtin:
             stand_in.enable_by_count()  # kernprof without -b: everything the program runs
-        runner.run(prepared)
+        try:
+            runner.run(prepared)
+        finally:
+            if not builtin:
+                stand_in.disable_by_count()  # the program's end, as kernprof's (not lineprof's)
     except NameError as exc:
         if getattr(exc, "name", None) == "profile" and not builtin:
             results.note = (

@@ -306,6 +306,7 @@ def _run_cprofile(
     """Without -l, as kernprof: the program under cProfile (cprofile_mode.py)."""
     from lineprof import cprofile_mode
 
+    assert command.kind is not None  # _run said so
     outfile = settings.outfile or cprofile_mode.default_outfile(command.kind, command.target)
     _check_writable(outfile, "results")
     if settings.setup and not os.path.isfile(settings.setup):

@@ -35,17 +35,19 @@ lineprof [options] script.py [args ...]
        lineprof diff [options] OLD NEW"""
 
 DESCRIPTION = """\
-Run a Python program as __main__ and profile it line by line: functions decorated with
-@profile (from lineprof import profile; or a bare @profile with -b), and whole scripts,
-modules and packages named with -p.  The results are saved (script.py.lprof by default) even
-when the program fails or is interrupted; view them with -v now, or later with
-'lineprof show FILE'.  The program's exit status is lineprof's.  Options go before the
-script; everything after it is the script's arguments ('--' ends the options, so
-'lineprof -- show' runs a script called show)."""
+Run a Python program as __main__ and profile it: with -l line by line, the functions decorated
+with @profile (from lineprof import profile, or a bare @profile) and whole scripts, modules and
+packages named with -p; without -l, as kernprof does, under cProfile (script.py.prof, pstats'
+format).  The results are saved (script.py.lprof by default) even when the program fails or
+is interrupted; view them with -v now, or later with 'lineprof show FILE'.  The program's
+exit status is lineprof's.  Options go before the script; everything after it is the script's
+arguments ('--' ends the options, so 'lineprof -- show' runs a script called show)."""
 
 EPILOG = """\
+As kernprof's, the long form of a switch takes a value: --builtin=yes, --rich off,
+--line-by-line=0 (yes/no, y/n, true/false, t/f, on/off, 1/0).
 Defaults for these options can be set in [tool.lineprof] of the nearest pyproject.toml, using
-the long option names (builtin = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
+the long option names (line-by-line = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
 Run 'lineprof show --help' for the results viewer.
 
 Child processes (multiprocessing with any start method, concurrent.futures, Python

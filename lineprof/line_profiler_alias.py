@@ -73,7 +73,7 @@ class Alias:
             if before is _MISSING:
                 module.__dict__.pop("profile", None)
             else:
-                module.profile = before  # type: ignore[attr-defined]
+                module.profile = before
         self._patched.clear()
         for stand_in in self._stand_ins:
             if sys.modules.get(NAME) is stand_in:
@@ -128,7 +128,8 @@ class _Finder:
         finally:
             self._local.busy = False
         if spec is None:
-            return importlib.util.spec_from_loader(NAME, _StandInLoader(self.alias))
+            stand_in: Any = _StandInLoader(self.alias)
+            return importlib.util.spec_from_loader(NAME, stand_in)
         loader: Any = spec.loader
         if loader is None or not hasattr(loader, "__dict__"):
             return spec

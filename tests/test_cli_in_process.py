@@ -255,3 +255,36 @@ def test_nothing_is_left_for_the_exit(tmp_path: Path) -> None:
     assert result.stdout.count("Timer unit:") == 1
     assert result.stdout.splitlines()[-1] == "main returned 0"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.lprof", "prog.py"]
+
+
+def test_cprofile_mode_in_process(program: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without -l: the .prof file is written before main() returns, and profile, the
+    builtins and SIGTERM are as they were."""
+    import pstats
+
+    from lineprof import profile
+
+    state = ProcessState()
+    assert cli.main(["--no-config", "-b", "-o", "out.prof", str(program)]) == 0
+    state.assert_unchanged()
+    assert profile._stand_in is None
+    stats = pstats.Stats(str(program.parent / "out.prof")).stats  # type: ignore[attr-defined]
+    assert {name: v[1] for (_, _, name), v in stats.items() if name == "work"} == {"work": 2}
+    assert "Wrote profile results to out.prof" in capsys.readouterr().out
+
+
+def test_line_profiler_is_put_back(program: Path) -> None:
+    """The program's line_profiler import goes to lineprof during main() only."""
+    from lineprof import profile
+
+    program.write_text(
+        "from line_profiler import profile\n\n\n@profile\ndef work(n):\n    return n\n\n\nwork(1)\n"
+    )
+    before = sys.modules.get("line_profiler")
+    state = ProcessState()
+    assert run("-q", "-o", "out.lprof", str(program)) == 0
+    state.assert_unchanged()
+    assert hits(load(program.parent / "out.lprof"), "work") == {"return n": 1}
+    after = sys.modules.get("line_profiler")
+    assert after is before or not getattr(after, "__lineprof_stand_in__", False)
+    assert after is None or getattr(after, "profile", None) is not profile

@@ -104,6 +104,10 @@ def bootstrap(spec: dict[str, Any]) -> None:
         import builtins
 
         builtins.__dict__["profile"] = profile
+    if spec.get("line_profiler_alias"):
+        from lineprof.line_profiler_alias import Alias
+
+        Alias().install()
     if auto is not None:
         child.auto = auto
         auto.install()

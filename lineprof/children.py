@@ -106,11 +106,17 @@ class Collector:
 
     @classmethod
     def start(
-        cls, auto: AutoProfiler | None = None, builtin: bool = False, memory: bool | None = None
+        cls,
+        auto: AutoProfiler | None = None,
+        builtin: bool = False,
+        memory: bool | None = None,
+        line_profiler_alias: bool = False,
     ) -> Collector | None:
         """Make the directory, and export it to the processes started from now on: what
-        they profile is what ``@profile`` registers, ``auto``'s targets, and with
-        ``builtin`` a bare ``@profile``.  None, after a line on stderr, when that fails."""
+        they profile is what ``@profile`` registers, ``auto``'s targets, with ``builtin`` a
+        bare ``@profile``, with ``line_profiler_alias`` line_profiler's ``profile`` (as the
+        command has it, line_profiler_alias.py).  None, after a line on stderr, when that
+        fails."""
         leave()  # a lineprof command run by a profiled program: a collection of its own
         directory = None
         try:
@@ -121,6 +127,7 @@ class Collector:
                 "builtin": builtin,
                 "auto": auto.to_spec() if auto is not None and not auto.empty else None,
                 "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
+                "line_profiler_alias": line_profiler_alias,
             }
             # A plain write into the new directory: nothing can read it yet, and it lives only
             # as long as the run.

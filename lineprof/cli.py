@@ -27,6 +27,7 @@ from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.cli_options import (
     CliError,
+    Command,
     build_diff_parser,
     build_parser,
     build_show_parser,
@@ -93,6 +94,8 @@ class Settings(NamedTuple):
     children: bool
     html: str | None
     memory: bool | None = None  # None: LINEPROF_MEMORY decides
+    line_by_line: bool = True  # -l; without it the program runs under cProfile, as kernprof's
+    preimports: bool = True  # import the -p targets before the program, as kernprof 5.1
 
 
 def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings:
@@ -118,6 +121,8 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
         children=_on_unless_off(_setting(options, defaults, "children")),
         html=_setting(options, defaults, "html") or None,
         memory=_setting(options, defaults, "memory"),
+        line_by_line=flag("line-by-line"),
+        preimports=_setting(options, defaults, "preimports") is not False,
     )
 
 
@@ -181,6 +186,8 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
         raise CliError("no script given (lineprof [options] script.py [args ...]; see --help)")
     defaults = _defaults(options)
     settings = _settings(options, defaults)
+    if not settings.line_by_line:
+        return _run_cprofile(command, settings, launcher, undo)
     outfile = settings.outfile or _default_outfile(command.kind, command.target)
     if not settings.outfile and _memory_on(settings):
         # line_profiler's .lprof has no place for the memory columns; lineprof's JSON keeps them.
@@ -190,15 +197,11 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
         _check_writable(settings.html, "the HTML report")
     if settings.setup and not os.path.isfile(settings.setup):
         raise CliError(f"--setup {settings.setup}: no such file")
-    if command.kind == "script" and command.target.endswith((".lprof", ".json")):
-        if os.path.isfile(command.target):
-            raise CliError(
-                f"{command.target} looks like a results file; to display it run: "
-                f"{launcher} show {shlex.quote(command.target)}"
-            )
+    _refuse_results_file(command, launcher)
 
     prepared = runner.prepare(command.kind, command.target)
     runner.enter_main(prepared, command.args)  # sys.argv, sys.path[0], sys.modules["__main__"]
+    aliased = _alias_line_profiler(prepared, undo)
 
     from lineprof.decorator import profile
     from lineprof.profiler import LineProfiler
@@ -226,7 +229,7 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
     if settings.children:
         from lineprof.children import Collector
 
-        collector = Collector.start(auto, settings.builtin, profiler.memory)
+        collector = Collector.start(auto, settings.builtin, profiler.memory, aliased)
 
     def finish(stats: LineStats) -> None:
         if collector is not None:
@@ -248,6 +251,11 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
         silence.start()
         if settings.setup:
             runner.run_setup(settings.setup)  # before recording starts
+        if settings.preimports and settings.prof_mod:
+            # as kernprof 5.1: the -p targets imported (and registered) before the program
+            for message in auto.preimport(settings.prof_mod, exclude=[prepared.filename]):
+                if settings.quiet < 3:
+                    print(f"lineprof: warning: {message}", file=sys.stderr)
         if command.kind in ("command", "stdin") or auto.wants(
             prepared.module_name, prepared.filename
         ):
@@ -280,6 +288,80 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
             )
         raise
     return 0
+
+
+def _refuse_results_file(command: Command, launcher: str) -> None:
+    if command.kind == "script" and command.target.endswith((".lprof", ".json", ".prof")):
+        if os.path.isfile(command.target):
+            show = "python -m pstats" if command.target.endswith(".prof") else f"{launcher} show"
+            raise CliError(
+                f"{command.target} looks like a results file; to display it run: "
+                f"{show} {shlex.quote(command.target)}"
+            )
+
+
+def _run_cprofile(
+    command: Command, settings: Settings, launcher: str, undo: contextlib.ExitStack | None
+) -> int:
+    """Without -l, as kernprof: the program under cProfile (cprofile_mode.py)."""
+    from lineprof import cprofile_mode
+
+    assert command.kind is not None  # _run said so
+    outfile = settings.outfile or cprofile_mode.default_outfile(command.kind, command.target)
+    _check_writable(outfile, "results")
+    if settings.setup and not os.path.isfile(settings.setup):
+        raise CliError(f"--setup {settings.setup}: no such file")
+    _refuse_results_file(command, launcher)
+    unused = [
+        name
+        for name, value in (
+            ("-p", settings.prof_mod),
+            ("--prof-imports", settings.prof_imports),
+            ("--memory", settings.memory),
+            ("--html", settings.html),
+            ("-i", settings.interval),
+        )
+        if value
+    ]
+    if unused and settings.quiet < 3:
+        print(
+            f"lineprof: warning: {', '.join(unused)} work with -l (line by line) only; "
+            "without it the program runs under cProfile, as with kernprof",
+            file=sys.stderr,
+        )
+    if outfile.endswith((".lprof", ".json")) and settings.quiet < 3:
+        print(
+            f"lineprof: warning: {outfile} will hold cProfile's results (pstats' format, "
+            "read with python -m pstats); -l for line-by-line results",
+            file=sys.stderr,
+        )
+    prepared = runner.prepare(command.kind, command.target)
+    runner.enter_main(prepared, command.args)
+    _alias_line_profiler(prepared, undo)
+    return cprofile_mode.run(
+        prepared,
+        outfile=outfile,
+        setup=settings.setup,
+        builtin=settings.builtin,
+        view=settings.view,
+        quiet=settings.quiet,
+        launcher=launcher,
+        undo=undo,
+    )
+
+
+def _alias_line_profiler(prepared: runner.Prepared, undo: contextlib.ExitStack | None) -> bool:
+    """``from line_profiler import profile`` records into lineprof while the program runs,
+    unless the program is kernprof or line_profiler itself (line_profiler_alias.py)."""
+    from lineprof import line_profiler_alias
+
+    if line_profiler_alias.wanted_for_itself(prepared.module_name, prepared.filename):
+        return False
+    alias = line_profiler_alias.Alias()
+    alias.install()
+    if undo is not None:
+        undo.callback(alias.uninstall)
+    return True
 
 
 def _end_session(session: Session) -> None:

@@ -35,17 +35,19 @@ lineprof [options] script.py [args ...]
        lineprof diff [options] OLD NEW"""
 
 DESCRIPTION = """\
-Run a Python program as __main__ and profile it line by line: functions decorated with
-@profile (from lineprof import profile; or a bare @profile with -b), and whole scripts,
-modules and packages named with -p.  The results are saved (script.py.lprof by default) even
-when the program fails or is interrupted; view them with -v now, or later with
-'lineprof show FILE'.  The program's exit status is lineprof's.  Options go before the
-script; everything after it is the script's arguments ('--' ends the options, so
-'lineprof -- show' runs a script called show)."""
+Run a Python program as __main__ and profile it: with -l line by line, the functions decorated
+with @profile (from lineprof import profile, or a bare @profile) and whole scripts, modules and
+packages named with -p; without -l, as kernprof does, under cProfile (script.py.prof, pstats'
+format).  The results are saved (script.py.lprof by default) even when the program fails or
+is interrupted; view them with -v now, or later with 'lineprof show FILE'.  The program's
+exit status is lineprof's.  Options go before the script; everything after it is the script's
+arguments ('--' ends the options, so 'lineprof -- show' runs a script called show)."""
 
 EPILOG = """\
+As kernprof's, the long form of a switch takes a value: --builtin=yes, --rich off,
+--line-by-line=0 (yes/no, y/n, true/false, t/f, on/off, 1/0).
 Defaults for these options can be set in [tool.lineprof] of the nearest pyproject.toml, using
-the long option names (builtin = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
+the long option names (line-by-line = true, unit = 1e-6, prof-mod = ["mypkg"], ...).
 Run 'lineprof show --help' for the results viewer.
 
 Child processes (multiprocessing with any start method, concurrent.futures, Python
@@ -101,6 +103,9 @@ def _terminal_columns() -> int:
 
 
 class _Parser(argparse.ArgumentParser):
+    def parse_args(self, args: Any = None, namespace: Any = None) -> Any:
+        return super().parse_args(_switch_values(list(args or [])), namespace)
+
     def error(self, message: str) -> NoReturn:
         raise CliError(f"{message} (see '{self.prog} --help')")
 
@@ -125,6 +130,86 @@ class _Level(argparse.Action):
             setattr(namespace, self.dest, (getattr(namespace, self.dest, None) or 0) + 1)
 
 
+# kernprof 5.1's words for a switch's value: --builtin=yes, --skip-zero=off, --rich 1.
+_BOOLEAN_WORDS = {
+    **{word.casefold(): False for word in ("", "0", "off", "False", "F", "no", "N")},
+    **{word.casefold(): True for word in ("1", "on", "True", "T", "yes", "Y")},
+}
+BOOLEAN_METAVAR = "yes|no"
+
+
+class _Flag(argparse.Action):
+    """A switch as kernprof 5.1 has them: ``--name`` (True) and ``--no-name`` (False); a value
+    given to either (``--name=no``, ``--name off``) is turned into one of the two before
+    argparse sees it (``_Parser.parse_args``).  A short form (``-b``) takes no value, so
+    that letters combine (``-lbv``)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        names = list(option_strings)
+        names += ["--no-" + name[2:] for name in option_strings if name.startswith("--")]
+        kwargs.setdefault("default", None)
+        super().__init__(names, dest, nargs=0, **kwargs)
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: Any,
+        option_string: str | None = None,
+    ) -> None:
+        off = option_string is not None and option_string.startswith("--no-")
+        setattr(namespace, self.dest, not off)
+
+    def format_usage(self) -> str:
+        return " | ".join(self.option_strings)
+
+
+def _switch_values(tokens: Sequence[str]) -> list[str]:
+    """kernprof's switch values, ``--name=VALUE`` or ``--name VALUE`` with VALUE one of its
+    words (yes/no, y/n, true/false, t/f, on/off, 1/0), as ``--name`` or ``--no-name``
+    (``--no-name=yes`` is ``--no-name``)."""
+    out: list[str] = []
+    i = 0
+    while i < len(tokens):
+        token = tokens[i]
+        if token == "--":
+            out.extend(tokens[i:])
+            break
+        name, equals, value = token.partition("=")
+        if name in _SWITCHES:
+            if not equals and i + 1 < len(tokens) and is_boolean_word(tokens[i + 1]):
+                equals, value = "=", tokens[i + 1]
+                i += 1
+            if equals:
+                if not is_boolean_word(value):
+                    raise CliError(
+                        f"argument {name}: expected yes/no, true/false, on/off or 1/0, "
+                        f"got {value!r}"
+                    )
+                on = _BOOLEAN_WORDS[value.casefold()]
+                base = name[len("--no-") :] if name.startswith("--no-") else name[2:]
+                if name.startswith("--no-"):
+                    on = not on
+                token = f"--{base}" if on else f"--no-{base}"
+        out.append(token)
+        i += 1
+    return out
+
+
+def is_boolean_word(text: str) -> bool:
+    return text.casefold() in _BOOLEAN_WORDS
+
+
+def _add_flag(parser: Any, *names: str, help: str) -> None:
+    """A switch: ``-x``, ``--name`` and ``--no-name`` (``_Flag``)."""
+    action = parser.add_argument(*names, action=_Flag, help=help)
+    _SWITCHES.update(name for name in action.option_strings if name.startswith("--"))
+
+
+# The long switches (and their --no- forms), which may take a value: --builtin=no, --rich on.
+_SWITCHES: set[str] = set()
+
+
 def _positive_seconds(text: str) -> float:
     try:
         value = float(text)
@@ -138,7 +223,6 @@ def _positive_seconds(text: str) -> float:
 def _add_view_options(parser: Any, show: bool) -> None:
     """-u, -z, -r, --summarize (and --sort for show), --html, --config: on a parser or a
     group."""
-    bool_action: Any = argparse.BooleanOptionalAction
     parser.add_argument(
         "-u",
         "--unit",
@@ -147,30 +231,30 @@ def _add_view_options(parser: Any, show: bool) -> None:
         help="output unit of the times in the report, e.g. 1e-6 for microseconds "
         "(default: the timer unit, 1e-9)",
     )
-    parser.add_argument(
+    _add_flag(
+        parser,
         "-z",
         "--skip-zero",
-        action=bool_action,
         help="hide functions that never ran",
     )
-    parser.add_argument(
+    _add_flag(
+        parser,
         "-r",
         "--rich",
-        action=bool_action,
         help="colour the report with rich when it is installed and the output is a "
         "terminal (plain text otherwise)",
     )
     summarize = ["-m", "--summarize"] if show else ["--summarize"]
-    parser.add_argument(
+    _add_flag(
+        parser,
         *summarize,
-        action=bool_action,
         help="after the report, one line per function with its total time",
     )
     if show:
-        parser.add_argument(
+        _add_flag(
+            parser,
             "-t",
             "--sort",
-            action=bool_action,
             help="functions from least to most total time (default: by file and line)",
         )
     parser.add_argument(
@@ -206,20 +290,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     what.add_argument("-m", metavar="MODULE", help="run a module as python -m does")
     what.add_argument("-c", metavar="CODE", help="run this code (profiled whole)")
-    bool_action: Any = argparse.BooleanOptionalAction
     prof = parser.add_argument_group("what to profile")
-    prof.add_argument(
+    _add_flag(
+        prof,
         "-l",
         "--line-by-line",
-        action="store_true",
-        default=None,
-        help="accepted for kernprof compatibility: lineprof always profiles line by line; "
-        "as with kernprof, implies --builtin",
+        help="profile line by line (lineprof's profiler); implies --builtin, as with "
+        "kernprof.  Without it, as kernprof does, the whole program runs under cProfile and "
+        "the results go to SCRIPT.prof (pstats' format; -v prints them)",
     )
-    prof.add_argument(
+    _add_flag(
+        prof,
         "-b",
         "--builtin",
-        action=bool_action,
         help="put 'profile' in the builtins, so that a bare @profile works without an import",
     )
     prof.add_argument(
@@ -233,28 +316,28 @@ def build_parser() -> argparse.ArgumentParser:
         "script.py' profiles the script itself, its module-level code included; an "
         "empty value drops the targets before it",
     )
-    prof.add_argument(
+    _add_flag(
+        prof,
         "--prof-imports",
-        action=bool_action,
         help="also profile the modules (and functions) the script imports directly",
     )
-    prof.add_argument(
-        "--no-preimports",
-        action="store_true",
-        help="accepted for kernprof compatibility; no effect: lineprof never imports the -p "
-        "targets ahead of the program, it profiles them when the program imports them "
-        "(which is what kernprof does with this option)",
+    _add_flag(
+        prof,
+        "--preimports",
+        help="import the -p targets (a package with all its submodules) before the program "
+        "runs, so that all their functions are in the report; --no-preimports profiles them "
+        "only when the program imports them (default: on, as kernprof's; with -l only)",
     )
-    prof.add_argument(
+    _add_flag(
+        prof,
         "--children",
-        action=bool_action,
         help="profile the program's child processes too (multiprocessing, "
         "concurrent.futures, Python subprocesses) and merge their results into its own "
         "(default: on; --no-children, or LINEPROF_CHILDREN=0, switches it off)",
     )
-    prof.add_argument(
+    _add_flag(
+        prof,
         "--memory",
-        action=bool_action,
         help="memory mode: also record what each line allocates (Alloc), leaves allocated "
         "(Net) and peaks at (Peak), callees included, shown as three more columns (default: "
         "off, or LINEPROF_MEMORY=1)",
@@ -406,8 +489,10 @@ def split_command_line(argv: list[str]) -> Command:
             options.append(token)
             name, equals, _ = token.partition("=")
             if not equals and i + 1 < len(argv):
-                if name in _VALUE_OPTIONS or (
-                    name in _OPTIONAL_VALUE_OPTIONS and _is_number(argv[i + 1])
+                if (
+                    name in _VALUE_OPTIONS
+                    or (name in _OPTIONAL_VALUE_OPTIONS and _is_number(argv[i + 1]))
+                    or (name in _switches() and is_boolean_word(argv[i + 1]))
                 ):
                     options.append(argv[i + 1])
                     i += 1
@@ -442,6 +527,14 @@ def split_command_line(argv: list[str]) -> Command:
             continue
         return Command(options, "script", token, argv[i + 1 :])
     return Command(options, None, "", [])
+
+
+def _switches() -> set[str]:
+    """The long switches, known once a parser has been built (as kernprof does, ``--builtin
+    no`` takes the word as the switch's value)."""
+    if not _SWITCHES:
+        build_parser()
+    return _SWITCHES
 
 
 def _is_number(text: str) -> bool:

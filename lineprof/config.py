@@ -46,7 +46,7 @@ __all__ = [
 
 # key -> (type, what the key means); the command line's options of the same name.
 KEYS: dict[str, tuple[type, str]] = {
-    "line-by-line": (bool, "accepted for kernprof compatibility; implies builtin"),
+    "line-by-line": (bool, "profile line by line (else cProfile, as kernprof); implies builtin"),
     "builtin": (bool, "put `profile` in the builtins"),
     "view": (bool, "print the report after the run"),
     "quiet": (bool, "no 'Wrote profile results' messages"),
@@ -60,6 +60,7 @@ KEYS: dict[str, tuple[type, str]] = {
     "output-interval": (float, "write results every N seconds"),
     "prof-mod": (list, "modules, packages or scripts to profile whole"),
     "prof-imports": (bool, "also profile what the script imports"),
+    "preimports": (bool, "import the prof-mod targets before the program (default true)"),
     "children": (bool, "profile child processes too and merge their results (default true)"),
     "memory": (bool, "memory mode: each line's Alloc, Net and Peak (docs/memory.md)"),
     "html": (str, "also write the HTML report to this file"),

@@ -36,6 +36,7 @@ _SAME: dict[tuple[str, str], str] = {
     ("kernprof", "skip-zero"): "skip-zero",
     ("kernprof", "summarize"): "summarize",
     ("kernprof", "prof-imports"): "prof-imports",
+    ("kernprof", "preimports"): "preimports",
     ("kernprof", "outfile"): "outfile",
     ("kernprof", "setup"): "setup",
     ("kernprof", "unit"): "unit",
@@ -59,7 +60,6 @@ _UNSET: dict[tuple[str, str], Any] = {
 # Keys lineprof has no setting for, with the value that is what lineprof does anyway: these go
 # without a warning; any other value of them is warned about.
 _ALREADY: dict[tuple[str, str], Any] = {
-    ("kernprof", "preimports"): False,  # a -p target is profiled when the program imports it
     ("setup", "environ_flags"): ["LINE_PROFILE"],  # @profile's switch
     ("setup", "cli_flags"): ["--line-profile", "--line_profile"],
     ("write", "output_prefix"): "profile_output",  # @profile's files at exit
@@ -78,7 +78,7 @@ class Translation:
     ``values`` maps a lineprof key to ``(where, value)``: ``where`` names the line_profiler key
     it came from (``[tool.line_profiler.kernprof] unit``), for the error when the value has the
     wrong type (config.py checks it).  ``ignored`` lists the keys lineprof has no use for
-    (``kernprof.preimports``, ``show.column_widths``), as they appear in the file."""
+    (``show.column_widths``), as they appear in the file."""
 
     def __init__(self) -> None:
         self.values: dict[str, tuple[str, Any]] = {}

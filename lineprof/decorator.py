@@ -50,6 +50,8 @@ class GlobalProfiler:
         self._output_prefix: str | None = None  # absolute, fixed when the session starts
         # In a child process of a profiled program: makes (once) the session to register into.
         self._child: Callable[[], Session] | None = None
+        # The command's cProfile mode (no -l) lends its own ``profile``: everything goes there.
+        self._stand_in: Any = None
 
     def __repr__(self) -> str:
         state = "off" if self._session is None else "on"
@@ -63,6 +65,8 @@ class GlobalProfiler:
         ``func`` is anything ``LineProfiler.add_function`` takes; a class has the functions
         it defines itself registered (and those of its nested classes), not those assigned
         into it from elsewhere."""
+        if self._stand_in is not None:
+            return self._stand_in(func)  # type: ignore[no-any-return]
         if self._session is None:
             if self._decided:
                 return func
@@ -102,6 +106,9 @@ class GlobalProfiler:
 
         Without LINE_PROFILE=1 this starts the same session LINE_PROFILE=1 would (results
         written at exit, to ``output_prefix``.txt/.lprof when given)."""
+        if self._stand_in is not None:
+            self._stand_in.enable()
+            return
         if output_prefix is not None:
             self._output_prefix = os.path.abspath(output_prefix)
         self._decided = True
@@ -123,6 +130,9 @@ class GlobalProfiler:
     def disable(self) -> None:
         """Stop recording until ``enable()``.  Called before any ``@profile`` (and
         before LINE_PROFILE=1 took effect), it keeps ``@profile`` off."""
+        if self._stand_in is not None:
+            self._stand_in.disable()
+            return
         self._decided = True
         if self._session is not None:
             self._session.profiler.disable()
@@ -145,6 +155,11 @@ class GlobalProfiler:
         registers there and the command writes the results."""
         self._session = session
         self._decided = session is not None
+
+    def _use_stand_in(self, stand_in: Any) -> None:
+        """The command's cProfile mode lends the ``profile`` it puts in the builtins (None
+        hands it back): ``@profile``, ``enable()`` and ``disable()`` go to it."""
+        self._stand_in = stand_in
 
     def _use_child(self, make_session: Callable[[], Session]) -> None:
         """This process is a child of a profiled program (children.py): ``@profile`` is on

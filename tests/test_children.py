@@ -44,7 +44,7 @@ def run_workers(
     environ = environment(TMPDIR=str(scratch), **env)
     if how == "lineprof":
         result = run_lineprof(
-            "-q", "-o", "out.lprof", *options, WORKERS, *args, cwd=tmp_path, env=environ
+            "-l", "-q", "-o", "out.lprof", *options, WORKERS, *args, cwd=tmp_path, env=environ
         )
         outputs = ["out.lprof"]
     else:
@@ -178,11 +178,11 @@ def test_switched_off(tmp_path: Path, how: str) -> None:
 
 def test_pyproject_children_key(tmp_path: Path) -> None:
     (tmp_path / "pyproject.toml").write_text("[tool.lineprof]\nchildren = false\n")
-    result = run_lineprof("-q", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path)
+    result = run_lineprof("-l", "-q", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert hits(load(tmp_path / "out.lprof"), "work") == {WORK: 1}
     result = run_lineprof(
-        "-q", "--children", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path
+        "-l", "-q", "--children", "-o", "out.lprof", WORKERS, "process", "fork", cwd=tmp_path
     )
     assert hits(load(tmp_path / "out.lprof"), "work") == {WORK: 3}
 
@@ -212,7 +212,7 @@ def test_spawned_children_profile_what_the_command_profiles(tmp_path: Path) -> N
     (tmp_path / "spawning.py").write_text(SPAWNING)
     (tmp_path / "helpers.py").write_text("def double(x):\n    return 2 * x\n")
     result = run_lineprof(
-        "-b", "-q", "-p", "spawning.py", "-p", "helpers", "spawning.py", cwd=tmp_path
+        "-l", "-b", "-q", "-p", "spawning.py", "-p", "helpers", "spawning.py", cwd=tmp_path
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout == "28 6\n"
@@ -230,7 +230,7 @@ def test_a_sitecustomize_of_the_program_still_runs(tmp_path: Path) -> None:
     )
     env = environment()
     env["PYTHONPATH"] = f"{site}{os.pathsep}{env['PYTHONPATH']}"
-    result = run_lineprof("-q", WORKERS, "subprocess", cwd=tmp_path, env=env)
+    result = run_lineprof("-l", "-q", WORKERS, "subprocess", cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     # the program's own process and its subprocess
     assert [line.split()[:2] for line in stderr_lines(result)] == [["own", "sitecustomize"]] * 2
@@ -238,9 +238,9 @@ def test_a_sitecustomize_of_the_program_still_runs(tmp_path: Path) -> None:
 
 
 def test_a_lineprof_command_run_by_the_program_is_its_own(tmp_path: Path) -> None:
-    inner = [sys.executable, "-m", "lineprof", "-q", "-o", "inner.lprof", WORKERS, "direct", "2"]
+    inner = [sys.executable, "-m", "lineprof", "-lq", "-o", "inner.lprof", WORKERS, "direct", "2"]
     code = f"import subprocess\nsubprocess.run({inner!r}, check=True)\n"
-    result = run_lineprof("-q", "-o", "outer.lprof", "-c", code, cwd=tmp_path)
+    result = run_lineprof("-l", "-q", "-o", "outer.lprof", "-c", code, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert hits(load(tmp_path / "inner.lprof"), "work") == {WORK: 2}
     assert "work" not in functions(load(tmp_path / "outer.lprof"))

@@ -99,7 +99,7 @@ def program(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
 
 
 def run(*args: str) -> int:
-    return cli.main(["--no-config", *args])
+    return cli.main(["--no-config", "-l", *args])
 
 
 def test_returns_with_the_results_written_and_the_process_as_it_was(
@@ -206,9 +206,13 @@ def test_a_target_that_names_nothing_is_a_warning(
     assert hits(load(program.parent / "out.lprof"), "work") == WORK_HITS
 
 
-def test_no_preimports_is_accepted(program: Path, capsys: pytest.CaptureFixture[str]) -> None:
+@pytest.mark.parametrize("preimports", ["--no-preimports", "--preimports=yes"])
+def test_preimports_of_the_program_itself(
+    program: Path, capsys: pytest.CaptureFixture[str], preimports: str
+) -> None:
+    """The program named with -p is not pre-imported (as kernprof): it runs once."""
     state = ProcessState()
-    assert run("--no-preimports", "-p", str(program), "-o", "out.lprof", str(program)) == 0
+    assert run(preimports, "-p", str(program), "-o", "out.lprof", str(program)) == 0
     state.assert_unchanged()
     stats = load(program.parent / "out.lprof")
     assert hits(stats, "work") == WORK_HITS
@@ -218,7 +222,7 @@ def test_no_preimports_is_accepted(program: Path, capsys: pytest.CaptureFixture[
         cli.main(["--help"])
     assert info.value.code == 0
     help_text = " ".join(capsys.readouterr().out.split())
-    assert "--no-preimports accepted for kernprof compatibility; no effect" in help_text
+    assert "--preimports, --no-preimports import the -p targets (a package with" in help_text
     assert "-v, --view, --verbose, --no-view print the report after the run; -vv" in help_text
     assert "-q, --quiet, --no-quiet do not print where the results were written; -qq" in help_text
 
@@ -240,7 +244,7 @@ def test_nothing_is_left_for_the_exit(tmp_path: Path) -> None:
     caller = """\
         import os
         from lineprof import cli
-        status = cli.main(["--no-config", "-v", "-o", "out.lprof", "prog.py"])
+        status = cli.main(["--no-config", "-lv", "-o", "out.lprof", "prog.py"])
         os.rename("out.lprof", "moved.lprof")
         print("main returned", status, flush=True)
     """
@@ -251,3 +255,36 @@ def test_nothing_is_left_for_the_exit(tmp_path: Path) -> None:
     assert result.stdout.count("Timer unit:") == 1
     assert result.stdout.splitlines()[-1] == "main returned 0"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["moved.lprof", "prog.py"]
+
+
+def test_cprofile_mode_in_process(program: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """Without -l: the .prof file is written before main() returns, and profile, the
+    builtins and SIGTERM are as they were."""
+    import pstats
+
+    from lineprof import profile
+
+    state = ProcessState()
+    assert cli.main(["--no-config", "-b", "-o", "out.prof", str(program)]) == 0
+    state.assert_unchanged()
+    assert profile._stand_in is None
+    stats = pstats.Stats(str(program.parent / "out.prof")).stats  # type: ignore[attr-defined]
+    assert {name: v[1] for (_, _, name), v in stats.items() if name == "work"} == {"work": 2}
+    assert "Wrote profile results to out.prof" in capsys.readouterr().out
+
+
+def test_line_profiler_is_put_back(program: Path) -> None:
+    """The program's line_profiler import goes to lineprof during main() only."""
+    from lineprof import profile
+
+    program.write_text(
+        "from line_profiler import profile\n\n\n@profile\ndef work(n):\n    return n\n\n\nwork(1)\n"
+    )
+    before = sys.modules.get("line_profiler")
+    state = ProcessState()
+    assert run("-q", "-o", "out.lprof", str(program)) == 0
+    state.assert_unchanged()
+    assert hits(load(program.parent / "out.lprof"), "work") == {"return n": 1}
+    after = sys.modules.get("line_profiler")
+    assert after is before or not getattr(after, "__lineprof_stand_in__", False)
+    assert after is None or getattr(after, "profile", None) is not profile

@@ -48,6 +48,7 @@ KERNPROF_VALUES = {
     "skip-zero": True,
     "summarize": True,
     "prof-imports": True,
+    "preimports": False,
     "view": True,
     "quiet": False,
     "outfile": "out/results.lprof",
@@ -155,14 +156,14 @@ def test_unknown_keys_warned_not_fatal(
     monkeypatch.chdir(tmp_path)
     loaded = load_config(find_pyproject())
     ignored = [
-        "kernprof.preimports",  # true: lineprof does not import -p targets ahead
         "kernprof.vieww",  # unknown to line_profiler too
         "write.stdout",
         "show.sort",
         "show.column_widths",
         "child_processes.x",
     ]
-    assert loaded == Config(str(pyproject), {"unit": 1e-6}, LINE_PROFILER_TABLE, ignored)
+    values = {"unit": 1e-6, "preimports": True}
+    assert loaded == Config(str(pyproject), values, LINE_PROFILER_TABLE, ignored)
     assert capsys.readouterr().err == (
         f"lineprof: warning: {pyproject}: [tool.line_profiler] keys lineprof has no use for, "
         f"ignored: {', '.join(ignored)}\n"
@@ -171,19 +172,16 @@ def test_unknown_keys_warned_not_fatal(
 
 def test_values_that_are_what_lineprof_does_go_unwarned() -> None:
     table = {
-        "kernprof": {"preimports": False},
         "setup": {"environ_flags": ["LINE_PROFILE"]},
         "write": {"lprof": True, "timestamped_text": False},
     }
     assert translate(table).ignored == []
     # the same keys with other values (1 is not true here) are warned about
     table = {
-        "kernprof": {"preimports": 0},
         "setup": {"environ_flags": ["PROFILE_ME"]},
         "write": {"lprof": 1, "timestamped_text": True},
     }
     assert translate(table).ignored == [
-        "kernprof.preimports",
         "setup.environ_flags",
         "write.lprof",
         "write.timestamped_text",
@@ -200,7 +198,7 @@ def test_warning_through_the_command(
     out, err = capsys.readouterr()
     assert err.splitlines() == [
         f"lineprof: warning: {pyproject}: [tool.line_profiler] keys lineprof has no use for, "
-        "ignored: kernprof.preimports, kernprof.vieww, write.stdout, show.sort, "
+        "ignored: kernprof.vieww, write.stdout, show.sort, "
         "show.column_widths, child_processes.x"
     ]
     assert "Timer unit: 1e-06 s" in out  # kernprof.unit
@@ -391,12 +389,12 @@ def test_run_reads_the_kernprof_table_from_rc(tmp_path: Path) -> None:
     text = '[tool.line_profiler.kernprof]\nverbose = 1\nunit = 1e-3\noutfile = "probe.lprof"\n'
     rc = write(conf / "lp.toml", text)
     env = environment(LINE_PROFILER_RC=str(rc))
-    result = run_lineprof(PROBE, cwd=tmp_path, env=env)
+    result = run_lineprof("-l", PROBE, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "Timer unit: 0.001 s" in result.stdout
     assert result.stderr == ""
     load(conf / "probe.lprof")  # written where the config file is
-    result = run_lineprof("--no-view", PROBE, cwd=tmp_path, env=env)
+    result = run_lineprof("-l", "--no-view", PROBE, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert "Timer unit" not in result.stdout
 
@@ -446,5 +444,6 @@ def test_fallback_reader_through_load_config(
     pyproject = write(tmp_path / "pyproject.toml", KERNPROF)
     assert load_config(str(pyproject), explicit=True).values == KERNPROF_VALUES
     write(tmp_path / "pyproject.toml", IGNORED)
-    assert load_config(str(pyproject), explicit=True).values == {"unit": 1e-6}
-    assert "ignored: kernprof.preimports, kernprof.vieww," in capsys.readouterr().err
+    values = load_config(str(pyproject), explicit=True).values
+    assert values == {"unit": 1e-6, "preimports": True}
+    assert "ignored: kernprof.vieww," in capsys.readouterr().err

@@ -344,7 +344,7 @@ def test_unavailable_backend_leaves_the_program_alone(tmp_path: Path) -> None:
 def test_forked_children_die_of_sigterm_sent_at_once(tmp_path: Path, how: str) -> None:
     script = str(SCRIPTS / "forkkill.py")
     if how == "lineprof":
-        result = run_python("-m", "lineprof", "-q", script, "40", cwd=tmp_path)
+        result = run_python("-m", "lineprof", "-lq", script, "40", cwd=tmp_path)
     else:
         result = run_python(script, "40", cwd=tmp_path, env=ON)
     assert result.returncode == 0, result.stderr

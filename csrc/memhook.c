@@ -45,18 +45,21 @@ typedef struct {
     size_t size;
 } LPMemSlot;
 
-/* One per domain: the allocator we replaced, and whether ours stands over it. */
-typedef struct {
+/* One wrapper in a domain's chain: the allocator it forwards to.  A wrapper that another tool
+ * may still call (it saved ours as its predecessor) must outlive that call, so wrappers are
+ * never freed: one is reused only after we took it off the top of its chain ourselves. */
+typedef struct LPMemWrapper {
     PyMemAllocatorDomain domain;
-    PyMemAllocatorEx prev; /* what PyMem_GetAllocator returned when we installed */
-    int installed;         /* our wrapper is in the chain (on top or under another tool's) */
-} LPMemDomain;
+    PyMemAllocatorEx prev;     /* what PyMem_GetAllocator returned when it was installed */
+    int spare;                 /* taken off the top by us: free for the next installation */
+    struct LPMemWrapper *next; /* every wrapper ever made (owned, libc calloc, never freed) */
+} LPMemWrapper;
 
-static LPMemDomain lp_mem_domains[3] = {
-    {PYMEM_DOMAIN_RAW, {0}, 0},
-    {PYMEM_DOMAIN_MEM, {0}, 0},
-    {PYMEM_DOMAIN_OBJ, {0}, 0},
-};
+static const PyMemAllocatorDomain lp_mem_domain_ids[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
+                                                          PYMEM_DOMAIN_OBJ};
+
+/* Every wrapper made; read and written with the GIL held (start, stop, diagnostics). */
+static LPMemWrapper *lp_mem_wrappers = NULL;
 
 static struct {
     pthread_mutex_t lock; /* guards slots, cap, used, untracked */
@@ -247,7 +250,7 @@ lp_mem_enter(void)
 static void *
 lp_mem_malloc(void *ctx, size_t size)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *ptr = d->prev.malloc(d->prev.ctx, size);
     lp_mem_depth--;
@@ -260,7 +263,7 @@ lp_mem_malloc(void *ctx, size_t size)
 static void *
 lp_mem_calloc(void *ctx, size_t nelem, size_t elsize)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
     lp_mem_depth--;
@@ -274,7 +277,7 @@ lp_mem_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *
 lp_mem_realloc(void *ctx, void *ptr, size_t size)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *out = d->prev.realloc(d->prev.ctx, ptr, size);
     lp_mem_depth--;
@@ -288,7 +291,7 @@ lp_mem_realloc(void *ctx, void *ptr, size_t size)
 static void
 lp_mem_free(void *ctx, void *ptr)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter() && ptr != NULL;
     if (track) {
         /* Before the block goes back: once freed, another thread may get the same address. */
@@ -298,64 +301,84 @@ lp_mem_free(void *ctx, void *ptr)
     lp_mem_depth--;
 }
 
-static int
-lp_mem_is_ours(const LPMemDomain *d, const PyMemAllocatorEx *alloc)
+/* The wrapper behind `alloc` if it is one of ours, else NULL. */
+static LPMemWrapper *
+lp_mem_ours(const PyMemAllocatorEx *alloc)
 {
-    return alloc->ctx == d && alloc->malloc == lp_mem_malloc;
+    return alloc->malloc == lp_mem_malloc ? alloc->ctx : NULL;
 }
 
 /* ---- switching on and off (GIL held) ------------------------------------------------------ */
 
-/* The first memory-mode tracer is enabled: wrap every domain not wrapped already. */
+/* The first memory-mode tracer is enabled: put a wrapper of ours on top of every domain whose
+ * top is not ours already.
+ *
+ * A wrapper of ours may still sit lower in a chain: left under another tool at the last stop
+ * (see lp_memhook_stop).  A new one goes on top anyway, since the one below may have been cut
+ * out meanwhile (tracemalloc.stop() puts back what it found at its start, which drops whatever
+ * was installed over it since).  If the old one is still called, it is called from inside the
+ * new one, where the depth counter makes it forward untouched: a block is never counted twice. */
 void
 lp_memhook_start(LPModuleState *st)
 {
     pthread_once(&lp_mem_atfork_once, lp_mem_atfork_register);
     for (int i = 0; i < 3; i++) {
-        LPMemDomain *d = &lp_mem_domains[i];
-        if (d->installed) {
-            /* Left in the chain under another tool's wrapper last time: it forwards until
-             * told to account again. */
+        PyMemAllocatorDomain domain = lp_mem_domain_ids[i];
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(domain, &cur);
+        if (lp_mem_ours(&cur) != NULL) {
             continue;
         }
-        PyMem_GetAllocator(d->domain, &d->prev);
-        PyMemAllocatorEx ours = {d, lp_mem_malloc, lp_mem_calloc, lp_mem_realloc, lp_mem_free};
-        PyMem_SetAllocator(d->domain, &ours);
-        d->installed = 1;
+        LPMemWrapper *w = lp_mem_wrappers;
+        while (w != NULL && !(w->spare && w->domain == domain)) {
+            w = w->next;
+        }
+        if (w == NULL) {
+            w = calloc(1, sizeof(LPMemWrapper));
+            if (w == NULL) {
+                /* This domain goes uncounted; the others still work.  (No exception: the
+                 * tracer is already enabled, and memory mode is best effort here.) */
+                continue;
+            }
+            w->domain = domain;
+            w->next = lp_mem_wrappers;
+            lp_mem_wrappers = w;
+        }
+        w->spare = 0;
+        w->prev = cur;
+        PyMemAllocatorEx ours = {w, lp_mem_malloc, lp_mem_calloc, lp_mem_realloc, lp_mem_free};
+        PyMem_SetAllocator(domain, &ours);
     }
     st->mem_gen++;
     st->memory = 1;
     atomic_store(&lp_mem_tracking, 1);
 }
 
-/* The last memory-mode tracer is disabled.  Where our wrapper is still on top, the allocator we
+/* The last memory-mode tracer is disabled.  Where a wrapper of ours is on top, the allocator it
  * replaced goes back.  Where another tool (tracemalloc.start(), say) wrapped ours since, putting
  * ours' predecessor back would cut that tool out, and it would still call into our wrapper
- * through its saved pointer: so ours stays in the chain, forwarding every call untouched, and is
- * reused by the next memory-mode session.  If that tool later restores what it found, ours is
- * on top again and the next stop removes it. */
+ * through its saved pointer: so ours stays in the chain, forwarding every call untouched (it
+ * counts only while memory mode records).  If that tool later puts back what it found, ours is
+ * on top again: the next start uses it and the next stop removes it. */
 void
 lp_memhook_stop(LPModuleState *st)
 {
     st->memory = 0;
     atomic_store(&lp_mem_tracking, 0);
     for (int i = 0; i < 3; i++) {
-        LPMemDomain *d = &lp_mem_domains[i];
-        if (!d->installed) {
-            continue;
-        }
         PyMemAllocatorEx cur;
-        PyMem_GetAllocator(d->domain, &cur);
-        if (lp_mem_is_ours(d, &cur)) {
-            PyMem_SetAllocator(d->domain, &d->prev);
-            d->installed = 0;
+        PyMem_GetAllocator(lp_mem_domain_ids[i], &cur);
+        LPMemWrapper *w = lp_mem_ours(&cur);
+        if (w != NULL) {
+            PyMem_SetAllocator(lp_mem_domain_ids[i], &w->prev);
+            w->spare = 1;
         }
     }
     /* Blocks freed from now on are not seen; stale entries would be wrong next time. */
     lp_mem_table_clear();
 }
 
-/* memory_hook_installed() -> (raw, mem, obj): for each domain, is our wrapper on top of it? */
+/* memory_hook_installed() -> (raw, mem, obj): for each domain, is a wrapper of ours on top? */
 PyObject *
 lp_memhook_py_installed(PyObject *module, PyObject *Py_UNUSED(unused))
 {
@@ -366,8 +389,8 @@ lp_memhook_py_installed(PyObject *module, PyObject *Py_UNUSED(unused))
     }
     for (int i = 0; i < 3; i++) {
         PyMemAllocatorEx cur;
-        PyMem_GetAllocator(lp_mem_domains[i].domain, &cur);
-        PyTuple_SET_ITEM(out, i, PyBool_FromLong(lp_mem_is_ours(&lp_mem_domains[i], &cur)));
+        PyMem_GetAllocator(lp_mem_domain_ids[i], &cur);
+        PyTuple_SET_ITEM(out, i, PyBool_FromLong(lp_mem_ours(&cur) != NULL));
     }
     return out;
 }
@@ -381,10 +404,12 @@ lp_memhook_py_state(PyObject *module, PyObject *Py_UNUSED(unused))
     unsigned long long used = lp_mem_table.used;
     unsigned long long untracked = lp_mem_table.untracked;
     pthread_mutex_unlock(&lp_mem_table.lock);
-    return Py_BuildValue("{s:O,s:O,s:O,s:i,s:K,s:K}", "raw_in_chain",
-                         lp_mem_domains[0].installed ? Py_True : Py_False, "mem_in_chain",
-                         lp_mem_domains[1].installed ? Py_True : Py_False, "obj_in_chain",
-                         lp_mem_domains[2].installed ? Py_True : Py_False, "tracking",
-                         atomic_load(&lp_mem_tracking), "tracked_blocks", used, "untracked_blocks",
-                         untracked);
+    /* Wrappers not taken off by us: in some chain under another tool's, or cut out of it. */
+    long left = 0;
+    for (LPMemWrapper *w = lp_mem_wrappers; w != NULL; w = w->next) {
+        left += !w->spare;
+    }
+    return Py_BuildValue("{s:i,s:K,s:K,s:l}", "tracking", atomic_load(&lp_mem_tracking),
+                         "tracked_blocks", used, "untracked_blocks", untracked, "wrappers_left",
+                         left);
 }

@@ -269,6 +269,8 @@ void lp_memhook_start(LPModuleState *st);
 void lp_memhook_stop(LPModuleState *st);
 PyObject *lp_memhook_py_installed(PyObject *module, PyObject *unused);
 PyObject *lp_memhook_py_state(PyObject *module, PyObject *unused);
+PyObject *lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule);
+PyObject *lp_memhook_py_numpy_is_ours(PyObject *module, PyObject *unused);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;

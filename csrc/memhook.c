@@ -29,6 +29,9 @@
  * wrappers, never by the time-only path.  The wrapped allocator is called outside the mutex, so
  * no other tool's lock is ever taken under ours.
  *
+ * NumPy's array data comes from NumPy's own allocator, not from these domains: a handler of ours
+ * is put in front of it through NumPy's C API (below), feeding the same table and counters.
+ *
  * Nesting: pymalloc serves a large PyObject_Malloc with PyMem_RawMalloc, so one block would
  * pass our OBJ wrapper and then our RAW wrapper.  A thread-local depth counter makes the inner
  * call forward untouched (tracemalloc does the same, Modules/_tracemalloc.c "reentrant").
@@ -308,6 +311,250 @@ lp_mem_ours(const PyMemAllocatorEx *alloc)
     return alloc->malloc == lp_mem_malloc ? alloc->ctx : NULL;
 }
 
+/* ---- NumPy's array data (NEP 49) ----------------------------------------------------------
+ *
+ * NumPy takes an array's data buffer from its own allocator, a "mem_handler" capsule held in a
+ * context variable, and its default handler calls the C library's malloc/calloc directly: the
+ * three domains above never see an np.zeros((1000, 1000)).  NumPy's documented way in is
+ * PyDataMem_SetHandler (numpy.org/doc/stable/reference/c-api/data_memory.html): Python hands us
+ * NumPy's C API table (its _ARRAY_API capsule) once NumPy is imported, and while memory mode
+ * records, a handler of ours stands in the current context over the one found there, forwarding
+ * to it and accounting like the domain wrappers (the same pointer table, the same depth counter,
+ * so a handler that itself calls PyMem_RawMalloc is not counted twice).
+ *
+ * Each array keeps the capsule that allocated it and frees through it (NumPy's rule), so our
+ * capsule, and through it the handler it wraps, lives as long as the last array made under it:
+ * taking ours out again at stop is always safe.  NumPy's handler is per context: a thread
+ * started while recording begins in an empty context, where NumPy's default handler stands.
+ *
+ * The structs below are NumPy's ABI, version 1 (numpy/ndarraytypes.h), copied so that lineprof
+ * builds without NumPy; the API indices are numpy/__multiarray_api.h's. */
+
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+} LPNpyAllocator;
+
+typedef struct {
+    char name[127];
+    uint8_t version;
+    LPNpyAllocator allocator;
+} LPNpyHandler;
+
+#define LP_NPY_CAPSULE "mem_handler"
+#define LP_NPY_API_FEATURE_VERSION 211 /* unsigned int PyArray_GetNDArrayCFeatureVersion(void) */
+#define LP_NPY_API_SET_HANDLER 304     /* PyObject *PyDataMem_SetHandler(PyObject *) */
+#define LP_NPY_API_GET_HANDLER 305     /* PyObject *PyDataMem_GetHandler(void) */
+#define LP_NPY_1_22_FEATURE 0x0F       /* NPY_1_22_API_VERSION: the handler API */
+
+typedef struct {
+    LPNpyHandler handler; /* ours; the capsule points here */
+    LPNpyAllocator prev;  /* the wrapped handler's allocator, copied */
+    PyObject *prev_capsule; /* owned: keeps the wrapped handler alive as long as ours */
+} LPNpyWrap;
+
+/* NumPy's C API table: borrowed from NumPy's capsule (NumPy is never unloaded); NULL until
+ * Python hands it over.  Set and read with the GIL held. */
+static void **lp_npy_api = NULL;
+
+static void *
+lp_npy_malloc(void *ctx, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *ptr = w->prev.malloc(w->prev.ctx, size);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        lp_mem_account(0, (uintptr_t)ptr, size);
+    }
+    return ptr;
+}
+
+static void *
+lp_npy_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *ptr = w->prev.calloc(w->prev.ctx, nelem, elsize);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        lp_mem_account(0, (uintptr_t)ptr, nelem * elsize);
+    }
+    return ptr;
+}
+
+static void *
+lp_npy_realloc(void *ctx, void *ptr, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *out = w->prev.realloc(w->prev.ctx, ptr, size);
+    lp_mem_depth--;
+    if (track && out != NULL) {
+        lp_mem_account((uintptr_t)ptr, (uintptr_t)out, size);
+    }
+    return out;
+}
+
+/* NumPy passes the size, but a block from before recording must be ignored, not subtracted:
+ * the table says which blocks were counted. */
+static void
+lp_npy_free(void *ctx, void *ptr, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter() && ptr != NULL;
+    if (track) {
+        lp_mem_account((uintptr_t)ptr, 0, 0);
+    }
+    w->prev.free(w->prev.ctx, ptr, size);
+    lp_mem_depth--;
+}
+
+static void
+lp_npy_capsule_destructor(PyObject *capsule)
+{
+    LPNpyWrap *w = PyCapsule_GetContext(capsule);
+    if (w != NULL) {
+        Py_XDECREF(w->prev_capsule);
+        free(w);
+    }
+}
+
+/* The wrap behind a handler capsule if it is one of ours, else NULL (no exception). */
+static LPNpyWrap *
+lp_npy_ours(PyObject *capsule)
+{
+    if (!PyCapsule_IsValid(capsule, LP_NPY_CAPSULE)) {
+        return NULL;
+    }
+    LPNpyHandler *h = PyCapsule_GetPointer(capsule, LP_NPY_CAPSULE);
+    if (h == NULL || h->allocator.malloc != lp_npy_malloc) {
+        return NULL;
+    }
+    return h->allocator.ctx;
+}
+
+/* Our handler over `prev` (a new reference to it is taken); NULL with an exception set. */
+static PyObject *
+lp_npy_wrap(PyObject *prev)
+{
+    LPNpyHandler *ph = PyCapsule_GetPointer(prev, LP_NPY_CAPSULE);
+    if (ph == NULL) {
+        return NULL;
+    }
+    /* libc, not PyMem: the wrap is freed by a capsule destructor that may run at any time. */
+    LPNpyWrap *w = calloc(1, sizeof(LPNpyWrap));
+    if (w == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    strcpy(w->handler.name, "lineprof");
+    w->handler.version = 1;
+    w->handler.allocator = (LPNpyAllocator){w, lp_npy_malloc, lp_npy_calloc, lp_npy_realloc,
+                                            lp_npy_free};
+    w->prev = ph->allocator;
+    PyObject *capsule = PyCapsule_New(&w->handler, LP_NPY_CAPSULE, lp_npy_capsule_destructor);
+    if (capsule == NULL || PyCapsule_SetContext(capsule, w) < 0) {
+        Py_XDECREF(capsule);
+        free(w);
+        return NULL;
+    }
+    w->prev_capsule = Py_NewRef(prev);
+    return capsule;
+}
+
+/* memory_watch_numpy(api) -> bool: while memory mode records, stand our handler in the current
+ * context over NumPy's (idempotent).  `api` is NumPy's _ARRAY_API capsule.  False when memory
+ * mode is not recording or this NumPy has no handler API (before 1.22). */
+PyObject *
+lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
+{
+    (void)module;
+    void **api = PyCapsule_GetPointer(api_capsule, NULL);
+    if (api == NULL) {
+        return NULL;
+    }
+    unsigned int (*feature_version)(void) = (unsigned int (*)(void))api[LP_NPY_API_FEATURE_VERSION];
+    if (feature_version() < LP_NPY_1_22_FEATURE) {
+        Py_RETURN_FALSE;
+    }
+    lp_npy_api = api;
+    if (!atomic_load(&lp_mem_tracking)) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) api[LP_NPY_API_GET_HANDLER];
+    PyObject *(*set_handler)(PyObject *) = (PyObject * (*)(PyObject *)) api[LP_NPY_API_SET_HANDLER];
+    PyObject *ours = NULL, *old = NULL;
+    PyObject *cur = get_handler();
+    if (cur == NULL) {
+        goto error;
+    }
+    if (lp_npy_ours(cur) != NULL) {
+        Py_DECREF(cur);
+        Py_RETURN_TRUE;
+    }
+    ours = lp_npy_wrap(cur);
+    if (ours == NULL) {
+        goto error;
+    }
+    old = set_handler(ours);
+    if (old == NULL) {
+        goto error;
+    }
+    Py_DECREF(old);
+    Py_DECREF(ours);
+    Py_DECREF(cur);
+    Py_RETURN_TRUE;
+error:
+    Py_XDECREF(ours);
+    Py_XDECREF(cur);
+    return NULL;
+}
+
+/* Memory mode stops: where our handler stands in the current context, the one it wrapped goes
+ * back.  Elsewhere (another context, another thread's) ours stays and forwards untouched.  Never
+ * raises: this runs from disable() and from a tracer's deallocation. */
+static void
+lp_npy_unwatch(void)
+{
+    if (lp_npy_api == NULL) {
+        return;
+    }
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER];
+    PyObject *(*set_handler)(PyObject *) =
+        (PyObject * (*)(PyObject *)) lp_npy_api[LP_NPY_API_SET_HANDLER];
+    PyObject *cur = get_handler();
+    LPNpyWrap *w = cur != NULL ? lp_npy_ours(cur) : NULL;
+    if (w != NULL) {
+        Py_XDECREF(set_handler(w->prev_capsule));
+    }
+    Py_XDECREF(cur);
+    PyErr_Clear();
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+/* numpy_handler_is_ours() -> bool: tests; does our handler stand in the current context? */
+PyObject *
+lp_memhook_py_numpy_is_ours(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    (void)module;
+    if (lp_npy_api == NULL) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *cur = ((PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER])();
+    if (cur == NULL) {
+        return NULL;
+    }
+    int ours = lp_npy_ours(cur) != NULL;
+    Py_DECREF(cur);
+    return PyBool_FromLong(ours);
+}
+
 /* ---- switching on and off (GIL held) ------------------------------------------------------ */
 
 /* The first memory-mode tracer is enabled: put a wrapper of ours on top of every domain whose
@@ -365,6 +612,7 @@ lp_memhook_stop(LPModuleState *st)
 {
     st->memory = 0;
     atomic_store(&lp_mem_tracking, 0);
+    lp_npy_unwatch();
     for (int i = 0; i < 3; i++) {
         PyMemAllocatorEx cur;
         PyMem_GetAllocator(lp_mem_domain_ids[i], &cur);

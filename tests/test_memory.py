@@ -195,6 +195,90 @@ def test_two_threads_allocating_at_once(backend: str) -> None:
     assert 24 * MiB <= b[2] <= 24 * MiB + SLACK, b
 
 
+# ---- NumPy: array data comes from NumPy's own allocator, not from Python's domains ---------
+
+ARRAY_BYTES = 1000 * 1000 * 8  # np.zeros((1000, 1000)): float64, 7.6 MiB
+
+
+def numpy_handler_name(np: Any, *array: Any) -> str:
+    """The name of NumPy's current data allocator, or of the one that made ``array``."""
+    core = np._core if hasattr(np, "_core") else np.core
+    return str(core.multiarray.get_handler_name(*array))
+
+
+def makes_arrays() -> Any:
+    np = pytest.importorskip("numpy")
+    kept = np.zeros((1000, 1000))  # @zeros
+    total = len(np.ones((1000, 1000)))  # @ones
+    kept.resize((2000, 1000), refcheck=False)  # @resize
+    return kept, total
+
+
+def test_numpy_array_data_is_charged(backend: str) -> None:
+    np = pytest.importorskip("numpy")
+    handler = numpy_handler_name(np)
+    lp = LineProfiler(makes_arrays, backend=backend, memory=True)
+    kept, _ = lp.runcall(makes_arrays)
+    figures = memory_by_mark(lp, makes_arrays)
+    alloc, net, peak = figures["zeros"]
+    assert ARRAY_BYTES <= alloc <= ARRAY_BYTES + SLACK, figures
+    assert ARRAY_BYTES <= net <= ARRAY_BYTES + SLACK, figures
+    assert ARRAY_BYTES <= peak <= ARRAY_BYTES + SLACK, figures
+    alloc, net, peak = figures["ones"]  # made and dropped in the line
+    assert ARRAY_BYTES <= alloc <= ARRAY_BYTES + SLACK, figures
+    assert abs(net) <= SLACK, figures
+    assert ARRAY_BYTES <= peak <= ARRAY_BYTES + SLACK, figures
+    alloc, net, peak = figures["resize"]  # realloc: what it grew by
+    assert ARRAY_BYTES <= alloc <= ARRAY_BYTES + SLACK, figures
+    assert ARRAY_BYTES <= net <= ARRAY_BYTES + SLACK, figures
+    # Recording over, NumPy's own allocator is back; the array made under lineprof's frees
+    # through it (NumPy keeps each array's handler) after the hook is gone.
+    assert not _lineprof._numpy_handler_is_ours()
+    assert numpy_handler_name(np) == handler
+    assert numpy_handler_name(np, kept) == "lineprof"
+    del kept
+
+
+def frees_an_array(arrays: list[Any]) -> None:
+    arrays.clear()  # @clear
+
+
+def test_numpy_data_from_before_recording_is_not_subtracted() -> None:
+    np = pytest.importorskip("numpy")
+    arrays = [np.zeros((1000, 1000))]
+    lp = LineProfiler(frees_an_array, memory=True)
+    lp.runcall(frees_an_array, arrays)
+    alloc, net, peak = memory_by_mark(lp, frees_an_array)["clear"]
+    assert abs(net) <= SLACK and alloc <= SLACK and peak <= SLACK
+
+
+NUMPY_SCRIPT = """\
+import numpy as np
+
+@profile
+def grid():
+    return np.zeros((1000, 1000))
+
+grid()
+"""
+
+
+def test_numpy_imported_while_recording_under_the_command(tmp_path: Path) -> None:
+    # The command records from the start: the script imports NumPy afterwards, and the arrays
+    # of its @profile functions must still be seen.
+    pytest.importorskip("numpy")
+    (tmp_path / "grid.py").write_text(NUMPY_SCRIPT)
+    result = run_lineprof("-lq", "--memory", "grid.py", cwd=tmp_path, env=environment())
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""
+    stats = load_stats(tmp_path / "grid.py.json")
+    assert stats.memory is not None
+    ((_, rows),) = [(k, v) for k, v in stats.memory.items() if k[2] == "grid"]
+    alloc, net, peak = rows[5]
+    assert ARRAY_BYTES <= alloc <= ARRAY_BYTES + SLACK
+    assert ARRAY_BYTES <= net <= ARRAY_BYTES + SLACK
+
+
 def test_memory_off_installs_no_hook(backend: str) -> None:
     lp = LineProfiler(keeps, backend=backend)
     assert not lp.memory

@@ -115,7 +115,7 @@ def test_tracemalloc_over_ours_keeps_ours_in_the_chain_until_it_stops() -> None:
     ]
 
 
-EXIT_SCENARIOS = ["alone", "tracemalloc first", "tracemalloc after"]
+EXIT_SCENARIOS = ["alone", "tracemalloc first", "tracemalloc after", "numpy"]
 
 
 @pytest.mark.parametrize("scenario", EXIT_SCENARIOS)

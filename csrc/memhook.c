@@ -573,7 +573,9 @@ lp_memhook_start(LPModuleState *st)
         PyMemAllocatorDomain domain = lp_mem_domain_ids[i];
         PyMemAllocatorEx cur;
         PyMem_GetAllocator(domain, &cur);
-        if (lp_mem_ours(&cur) != NULL) {
+        LPMemWrapper *top = lp_mem_ours(&cur);
+        if (top != NULL) {
+            top->spare = 0; /* in use: not to be handed out for another installation */
             continue;
         }
         LPMemWrapper *w = lp_mem_wrappers;

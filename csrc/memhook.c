@@ -9,12 +9,13 @@
  * object: only its own thread's counters and the pointer table below.
  *
  * With memory mode off nothing here runs: no wrapper is installed (memory_hook_installed()
- * says so) and the time-only event path tests one flag per event.
+ * says so; one left under another tool's wrapper, see lp_memhook_stop, only forwards) and the
+ * time-only event path tests one flag per event.
  *
  * Why the state is static and not module state: the allocator is process-wide and our wrapper
  * can outlive the module (another tool may wrap it, see lp_memhook_stop), so the wrapper's
  * context must live as long as the shared library, which CPython never unloads.  It holds no
- * Python object.
+ * Python object (NumPy's handlers, below, are capsules that own what they wrap).
  *
  * The size of a freed block: a pointer -> size table (open addressing, linear probing,
  * backward-shift deletion), filled by the wrappers while memory mode is on.  A block allocated

@@ -95,6 +95,7 @@ typedef struct {
     uint64_t mem_alloc; /* bytes allocated on this thread while memory mode was on, ever */
     uint64_t mem_freed; /* bytes released on this thread of blocks allocated then */
     int64_t mem_peak;   /* highest live level since the last line start on this thread */
+    uint64_t mem_npy_gen; /* the module's mem_gen when this thread last put NumPy's handler in */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -271,6 +272,7 @@ PyObject *lp_memhook_py_installed(PyObject *module, PyObject *unused);
 PyObject *lp_memhook_py_state(PyObject *module, PyObject *unused);
 PyObject *lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule);
 PyObject *lp_memhook_py_numpy_is_ours(PyObject *module, PyObject *unused);
+void lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;

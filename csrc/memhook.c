@@ -326,7 +326,8 @@ lp_mem_ours(const PyMemAllocatorEx *alloc)
  * Each array keeps the capsule that allocated it and frees through it (NumPy's rule), so our
  * capsule, and through it the handler it wraps, lives as long as the last array made under it:
  * taking ours out again at stop is always safe.  NumPy's handler is per context: a thread
- * started while recording begins in an empty context, where NumPy's default handler stands.
+ * begins in an empty context, where NumPy's default handler stands, so each thread gets ours at
+ * its first profiled event (lp_memhook_thread_numpy).
  *
  * The structs below are NumPy's ABI, version 1 (numpy/ndarraytypes.h), copied so that lineprof
  * builds without NumPy; the API indices are numpy/__multiarray_api.h's. */
@@ -467,9 +468,45 @@ lp_npy_wrap(PyObject *prev)
     return capsule;
 }
 
+/* Stand our handler over the current context's, unless it is ours already: 0, or -1 with an
+ * exception set.  lp_npy_api is set. */
+static int
+lp_npy_install(void)
+{
+    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER];
+    PyObject *(*set_handler)(PyObject *) =
+        (PyObject * (*)(PyObject *)) lp_npy_api[LP_NPY_API_SET_HANDLER];
+    PyObject *ours = NULL, *old = NULL;
+    PyObject *cur = get_handler();
+    if (cur == NULL) {
+        goto error;
+    }
+    if (lp_npy_ours(cur) != NULL) {
+        Py_DECREF(cur);
+        return 0;
+    }
+    ours = lp_npy_wrap(cur);
+    if (ours == NULL) {
+        goto error;
+    }
+    old = set_handler(ours);
+    if (old == NULL) {
+        goto error;
+    }
+    Py_DECREF(old);
+    Py_DECREF(ours);
+    Py_DECREF(cur);
+    return 0;
+error:
+    Py_XDECREF(ours);
+    Py_XDECREF(cur);
+    return -1;
+}
+
 /* memory_watch_numpy(api) -> bool: while memory mode records, stand our handler in the current
- * context over NumPy's (idempotent).  `api` is NumPy's _ARRAY_API capsule.  False when memory
- * mode is not recording or this NumPy has no handler API (before 1.22). */
+ * context over NumPy's (idempotent), and in each other thread's at its first profiled event
+ * (lp_memhook_thread_numpy).  `api` is NumPy's _ARRAY_API capsule.  False when memory mode is
+ * not recording or this NumPy has no handler API (before 1.22). */
 PyObject *
 lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
 {
@@ -486,33 +523,32 @@ lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
     if (!atomic_load(&lp_mem_tracking)) {
         Py_RETURN_FALSE;
     }
-    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) api[LP_NPY_API_GET_HANDLER];
-    PyObject *(*set_handler)(PyObject *) = (PyObject * (*)(PyObject *)) api[LP_NPY_API_SET_HANDLER];
-    PyObject *ours = NULL, *old = NULL;
-    PyObject *cur = get_handler();
-    if (cur == NULL) {
-        goto error;
+    if (lp_npy_install() < 0) {
+        return NULL;
     }
-    if (lp_npy_ours(cur) != NULL) {
-        Py_DECREF(cur);
-        Py_RETURN_TRUE;
-    }
-    ours = lp_npy_wrap(cur);
-    if (ours == NULL) {
-        goto error;
-    }
-    old = set_handler(ours);
-    if (old == NULL) {
-        goto error;
-    }
-    Py_DECREF(old);
-    Py_DECREF(ours);
-    Py_DECREF(cur);
     Py_RETURN_TRUE;
-error:
-    Py_XDECREF(ours);
-    Py_XDECREF(cur);
-    return NULL;
+}
+
+/* The event path, memory mode on: this thread's first profiled event since memory mode started.
+ * A thread starts in an empty context (before 3.14), where NumPy's own handler stands: put ours
+ * over it there too.  Our own allocations for it are not counted (the depth counter), and a
+ * failure is dropped: the event path never raises.  Ours stays in this thread's context after
+ * recording stops (stop runs in another thread), forwarding untouched. */
+void
+lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts)
+{
+    ts->mem_npy_gen = st->mem_gen;
+    if (lp_npy_api == NULL) {
+        return;
+    }
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    lp_mem_depth++;
+    if (lp_npy_install() < 0) {
+        PyErr_Clear();
+    }
+    lp_mem_depth--;
+    PyErr_Restore(exc_type, exc_value, exc_tb);
 }
 
 /* Memory mode stops: where our handler stands in the current context, the one it wrapped goes

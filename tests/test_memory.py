@@ -252,6 +252,42 @@ def test_numpy_data_from_before_recording_is_not_subtracted() -> None:
     assert abs(net) <= SLACK and alloc <= SLACK and peak <= SLACK
 
 
+def thread_grid(start: threading.Barrier, rows: int) -> Any:
+    np = pytest.importorskip("numpy")
+    start.wait()
+    return np.zeros((rows, 1000))  # @grid
+
+
+def thread_ones(start: threading.Barrier, rows: int) -> Any:
+    np = pytest.importorskip("numpy")
+    start.wait()
+    return np.ones((rows, 1000))  # @ones
+
+
+def test_numpy_arrays_in_two_threads_at_once(backend: str) -> None:
+    # Each thread starts in a fresh context, where NumPy's own handler stands: lineprof's goes
+    # in at the thread's first profiled event, and each array is charged to its thread's line.
+    pytest.importorskip("numpy")
+    lp = LineProfiler(thread_grid, thread_ones, backend=backend, memory=True)
+    start = threading.Barrier(2)
+    results: list[Any] = []
+    with lp:
+        threads = [
+            threading.Thread(target=lambda f=f, n=n: results.append(f(start, n)))
+            for f, n in ((thread_grid, 1000), (thread_ones, 3000))
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    grid = memory_by_mark(lp, thread_grid)["grid"]
+    ones = memory_by_mark(lp, thread_ones)["ones"]
+    assert ARRAY_BYTES <= grid[1] <= ARRAY_BYTES + SLACK, grid
+    assert 3 * ARRAY_BYTES <= ones[1] <= 3 * ARRAY_BYTES + SLACK, ones
+    assert ARRAY_BYTES <= grid[2] <= ARRAY_BYTES + SLACK, grid
+    assert 3 * ARRAY_BYTES <= ones[2] <= 3 * ARRAY_BYTES + SLACK, ones
+
+
 NUMPY_SCRIPT = """\
 import numpy as np
 

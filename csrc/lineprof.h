@@ -95,7 +95,7 @@ typedef struct {
     uint64_t mem_alloc; /* bytes allocated on this thread while memory mode was on, ever */
     uint64_t mem_freed; /* bytes released on this thread of blocks allocated then */
     int64_t mem_peak;   /* highest live level since the last line start on this thread */
-    uint64_t mem_npy_gen; /* the module's mem_gen when this thread last put NumPy's handler in */
+    uint64_t mem_npy_gen; /* the module's npy_gen when this thread last put NumPy's handler in */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -156,6 +156,8 @@ typedef struct {
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
     int memory;       /* memory mode on: events keep per-line memory figures (memhook.c) */
     uint64_t mem_gen; /* bumped each time memory mode starts; see LPFrame.mem_gen */
+    uint64_t npy_gen; /* bumped when memory mode starts and when NumPy is first watched: a
+                       * thread whose mem_npy_gen differs puts NumPy's handler in (memhook.c) */
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */

@@ -510,7 +510,6 @@ error:
 PyObject *
 lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
 {
-    (void)module;
     void **api = PyCapsule_GetPointer(api_capsule, NULL);
     if (api == NULL) {
         return NULL;
@@ -519,7 +518,11 @@ lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
     if (feature_version() < LP_NPY_1_22_FEATURE) {
         Py_RETURN_FALSE;
     }
-    lp_npy_api = api;
+    if (lp_npy_api == NULL) {
+        lp_npy_api = api;
+        /* Threads that had their first event before NumPy was imported get their turn. */
+        lp_state(module)->npy_gen++;
+    }
     if (!atomic_load(&lp_mem_tracking)) {
         Py_RETURN_FALSE;
     }
@@ -529,7 +532,8 @@ lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
     Py_RETURN_TRUE;
 }
 
-/* The event path, memory mode on: this thread's first profiled event since memory mode started.
+/* The event path, memory mode on: this thread's first profiled event since memory mode started
+ * or NumPy was first watched.
  * A thread starts in an empty context (before 3.14), where NumPy's own handler stands: put ours
  * over it there too.  Our own allocations for it are not counted (the depth counter), and a
  * failure is dropped: the event path never raises.  Ours stays in this thread's context after
@@ -537,7 +541,7 @@ lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
 void
 lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts)
 {
-    ts->mem_npy_gen = st->mem_gen;
+    ts->mem_npy_gen = st->npy_gen;
     if (lp_npy_api == NULL) {
         return;
     }
@@ -636,6 +640,7 @@ lp_memhook_start(LPModuleState *st)
         PyMem_SetAllocator(domain, &ours);
     }
     st->mem_gen++;
+    st->npy_gen++;
     st->memory = 1;
     atomic_store(&lp_mem_tracking, 1);
 }

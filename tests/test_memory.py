@@ -288,6 +288,42 @@ def test_numpy_arrays_in_two_threads_at_once(backend: str) -> None:
     assert 3 * ARRAY_BYTES <= ones[2] <= 3 * ARRAY_BYTES + SLACK, ones
 
 
+def test_numpy_in_a_thread_that_ran_profiled_lines_before_numpy_was_imported() -> None:
+    pytest.importorskip("numpy")
+    result = run_code(
+        """
+        import threading
+        from lineprof import LineProfiler
+
+        started, go = threading.Event(), threading.Event()
+
+        def worker(out):
+            started.set()
+            go.wait()
+            import numpy as np
+            out.append(np.zeros((1000, 1000)))
+
+        def later():
+            pass
+
+        lp = LineProfiler(worker, memory=True)
+        out = []
+        with lp:
+            thread = threading.Thread(target=worker, args=(out,))
+            thread.start()
+            started.wait()  # the worker has run a profiled line: its thread state exists
+            import numpy
+            lp.add_function(later)  # registering after NumPy's import puts the handler in
+            go.set()
+            thread.join()
+        rows = [r for k, r in lp.get_stats().memory.items() if k[2] == "worker"][0]
+        print(max(rows[line][1] for line in rows))
+        """
+    )
+    assert result.returncode == 0, result.stderr
+    assert ARRAY_BYTES <= int(result.stdout) <= ARRAY_BYTES + SLACK, result.stdout
+
+
 NUMPY_SCRIPT = """\
 import numpy as np
 

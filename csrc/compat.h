@@ -40,6 +40,12 @@
 #define LP_HAVE_CHEAP_TRACE_SWITCH 0
 #endif
 
+/* Py_IsFinalizing is public since 3.13; before, the same function was _Py_IsFinalizing in
+ * cpython/pylifecycle.h. */
+#if PY_VERSION_HEX < 0x030D0000
+#define Py_IsFinalizing _Py_IsFinalizing
+#endif
+
 /* Code-object extra slots: renamed PyUnstable_* in 3.12 (PEP 689); same functions before. */
 #if PY_VERSION_HEX < 0x030C0000
 #define PyUnstable_Eval_RequestCodeExtraIndex _PyEval_RequestCodeExtraIndex

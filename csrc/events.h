@@ -164,6 +164,9 @@ lp_thread(LPModuleState *st)
         ts->unprofiled_depth = 0;
         ts->epoch = st->epoch;
     }
+    if (st->memory && ts->mem_npy_gen != st->npy_gen) {
+        lp_memhook_thread_numpy(st, ts);
+    }
     return ts;
 }
 

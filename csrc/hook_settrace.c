@@ -171,7 +171,15 @@ lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
     const char *getter = setter[3] == 't' ? "gettrace" : "getprofile";
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    PyObject *threading = PyImport_ImportModule("threading");
+    /* Not imported anew: a profiler left enabled at exit ends its session while the interpreter
+     * finalizes, when sys.modules has been emptied and an import fails.  threading gone from it
+     * means its hook goes with it: nothing to put back. */
+    PyObject *name = PyUnicode_FromString("threading");
+    PyObject *threading = name != NULL ? PyImport_GetModule(name) : NULL;
+    Py_XDECREF(name);
+    if (threading == NULL && PyErr_Occurred() && Py_IsFinalizing()) {
+        PyErr_Clear(); /* sys.modules itself is gone */
+    }
     if (threading != NULL) {
         PyObject *current = PyObject_CallMethod(threading, getter, NULL);
         if (current == st->thread_hook) {

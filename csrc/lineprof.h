@@ -95,6 +95,7 @@ typedef struct {
     uint64_t mem_alloc; /* bytes allocated on this thread while memory mode was on, ever */
     uint64_t mem_freed; /* bytes released on this thread of blocks allocated then */
     int64_t mem_peak;   /* highest live level since the last line start on this thread */
+    uint64_t mem_npy_gen; /* the module's npy_gen when this thread last put NumPy's handler in */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -155,6 +156,8 @@ typedef struct {
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
     int memory;       /* memory mode on: events keep per-line memory figures (memhook.c) */
     uint64_t mem_gen; /* bumped each time memory mode starts; see LPFrame.mem_gen */
+    uint64_t npy_gen; /* bumped when memory mode starts and when NumPy is first watched: a
+                       * thread whose mem_npy_gen differs puts NumPy's handler in (memhook.c) */
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */
@@ -277,6 +280,9 @@ void lp_memhook_start(LPModuleState *st);
 void lp_memhook_stop(LPModuleState *st);
 PyObject *lp_memhook_py_installed(PyObject *module, PyObject *unused);
 PyObject *lp_memhook_py_state(PyObject *module, PyObject *unused);
+PyObject *lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule);
+PyObject *lp_memhook_py_numpy_is_ours(PyObject *module, PyObject *unused);
+void lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;

@@ -9,12 +9,13 @@
  * object: only its own thread's counters and the pointer table below.
  *
  * With memory mode off nothing here runs: no wrapper is installed (memory_hook_installed()
- * says so) and the time-only event path tests one flag per event.
+ * says so; one left under another tool's wrapper, see lp_memhook_stop, only forwards) and the
+ * time-only event path tests one flag per event.
  *
  * Why the state is static and not module state: the allocator is process-wide and our wrapper
  * can outlive the module (another tool may wrap it, see lp_memhook_stop), so the wrapper's
  * context must live as long as the shared library, which CPython never unloads.  It holds no
- * Python object.
+ * Python object (NumPy's handlers, below, are capsules that own what they wrap).
  *
  * The size of a freed block: a pointer -> size table (open addressing, linear probing,
  * backward-shift deletion), filled by the wrappers while memory mode is on.  A block allocated
@@ -28,6 +29,9 @@
  * documented as usable without an initialised thread state).  The mutex is taken only inside the
  * wrappers, never by the time-only path.  The wrapped allocator is called outside the mutex, so
  * no other tool's lock is ever taken under ours.
+ *
+ * NumPy's array data comes from NumPy's own allocator, not from these domains: a handler of ours
+ * is put in front of it through NumPy's C API (below), feeding the same table and counters.
  *
  * Nesting: pymalloc serves a large PyObject_Malloc with PyMem_RawMalloc, so one block would
  * pass our OBJ wrapper and then our RAW wrapper.  A thread-local depth counter makes the inner
@@ -45,18 +49,21 @@ typedef struct {
     size_t size;
 } LPMemSlot;
 
-/* One per domain: the allocator we replaced, and whether ours stands over it. */
-typedef struct {
+/* One wrapper in a domain's chain: the allocator it forwards to.  A wrapper that another tool
+ * may still call (it saved ours as its predecessor) must outlive that call, so wrappers are
+ * never freed: one is reused only after we took it off the top of its chain ourselves. */
+typedef struct LPMemWrapper {
     PyMemAllocatorDomain domain;
-    PyMemAllocatorEx prev; /* what PyMem_GetAllocator returned when we installed */
-    int installed;         /* our wrapper is in the chain (on top or under another tool's) */
-} LPMemDomain;
+    PyMemAllocatorEx prev;     /* what PyMem_GetAllocator returned when it was installed */
+    int spare;                 /* taken off the top by us: free for the next installation */
+    struct LPMemWrapper *next; /* every wrapper ever made (owned, libc calloc, never freed) */
+} LPMemWrapper;
 
-static LPMemDomain lp_mem_domains[3] = {
-    {PYMEM_DOMAIN_RAW, {0}, 0},
-    {PYMEM_DOMAIN_MEM, {0}, 0},
-    {PYMEM_DOMAIN_OBJ, {0}, 0},
-};
+static const PyMemAllocatorDomain lp_mem_domain_ids[3] = {PYMEM_DOMAIN_RAW, PYMEM_DOMAIN_MEM,
+                                                          PYMEM_DOMAIN_OBJ};
+
+/* Every wrapper made; read and written with the GIL held (start, stop, diagnostics). */
+static LPMemWrapper *lp_mem_wrappers = NULL;
 
 static struct {
     pthread_mutex_t lock; /* guards slots, cap, used, untracked */
@@ -247,7 +254,7 @@ lp_mem_enter(void)
 static void *
 lp_mem_malloc(void *ctx, size_t size)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *ptr = d->prev.malloc(d->prev.ctx, size);
     lp_mem_depth--;
@@ -260,7 +267,7 @@ lp_mem_malloc(void *ctx, size_t size)
 static void *
 lp_mem_calloc(void *ctx, size_t nelem, size_t elsize)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *ptr = d->prev.calloc(d->prev.ctx, nelem, elsize);
     lp_mem_depth--;
@@ -274,7 +281,7 @@ lp_mem_calloc(void *ctx, size_t nelem, size_t elsize)
 static void *
 lp_mem_realloc(void *ctx, void *ptr, size_t size)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter();
     void *out = d->prev.realloc(d->prev.ctx, ptr, size);
     lp_mem_depth--;
@@ -288,7 +295,7 @@ lp_mem_realloc(void *ctx, void *ptr, size_t size)
 static void
 lp_mem_free(void *ctx, void *ptr)
 {
-    LPMemDomain *d = ctx;
+    LPMemWrapper *d = ctx;
     int track = lp_mem_enter() && ptr != NULL;
     if (track) {
         /* Before the block goes back: once freed, another thread may get the same address. */
@@ -298,64 +305,372 @@ lp_mem_free(void *ctx, void *ptr)
     lp_mem_depth--;
 }
 
-static int
-lp_mem_is_ours(const LPMemDomain *d, const PyMemAllocatorEx *alloc)
+/* The wrapper behind `alloc` if it is one of ours, else NULL. */
+static LPMemWrapper *
+lp_mem_ours(const PyMemAllocatorEx *alloc)
 {
-    return alloc->ctx == d && alloc->malloc == lp_mem_malloc;
+    return alloc->malloc == lp_mem_malloc ? alloc->ctx : NULL;
+}
+
+/* ---- NumPy's array data (NEP 49) ----------------------------------------------------------
+ *
+ * NumPy takes an array's data buffer from its own allocator, a "mem_handler" capsule held in a
+ * context variable, and its default handler calls the C library's malloc/calloc directly: the
+ * three domains above never see an np.zeros((1000, 1000)).  NumPy's documented way in is
+ * PyDataMem_SetHandler (numpy.org/doc/stable/reference/c-api/data_memory.html): Python hands us
+ * NumPy's C API table (its _ARRAY_API capsule) once NumPy is imported, and while memory mode
+ * records, a handler of ours stands in the current context over the one found there, forwarding
+ * to it and accounting like the domain wrappers (the same pointer table, the same depth counter,
+ * so a handler that itself calls PyMem_RawMalloc is not counted twice).
+ *
+ * Each array keeps the capsule that allocated it and frees through it (NumPy's rule), so our
+ * capsule, and through it the handler it wraps, lives as long as the last array made under it:
+ * taking ours out again at stop is always safe.  NumPy's handler is per context: a thread
+ * begins in an empty context, where NumPy's default handler stands, so each thread gets ours at
+ * its first profiled event (lp_memhook_thread_numpy).
+ *
+ * The structs below are NumPy's ABI, version 1 (numpy/ndarraytypes.h), copied so that lineprof
+ * builds without NumPy; the API indices are numpy/__multiarray_api.h's. */
+
+typedef struct {
+    void *ctx;
+    void *(*malloc)(void *ctx, size_t size);
+    void *(*calloc)(void *ctx, size_t nelem, size_t elsize);
+    void *(*realloc)(void *ctx, void *ptr, size_t new_size);
+    void (*free)(void *ctx, void *ptr, size_t size);
+} LPNpyAllocator;
+
+typedef struct {
+    char name[127];
+    uint8_t version;
+    LPNpyAllocator allocator;
+} LPNpyHandler;
+
+#define LP_NPY_CAPSULE "mem_handler"
+#define LP_NPY_API_FEATURE_VERSION 211 /* unsigned int PyArray_GetNDArrayCFeatureVersion(void) */
+#define LP_NPY_API_SET_HANDLER 304     /* PyObject *PyDataMem_SetHandler(PyObject *) */
+#define LP_NPY_API_GET_HANDLER 305     /* PyObject *PyDataMem_GetHandler(void) */
+#define LP_NPY_1_22_FEATURE 0x0F       /* NPY_1_22_API_VERSION: the handler API */
+
+typedef struct {
+    LPNpyHandler handler; /* ours; the capsule points here */
+    LPNpyAllocator prev;  /* the wrapped handler's allocator, copied */
+    PyObject *prev_capsule; /* owned: keeps the wrapped handler alive as long as ours */
+} LPNpyWrap;
+
+/* NumPy's C API table: borrowed from NumPy's capsule (NumPy is never unloaded); NULL until
+ * Python hands it over.  Set and read with the GIL held. */
+static void **lp_npy_api = NULL;
+
+static void *
+lp_npy_malloc(void *ctx, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *ptr = w->prev.malloc(w->prev.ctx, size);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        lp_mem_account(0, (uintptr_t)ptr, size);
+    }
+    return ptr;
+}
+
+static void *
+lp_npy_calloc(void *ctx, size_t nelem, size_t elsize)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *ptr = w->prev.calloc(w->prev.ctx, nelem, elsize);
+    lp_mem_depth--;
+    if (track && ptr != NULL) {
+        lp_mem_account(0, (uintptr_t)ptr, nelem * elsize);
+    }
+    return ptr;
+}
+
+static void *
+lp_npy_realloc(void *ctx, void *ptr, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter();
+    void *out = w->prev.realloc(w->prev.ctx, ptr, size);
+    lp_mem_depth--;
+    if (track && out != NULL) {
+        lp_mem_account((uintptr_t)ptr, (uintptr_t)out, size);
+    }
+    return out;
+}
+
+/* NumPy passes the size, but a block from before recording must be ignored, not subtracted:
+ * the table says which blocks were counted. */
+static void
+lp_npy_free(void *ctx, void *ptr, size_t size)
+{
+    LPNpyWrap *w = ctx;
+    int track = lp_mem_enter() && ptr != NULL;
+    if (track) {
+        lp_mem_account((uintptr_t)ptr, 0, 0);
+    }
+    w->prev.free(w->prev.ctx, ptr, size);
+    lp_mem_depth--;
+}
+
+static void
+lp_npy_capsule_destructor(PyObject *capsule)
+{
+    LPNpyWrap *w = PyCapsule_GetContext(capsule);
+    if (w != NULL) {
+        Py_XDECREF(w->prev_capsule);
+        free(w);
+    }
+}
+
+/* The wrap behind a handler capsule if it is one of ours, else NULL (no exception). */
+static LPNpyWrap *
+lp_npy_ours(PyObject *capsule)
+{
+    if (!PyCapsule_IsValid(capsule, LP_NPY_CAPSULE)) {
+        return NULL;
+    }
+    LPNpyHandler *h = PyCapsule_GetPointer(capsule, LP_NPY_CAPSULE);
+    if (h == NULL || h->allocator.malloc != lp_npy_malloc) {
+        return NULL;
+    }
+    return h->allocator.ctx;
+}
+
+/* Our handler over `prev` (a new reference to it is taken); NULL with an exception set. */
+static PyObject *
+lp_npy_wrap(PyObject *prev)
+{
+    LPNpyHandler *ph = PyCapsule_GetPointer(prev, LP_NPY_CAPSULE);
+    if (ph == NULL) {
+        return NULL;
+    }
+    /* libc, not PyMem: the wrap is freed by a capsule destructor that may run at any time. */
+    LPNpyWrap *w = calloc(1, sizeof(LPNpyWrap));
+    if (w == NULL) {
+        PyErr_NoMemory();
+        return NULL;
+    }
+    strcpy(w->handler.name, "lineprof");
+    w->handler.version = 1;
+    w->handler.allocator = (LPNpyAllocator){w, lp_npy_malloc, lp_npy_calloc, lp_npy_realloc,
+                                            lp_npy_free};
+    w->prev = ph->allocator;
+    PyObject *capsule = PyCapsule_New(&w->handler, LP_NPY_CAPSULE, lp_npy_capsule_destructor);
+    if (capsule == NULL || PyCapsule_SetContext(capsule, w) < 0) {
+        Py_XDECREF(capsule);
+        free(w);
+        return NULL;
+    }
+    w->prev_capsule = Py_NewRef(prev);
+    return capsule;
+}
+
+/* Stand our handler over the current context's, unless it is ours already: 0, or -1 with an
+ * exception set.  lp_npy_api is set. */
+static int
+lp_npy_install(void)
+{
+    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER];
+    PyObject *(*set_handler)(PyObject *) =
+        (PyObject * (*)(PyObject *)) lp_npy_api[LP_NPY_API_SET_HANDLER];
+    PyObject *ours = NULL, *old = NULL;
+    PyObject *cur = get_handler();
+    if (cur == NULL) {
+        goto error;
+    }
+    if (lp_npy_ours(cur) != NULL) {
+        Py_DECREF(cur);
+        return 0;
+    }
+    ours = lp_npy_wrap(cur);
+    if (ours == NULL) {
+        goto error;
+    }
+    old = set_handler(ours);
+    if (old == NULL) {
+        goto error;
+    }
+    Py_DECREF(old);
+    Py_DECREF(ours);
+    Py_DECREF(cur);
+    return 0;
+error:
+    Py_XDECREF(ours);
+    Py_XDECREF(cur);
+    return -1;
+}
+
+/* memory_watch_numpy(api) -> bool: while memory mode records, stand our handler in the current
+ * context over NumPy's (idempotent), and in each other thread's at its first profiled event
+ * (lp_memhook_thread_numpy).  `api` is NumPy's _ARRAY_API capsule.  False when memory mode is
+ * not recording or this NumPy has no handler API (before 1.22). */
+PyObject *
+lp_memhook_py_watch_numpy(PyObject *module, PyObject *api_capsule)
+{
+    void **api = PyCapsule_GetPointer(api_capsule, NULL);
+    if (api == NULL) {
+        return NULL;
+    }
+    unsigned int (*feature_version)(void) = (unsigned int (*)(void))api[LP_NPY_API_FEATURE_VERSION];
+    if (feature_version() < LP_NPY_1_22_FEATURE) {
+        Py_RETURN_FALSE;
+    }
+    if (lp_npy_api == NULL) {
+        lp_npy_api = api;
+        /* Threads that had their first event before NumPy was imported get their turn. */
+        lp_state(module)->npy_gen++;
+    }
+    if (!atomic_load(&lp_mem_tracking)) {
+        Py_RETURN_FALSE;
+    }
+    if (lp_npy_install() < 0) {
+        return NULL;
+    }
+    Py_RETURN_TRUE;
+}
+
+/* The event path, memory mode on: this thread's first profiled event since memory mode started
+ * or NumPy was first watched.
+ * A thread starts in an empty context (before 3.14), where NumPy's own handler stands: put ours
+ * over it there too.  Our own allocations for it are not counted (the depth counter), and a
+ * failure is dropped: the event path never raises.  Ours stays in this thread's context after
+ * recording stops (stop runs in another thread), forwarding untouched. */
+void
+lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts)
+{
+    ts->mem_npy_gen = st->npy_gen;
+    if (lp_npy_api == NULL) {
+        return;
+    }
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    lp_mem_depth++;
+    if (lp_npy_install() < 0) {
+        PyErr_Clear();
+    }
+    lp_mem_depth--;
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+/* Memory mode stops: where our handler stands in the current context, the one it wrapped goes
+ * back.  Elsewhere (another context, another thread's) ours stays and forwards untouched.  Never
+ * raises: this runs from disable() and from a tracer's deallocation. */
+static void
+lp_npy_unwatch(void)
+{
+    if (lp_npy_api == NULL) {
+        return;
+    }
+    PyObject *exc_type, *exc_value, *exc_tb;
+    PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
+    PyObject *(*get_handler)(void) = (PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER];
+    PyObject *(*set_handler)(PyObject *) =
+        (PyObject * (*)(PyObject *)) lp_npy_api[LP_NPY_API_SET_HANDLER];
+    PyObject *cur = get_handler();
+    LPNpyWrap *w = cur != NULL ? lp_npy_ours(cur) : NULL;
+    if (w != NULL) {
+        Py_XDECREF(set_handler(w->prev_capsule));
+    }
+    Py_XDECREF(cur);
+    PyErr_Clear();
+    PyErr_Restore(exc_type, exc_value, exc_tb);
+}
+
+/* numpy_handler_is_ours() -> bool: tests; does our handler stand in the current context? */
+PyObject *
+lp_memhook_py_numpy_is_ours(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    (void)module;
+    if (lp_npy_api == NULL) {
+        Py_RETURN_FALSE;
+    }
+    PyObject *cur = ((PyObject * (*)(void)) lp_npy_api[LP_NPY_API_GET_HANDLER])();
+    if (cur == NULL) {
+        return NULL;
+    }
+    int ours = lp_npy_ours(cur) != NULL;
+    Py_DECREF(cur);
+    return PyBool_FromLong(ours);
 }
 
 /* ---- switching on and off (GIL held) ------------------------------------------------------ */
 
-/* The first memory-mode tracer is enabled: wrap every domain not wrapped already. */
+/* The first memory-mode tracer is enabled: put a wrapper of ours on top of every domain whose
+ * top is not ours already.
+ *
+ * A wrapper of ours may still sit lower in a chain: left under another tool at the last stop
+ * (see lp_memhook_stop).  A new one goes on top anyway, since the one below may have been cut
+ * out meanwhile (tracemalloc.stop() puts back what it found at its start, which drops whatever
+ * was installed over it since).  If the old one is still called, it is called from inside the
+ * new one, where the depth counter makes it forward untouched: a block is never counted twice. */
 void
 lp_memhook_start(LPModuleState *st)
 {
     pthread_once(&lp_mem_atfork_once, lp_mem_atfork_register);
     for (int i = 0; i < 3; i++) {
-        LPMemDomain *d = &lp_mem_domains[i];
-        if (d->installed) {
-            /* Left in the chain under another tool's wrapper last time: it forwards until
-             * told to account again. */
+        PyMemAllocatorDomain domain = lp_mem_domain_ids[i];
+        PyMemAllocatorEx cur;
+        PyMem_GetAllocator(domain, &cur);
+        LPMemWrapper *top = lp_mem_ours(&cur);
+        if (top != NULL) {
+            top->spare = 0; /* in use: not to be handed out for another installation */
             continue;
         }
-        PyMem_GetAllocator(d->domain, &d->prev);
-        PyMemAllocatorEx ours = {d, lp_mem_malloc, lp_mem_calloc, lp_mem_realloc, lp_mem_free};
-        PyMem_SetAllocator(d->domain, &ours);
-        d->installed = 1;
+        LPMemWrapper *w = lp_mem_wrappers;
+        while (w != NULL && !(w->spare && w->domain == domain)) {
+            w = w->next;
+        }
+        if (w == NULL) {
+            w = calloc(1, sizeof(LPMemWrapper));
+            if (w == NULL) {
+                /* This domain goes uncounted; the others still work.  (No exception: the
+                 * tracer is already enabled, and memory mode is best effort here.) */
+                continue;
+            }
+            w->domain = domain;
+            w->next = lp_mem_wrappers;
+            lp_mem_wrappers = w;
+        }
+        w->spare = 0;
+        w->prev = cur;
+        PyMemAllocatorEx ours = {w, lp_mem_malloc, lp_mem_calloc, lp_mem_realloc, lp_mem_free};
+        PyMem_SetAllocator(domain, &ours);
     }
     st->mem_gen++;
+    st->npy_gen++;
     st->memory = 1;
     atomic_store(&lp_mem_tracking, 1);
 }
 
-/* The last memory-mode tracer is disabled.  Where our wrapper is still on top, the allocator we
+/* The last memory-mode tracer is disabled.  Where a wrapper of ours is on top, the allocator it
  * replaced goes back.  Where another tool (tracemalloc.start(), say) wrapped ours since, putting
  * ours' predecessor back would cut that tool out, and it would still call into our wrapper
- * through its saved pointer: so ours stays in the chain, forwarding every call untouched, and is
- * reused by the next memory-mode session.  If that tool later restores what it found, ours is
- * on top again and the next stop removes it. */
+ * through its saved pointer: so ours stays in the chain, forwarding every call untouched (it
+ * counts only while memory mode records).  If that tool later puts back what it found, ours is
+ * on top again: the next start uses it and the next stop removes it. */
 void
 lp_memhook_stop(LPModuleState *st)
 {
     st->memory = 0;
     atomic_store(&lp_mem_tracking, 0);
+    lp_npy_unwatch();
     for (int i = 0; i < 3; i++) {
-        LPMemDomain *d = &lp_mem_domains[i];
-        if (!d->installed) {
-            continue;
-        }
         PyMemAllocatorEx cur;
-        PyMem_GetAllocator(d->domain, &cur);
-        if (lp_mem_is_ours(d, &cur)) {
-            PyMem_SetAllocator(d->domain, &d->prev);
-            d->installed = 0;
+        PyMem_GetAllocator(lp_mem_domain_ids[i], &cur);
+        LPMemWrapper *w = lp_mem_ours(&cur);
+        if (w != NULL) {
+            PyMem_SetAllocator(lp_mem_domain_ids[i], &w->prev);
+            w->spare = 1;
         }
     }
     /* Blocks freed from now on are not seen; stale entries would be wrong next time. */
     lp_mem_table_clear();
 }
 
-/* memory_hook_installed() -> (raw, mem, obj): for each domain, is our wrapper on top of it? */
+/* memory_hook_installed() -> (raw, mem, obj): for each domain, is a wrapper of ours on top? */
 PyObject *
 lp_memhook_py_installed(PyObject *module, PyObject *Py_UNUSED(unused))
 {
@@ -366,8 +681,8 @@ lp_memhook_py_installed(PyObject *module, PyObject *Py_UNUSED(unused))
     }
     for (int i = 0; i < 3; i++) {
         PyMemAllocatorEx cur;
-        PyMem_GetAllocator(lp_mem_domains[i].domain, &cur);
-        PyTuple_SET_ITEM(out, i, PyBool_FromLong(lp_mem_is_ours(&lp_mem_domains[i], &cur)));
+        PyMem_GetAllocator(lp_mem_domain_ids[i], &cur);
+        PyTuple_SET_ITEM(out, i, PyBool_FromLong(lp_mem_ours(&cur) != NULL));
     }
     return out;
 }
@@ -381,10 +696,12 @@ lp_memhook_py_state(PyObject *module, PyObject *Py_UNUSED(unused))
     unsigned long long used = lp_mem_table.used;
     unsigned long long untracked = lp_mem_table.untracked;
     pthread_mutex_unlock(&lp_mem_table.lock);
-    return Py_BuildValue("{s:O,s:O,s:O,s:i,s:K,s:K}", "raw_in_chain",
-                         lp_mem_domains[0].installed ? Py_True : Py_False, "mem_in_chain",
-                         lp_mem_domains[1].installed ? Py_True : Py_False, "obj_in_chain",
-                         lp_mem_domains[2].installed ? Py_True : Py_False, "tracking",
-                         atomic_load(&lp_mem_tracking), "tracked_blocks", used, "untracked_blocks",
-                         untracked);
+    /* Wrappers not taken off by us: in some chain under another tool's, or cut out of it. */
+    long left = 0;
+    for (LPMemWrapper *w = lp_mem_wrappers; w != NULL; w = w->next) {
+        left += !w->spare;
+    }
+    return Py_BuildValue("{s:i,s:K,s:K,s:l}", "tracking", atomic_load(&lp_mem_tracking),
+                         "tracked_blocks", used, "untracked_blocks", untracked, "wrappers_left",
+                         left);
 }

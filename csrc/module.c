@@ -94,6 +94,11 @@ static PyMethodDef lp_module_methods[] = {
      "each domain (PyMem_GetAllocator)?"},
     {"_memory_hook_state", lp_memhook_py_state, METH_NOARGS,
      "_memory_hook_state() -> dict: tests; the allocator hook's bookkeeping."},
+    {"memory_watch_numpy", lp_memhook_py_watch_numpy, METH_O,
+     "memory_watch_numpy(api) -> bool: while memory mode records, count NumPy's array data: "
+     "lineprof's handler over the current context's (api: NumPy's _ARRAY_API capsule)."},
+    {"_numpy_handler_is_ours", lp_memhook_py_numpy_is_ours, METH_NOARGS,
+     "_numpy_handler_is_ours() -> bool: tests; is lineprof's NumPy handler the current one?"},
     {"_set_stack_limit", lp_py_set_stack_limit, METH_O,
      "_set_stack_limit(n): tests; profiled frames per thread before profiling stops."},
     {NULL, NULL, 0, NULL},

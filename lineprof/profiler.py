@@ -226,6 +226,10 @@ class LineProfiler:
         added = bool(self._tracer.add_code(code, lay.first_line, lay.rows, lay.start_offset))
         if added:
             self._qualnames[id(code)] = qualname
+        if self._tracer.enabled and self._tracer.memory:
+            # NumPy imported since recording began (a script's imports run under the command's
+            # session, before its @profile lines): from now on its array data is seen too.
+            _watch_numpy()
         return added
 
     # ---- switching on and off -----------------------------------------------------------
@@ -238,6 +242,12 @@ class LineProfiler:
         tracer: object = sys.gettrace()
         profiler: object = sys.getprofile()
         self._start_tracer()
+        if self._tracer.memory:
+            try:
+                _watch_numpy()
+            except BaseException:
+                self._tracer.disable()
+                raise
         self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
             self._started_at = datetime.datetime.now(datetime.timezone.utc)
@@ -821,3 +831,17 @@ def _new_cached_property(prop: functools.cached_property[Any]) -> Callable[..., 
         return new
 
     return make
+
+
+def _watch_numpy() -> None:
+    """If NumPy is imported, have memory mode count its arrays' data too (docs/memory.md): NumPy
+    takes it from its own allocator, which lineprof wraps through NumPy's C API.  NumPy is never
+    imported here."""
+    if "numpy" not in sys.modules:
+        return
+    for name in ("numpy._core._multiarray_umath", "numpy.core._multiarray_umath"):
+        module = sys.modules.get(name)
+        api = getattr(module, "_ARRAY_API", None)
+        if api is not None:
+            _lineprof.memory_watch_numpy(api)
+            return

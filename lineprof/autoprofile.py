@@ -30,7 +30,7 @@ from lineprof.scoping import OWN_MEMBERS
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["AutoProfiler", "TargetError", "imported_names", "split_targets"]
+__all__ = ["AutoProfiler", "TargetError", "find_with_others", "imported_names", "split_targets"]
 
 _CO_OPTIMIZED = 0x1  # set on function code; unset on module and class bodies
 _COMPREHENSIONS = {"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"}
@@ -330,7 +330,7 @@ class _Finder:
             return None
         busy.add(fullname)
         try:
-            spec = _find_with_others(self, fullname, path, target)
+            spec = find_with_others(self, fullname, path, target)
         finally:
             busy.discard(fullname)
         if spec is None:
@@ -355,9 +355,11 @@ class _Finder:
         return spec
 
 
-def _find_with_others(
-    finder: _Finder, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
+def find_with_others(
+    finder: object, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
 ) -> importlib.machinery.ModuleSpec | None:
+    """The spec the meta path finders other than ``finder`` give for ``fullname``: what a
+    finder that only watches imports (this module's, line_profiler_alias's) hands back."""
     for other in list(sys.meta_path):
         if other is finder:
             continue

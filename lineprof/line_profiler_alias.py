@@ -28,6 +28,7 @@ import types
 from collections.abc import Sequence
 
 from lineprof._typing import TYPE_CHECKING
+from lineprof.autoprofile import find_with_others
 from lineprof.decorator import profile
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class _Finder:
             return None
         self._local.busy = True
         try:
-            spec = _find_with_others(self, fullname, path, target)
+            spec = find_with_others(self, fullname, path, target)
         finally:
             self._local.busy = False
         if spec is None:
@@ -149,18 +150,3 @@ class _Finder:
 
         loader.exec_module = exec_module
         return spec
-
-
-def _find_with_others(
-    finder: _Finder, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
-) -> ModuleSpec | None:
-    for other in list(sys.meta_path):
-        if other is finder:
-            continue
-        find_spec = getattr(other, "find_spec", None)
-        if find_spec is None:
-            continue
-        spec = find_spec(fullname, path, target)
-        if spec is not None:
-            return spec  # type: ignore[no-any-return]
-    return None

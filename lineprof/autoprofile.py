@@ -14,11 +14,11 @@ profiling started are registered through their functions and classes (``add_modu
 
 from __future__ import annotations
 
+import _thread
 import importlib.machinery
 import importlib.util
 import os
 import sys
-import threading
 import types
 import weakref
 from collections.abc import Iterable, Sequence
@@ -313,7 +313,7 @@ class _Finder:
 
     def __init__(self, auto: AutoProfiler) -> None:
         self.auto = auto
-        self._local = threading.local()
+        self._local = _thread._local()  # threading.local, without importing threading
 
     def find_spec(
         self,

@@ -11,6 +11,7 @@ writes results at exit session.py, and collecting child processes' results child
 
 from __future__ import annotations
 
+import _signal  # type: ignore[import-not-found]  # signal without its enums (session.py)
 import argparse
 import atexit
 import builtins
@@ -18,8 +19,6 @@ import contextlib
 import importlib
 import io
 import os
-import shlex
-import signal
 import sys
 
 from lineprof import environment, report, runner
@@ -294,9 +293,11 @@ def _refuse_results_file(command: Command, launcher: str) -> None:
     if command.kind == "script" and command.target.endswith((".lprof", ".json", ".prof")):
         if os.path.isfile(command.target):
             show = "python -m pstats" if command.target.endswith(".prof") else f"{launcher} show"
+            from lineprof.decorator import shell_quote
+
             raise CliError(
                 f"{command.target} looks like a results file; to display it run: "
-                f"{show} {shlex.quote(command.target)}"
+                f"{show} {shell_quote(command.target)}"
             )
 
 
@@ -370,9 +371,9 @@ def _end_session(session: Session) -> None:
     session.finish()
     atexit.unregister(session.finish)
     handler = session._sigterm_handler
-    if handler is not None and signal.getsignal(signal.SIGTERM) is handler:
+    if handler is not None and _signal.getsignal(_signal.SIGTERM) is handler:
         try:
-            signal.signal(signal.SIGTERM, signal.SIG_DFL)  # it is installed only over SIG_DFL
+            _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)  # it is installed only over SIG_DFL
         except ValueError:
             pass  # not the main thread, where signal.signal only works
 
@@ -461,7 +462,9 @@ def _finish(
         if settings.view:
             _print_report(stats, settings, sys.stdout)
         elif not settings.quiet:
-            print(f"Inspect results with:\n{launcher} show {shlex.quote(outfile)}")
+            from lineprof.decorator import shell_quote
+
+            print(f"Inspect results with:\n{launcher} show {shell_quote(outfile)}")
         sys.stdout.flush()
     except (OSError, ValueError):  # stdout closed or a broken pipe: the results are saved
         pass

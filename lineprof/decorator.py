@@ -231,7 +231,7 @@ class GlobalProfiler:
             stats.dump(results_path)
             lines.append(f"Wrote profile results to {_shown(results_path)}")
             lines.append("To view details run:")
-            quoted = _shell_quote(_shown(results_path))
+            quoted = shell_quote(_shown(results_path))
             lines.append(f"{_python_command()} -m lineprof show {quoted}")
         except OSError as exc:
             lines.append(f"lineprof: cannot write {_shown(results_path)}: {exc.strerror}")
@@ -279,7 +279,7 @@ def _python_command() -> str:
     found = _which(name)
     if found and os.path.realpath(found) == os.path.realpath(executable):
         return name
-    return _shell_quote(executable)
+    return shell_quote(executable)
 
 
 # shlex.quote's safe characters; shlex itself imports re (~3 ms with enum, CPython 3.13) into
@@ -287,7 +287,7 @@ def _python_command() -> str:
 _SHELL_SAFE = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_@%+=:,./-")
 
 
-def _shell_quote(text: str) -> str:
+def shell_quote(text: str) -> str:
     """``shlex.quote(text)``: the text itself when the shell reads it as one plain word."""
     if not text:
         return "''"

@@ -20,10 +20,10 @@ Nothing is imported ahead: the finder acts when the program imports ``line_profi
 
 from __future__ import annotations
 
+import _thread
 import importlib.util
 import os
 import sys
-import threading
 import types
 from collections.abc import Sequence
 
@@ -113,7 +113,7 @@ class _Finder:
 
     def __init__(self, alias: Alias) -> None:
         self.alias = alias
-        self._local = threading.local()
+        self._local = _thread._local()  # threading.local, without importing threading
 
     def find_spec(
         self,

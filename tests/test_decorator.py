@@ -357,6 +357,6 @@ def test_forked_children_die_of_sigterm_sent_at_once(tmp_path: Path, how: str) -
 def test_shell_quote_is_shlex_quote(text: str) -> None:
     import shlex
 
-    from lineprof.decorator import _shell_quote
+    from lineprof.decorator import shell_quote
 
-    assert _shell_quote(text) == shlex.quote(text)
+    assert shell_quote(text) == shlex.quote(text)

@@ -90,6 +90,39 @@ def test_a_line_profile_program_imports_only_what_it_needs(tmp_path: Path) -> No
     assert not new & kept_off, sorted(new & kept_off)
 
 
+COMMAND = """\
+import json, runpy, sys
+before = set(sys.modules)
+sys.argv = ["lineprof", "-l", "-q", "prog.py"]
+try:
+    runpy.run_module("lineprof", run_name="__main__")
+except SystemExit:
+    pass
+print("MODULES", json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr)
+"""
+
+
+def test_the_command_imports_only_what_it_needs(tmp_path: Path) -> None:
+    """`lineprof -l prog.py` to the end (results written): argparse brings re and enum, but
+    nothing else on the keep-off list comes in (shlex, signal's enums, pickle, tokenize...)."""
+    (tmp_path / "prog.py").write_text("@profile\ndef f(n):\n    return sum(range(n))\nf(10)\n")
+    (tmp_path / "command.py").write_text(COMMAND)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    run = subprocess.run(
+        [sys.executable, "command.py"], capture_output=True, text=True, cwd=tmp_path, env=env
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "prog.py.lprof").exists()  # results were written
+    line = next(ln for ln in run.stderr.splitlines() if ln.startswith("MODULES "))
+    new = set(json.loads(line.removeprefix("MODULES ")))
+    assert "lineprof.session" in new
+    kept_off = {*NEVER_AT_START, "pickle", "tokenize", "shlex", "signal"}
+    kept_off -= _imported_after("import linecache")  # 3.10/3.11: tokenize
+    if sys.version_info < (3, 12):
+        kept_off.discard("threading")  # the legacy hooks follow new threads through it
+    assert not new & kept_off, sorted(new & kept_off)
+
+
 def test_the_command_imports_no_typing() -> None:
     assert "typing" not in _imported_after("import lineprof.cli")
 

@@ -215,9 +215,11 @@ def _encode(value: object, out: list[bytes]) -> None:
             out.append(b"K" + number.to_bytes(1, "little"))  # BININT1
         elif -(2**31) <= number < 2**31:
             out.append(b"J" + number.to_bytes(4, "little", signed=True))  # BININT
-        else:  # LONG1: little-endian two's complement, as short as the sign allows
+        else:  # LONG1/LONG4: little-endian two's complement, as short as the sign allows
             size = (number.bit_length() + 8) // 8
-            out.append(b"\x8a" + bytes([size]) + number.to_bytes(size, "little", signed=True))
+            length = bytes([size]) if size < 256 else size.to_bytes(4, "little")
+            opcode = b"\x8a" if size < 256 else b"\x8b"
+            out.append(opcode + length + number.to_bytes(size, "little", signed=True))
     elif kind is float:
         out.append(b"G" + struct.pack(">d", value))  # BINFLOAT: IEEE 754, big-endian
     elif value is None:

@@ -537,6 +537,8 @@ PLAIN_VALUES: list[Any] = [
     2**31 - 1,
     2**31,
     -(2**31),
+    2**3000,  # LONG4
+    -(2**3000),
     -(2**31) - 1,
     2**63,
     -(2**63),
@@ -567,7 +569,7 @@ PLAIN_VALUES: list[Any] = [
 ]
 
 
-@pytest.mark.parametrize("value", PLAIN_VALUES, ids=repr)
+@pytest.mark.parametrize("value", PLAIN_VALUES, ids=lambda v: repr(v)[:40])
 def test_lprof_writer_rebuilds_plain_data_exactly(value: Any) -> None:
     """The .lprof writer spells protocol 2's opcodes itself (no pickle import at exit): the
     state it writes must unpickle to exactly what it was given, types included."""

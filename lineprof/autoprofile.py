@@ -30,7 +30,7 @@ from lineprof.scoping import OWN_MEMBERS
 if TYPE_CHECKING:
     from typing import Any
 
-__all__ = ["AutoProfiler", "TargetError", "find_with_others", "imported_names", "split_targets"]
+__all__ = ["AutoProfiler", "TargetError", "WatchingFinder", "imported_names", "split_targets"]
 
 _CO_OPTIMIZED = 0x1  # set on function code; unset on module and class bodies
 _COMPREHENSIONS = {"<listcomp>", "<setcomp>", "<dictcomp>", "<genexpr>"}
@@ -305,15 +305,48 @@ class AutoProfiler:
         self.register_attributes(name, module)
 
 
-class _Finder:
+class WatchingFinder:
+    """A meta path finder that only watches imports: it asks the other finders on
+    ``sys.meta_path`` for a module's spec (``find_elsewhere``) and changes what it gets back.
+    The lookup is guarded per thread and name, since another finder may import again.  Needs
+    only ``find_spec``; subclassing importlib.abc.MetaPathFinder would import
+    importlib.resources, tempfile and shutil into every profiled program."""
+
+    def __init__(self) -> None:
+        self._local = _thread._local()  # threading.local, without importing threading
+
+    def looking_up(self, fullname: str) -> bool:
+        """Whether this thread is inside this finder's own ``find_elsewhere(fullname)``."""
+        return fullname in self._local.__dict__.get("busy", ())
+
+    def find_elsewhere(
+        self, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
+    ) -> importlib.machinery.ModuleSpec | None:
+        """The spec another finder gives for ``fullname``, None when none does.  Call only
+        when not ``looking_up(fullname)``."""
+        busy: set[str] = self._local.__dict__.setdefault("busy", set())
+        busy.add(fullname)
+        try:
+            finders: list[object] = list(sys.meta_path)
+            for other in finders:
+                find_spec = getattr(other, "find_spec", None)
+                if other is self or find_spec is None:
+                    continue
+                spec = find_spec(fullname, path, target)
+                if spec is not None:
+                    return spec  # type: ignore[no-any-return]
+            return None
+        finally:
+            busy.discard(fullname)
+
+
+class _Finder(WatchingFinder):
     """Finds target modules through the other finders and gives their loaders an
-    ``exec_module`` that registers the code before running it.  A meta path finder needs only
-    ``find_spec``; subclassing importlib.abc.MetaPathFinder would import importlib.resources,
-    tempfile and shutil into every profiled program."""
+    ``exec_module`` that registers the code before running it."""
 
     def __init__(self, auto: AutoProfiler) -> None:
+        super().__init__()
         self.auto = auto
-        self._local = _thread._local()  # threading.local, without importing threading
 
     def find_spec(
         self,
@@ -325,14 +358,9 @@ class _Finder:
         by_path = bool(auto.files or auto.directories)
         if not by_path and not (fullname in auto.attributes or auto.wants(fullname, None)):
             return None
-        busy: set[str] = self._local.__dict__.setdefault("busy", set())
-        if fullname in busy:
+        if self.looking_up(fullname):
             return None
-        busy.add(fullname)
-        try:
-            spec = find_with_others(self, fullname, path, target)
-        finally:
-            busy.discard(fullname)
+        spec = self.find_elsewhere(fullname, path, target)
         if spec is None:
             return None
         loader: Any = spec.loader
@@ -353,23 +381,6 @@ class _Finder:
 
                 loader.exec_module = exec_module
         return spec
-
-
-def find_with_others(
-    finder: object, fullname: str, path: Sequence[str] | None, target: types.ModuleType | None
-) -> importlib.machinery.ModuleSpec | None:
-    """The spec the meta path finders other than ``finder`` give for ``fullname``: what a
-    finder that only watches imports (this module's, line_profiler_alias's) hands back."""
-    for other in list(sys.meta_path):
-        if other is finder:
-            continue
-        find_spec = getattr(other, "find_spec", None)
-        if find_spec is None:
-            continue
-        spec = find_spec(fullname, path, target)
-        if spec is not None:
-            return spec  # type: ignore[no-any-return]
-    return None
 
 
 def _module_for_target(target: str) -> tuple[str, bool] | None:

@@ -20,7 +20,6 @@ Nothing is imported ahead: the finder acts when the program imports ``line_profi
 
 from __future__ import annotations
 
-import _thread
 import importlib.util
 import os
 import sys
@@ -28,7 +27,7 @@ import types
 from collections.abc import Sequence
 
 from lineprof._typing import TYPE_CHECKING
-from lineprof.autoprofile import find_with_others
+from lineprof.autoprofile import WatchingFinder
 from lineprof.decorator import profile
 
 if TYPE_CHECKING:
@@ -108,12 +107,12 @@ class _StandInLoader:
         self.alias._stand_ins.append(module)
 
 
-class _Finder:
+class _Finder(WatchingFinder):
     """A meta path finder for ``line_profiler`` only (see the module docstring)."""
 
     def __init__(self, alias: Alias) -> None:
+        super().__init__()
         self.alias = alias
-        self._local = _thread._local()  # threading.local, without importing threading
 
     def find_spec(
         self,
@@ -121,13 +120,9 @@ class _Finder:
         path: Sequence[str] | None,
         target: types.ModuleType | None = None,
     ) -> ModuleSpec | None:
-        if fullname != NAME or getattr(self._local, "busy", False):
+        if fullname != NAME or self.looking_up(fullname):
             return None
-        self._local.busy = True
-        try:
-            spec = find_with_others(self, fullname, path, target)
-        finally:
-            self._local.busy = False
+        spec = self.find_elsewhere(fullname, path, target)
         if spec is None:
             stand_in: Any = _StandInLoader(self.alias)
             return importlib.util.spec_from_loader(NAME, stand_in)

@@ -300,3 +300,35 @@ def test_unknown_target_is_one_warning_and_the_program_runs(tmp_path: Path) -> N
     assert stderr_lines(result)[1].startswith("lineprof: nothing was profiled")
     assert len(stderr_lines(result)) == 2
     assert "value" in result.stdout  # the program ran
+
+
+def test_two_watching_finders_find_a_module_through_each_other(tmp_path: Path) -> None:
+    """Each watching finder asks the others (autoprofile's and line_profiler_alias's both watch
+    ``-p line_profiler``): the one asked back while it is looking the name up stands aside,
+    instead of asking again for ever."""
+    import importlib
+
+    from lineprof.autoprofile import WatchingFinder
+
+    asked: list[str] = []
+
+    class Watch(WatchingFinder):
+        def find_spec(self, fullname: str, path: Any, target: Any = None) -> Any:
+            if fullname != "watched_mod" or self.looking_up(fullname):
+                return None
+            asked.append(type(self).__name__)
+            return self.find_elsewhere(fullname, path, target)
+
+    (tmp_path / "watched_mod.py").write_text("VALUE = 7\n")
+    first, second = Watch(), Watch()
+    sys.path.insert(0, str(tmp_path))
+    sys.meta_path[:0] = [first, second]
+    try:
+        module = importlib.import_module("watched_mod")
+    finally:
+        sys.meta_path.remove(first)
+        sys.meta_path.remove(second)
+        sys.path.remove(str(tmp_path))
+        sys.modules.pop("watched_mod", None)
+    assert module.VALUE == 7
+    assert asked == ["Watch", "Watch"]  # each asked once, the second through the first

@@ -4,18 +4,33 @@ stay off it.  Each check runs a fresh interpreter (this one has them all loaded 
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import pickle
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+import lineprof
 from lineprof._typing import NamedTuple
 
-ROOT = Path(__file__).resolve().parent.parent
+# The probes run with -S, lineprof found through PYTHONPATH: an editable install's import hook
+# (which `pip install -e` puts in site-packages) loads re, enum, functools and collections into
+# every process before the program starts, and a probe would never see lineprof import them.
+LINEPROF_HOME = str(Path(lineprof.__file__).resolve().parent.parent)
+PROBE_ENV = {**os.environ, "PYTHONPATH": LINEPROF_HOME}
+
+
+def _python(*args: str, cwd: Path | None = None, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-S", *args],
+        capture_output=True, text=True, cwd=cwd, env={**PROBE_ENV, **env},
+    )  # fmt: skip
+
 
 # Kept off every start-up path: lineprof needs nothing of them until it writes JSON, follows
 # threads of multiprocessing's children, or registers a generator.
@@ -26,7 +41,8 @@ def _imported_after(code: str) -> set[str]:
     """The modules a fresh interpreter imports running ``code``."""
     probe = f"import sys\nbefore = set(sys.modules)\n{code}\n"
     probe += "new = sorted(set(sys.modules) - before)\nimport json\nprint(json.dumps(new))"
-    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    run = _python("-c", probe)
+    assert run.returncode == 0, run.stderr
     return set(json.loads(run.stdout.strip().splitlines()[-1]))
 
 
@@ -60,11 +76,12 @@ NEVER_UNDER_LINE_PROFILE = {
     "functools", "lineprof.scoping",
 }  # fmt: skip
 
+# The probes print with repr, not json: importing json first would hide re, enum, functools and
+# collections, which it imports.
 PROGRAM = """\
-import atexit, json, sys
+import atexit, sys
 before = set(sys.modules)
-atexit.register(lambda: print(json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr))
-before.add("json")
+atexit.register(lambda: print(repr(sorted(set(sys.modules) - before)), file=sys.stderr))
 from lineprof import profile
 @profile
 def f(n):
@@ -76,13 +93,10 @@ f(10)
 def test_a_line_profile_program_imports_only_what_it_needs(tmp_path: Path) -> None:
     script = tmp_path / "prog.py"
     script.write_text(PROGRAM)
-    env = {**os.environ, "LINE_PROFILE": "1", "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [sys.executable, str(script)], capture_output=True, text=True, cwd=tmp_path, env=env
-    )
+    run = _python(str(script), cwd=tmp_path, LINE_PROFILE="1")
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "profile_output.lprof").exists()  # results were written
-    new = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    new = set(ast.literal_eval(run.stderr.strip().splitlines()[-1]))
     assert "lineprof.session" in new
     kept_off = NEVER_UNDER_LINE_PROFILE - _imported_after("import linecache")  # 3.10/3.11: tokenize
     if sys.version_info < (3, 12):
@@ -91,14 +105,14 @@ def test_a_line_profile_program_imports_only_what_it_needs(tmp_path: Path) -> No
 
 
 COMMAND = """\
-import json, runpy, sys
+import runpy, sys
 before = set(sys.modules)
 sys.argv = ["lineprof", "-l", "-q", "prog.py"]
 try:
     runpy.run_module("lineprof", run_name="__main__")
 except SystemExit:
     pass
-print("MODULES", json.dumps(sorted(set(sys.modules) - before)), file=sys.stderr)
+print("MODULES", repr(sorted(set(sys.modules) - before)), file=sys.stderr)
 """
 
 
@@ -107,14 +121,11 @@ def test_the_command_imports_only_what_it_needs(tmp_path: Path) -> None:
     nothing else on the keep-off list comes in (shlex, signal's enums, pickle, tokenize...)."""
     (tmp_path / "prog.py").write_text("@profile\ndef f(n):\n    return sum(range(n))\nf(10)\n")
     (tmp_path / "command.py").write_text(COMMAND)
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run(
-        [sys.executable, "command.py"], capture_output=True, text=True, cwd=tmp_path, env=env
-    )
+    run = _python("command.py", cwd=tmp_path)
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "prog.py.lprof").exists()  # results were written
     line = next(ln for ln in run.stderr.splitlines() if ln.startswith("MODULES "))
-    new = set(json.loads(line.removeprefix("MODULES ")))
+    new = set(ast.literal_eval(line.removeprefix("MODULES ")))
     assert "lineprof.session" in new
     kept_off = {*NEVER_AT_START, "pickle", "tokenize", "shlex", "signal"}
     kept_off -= _imported_after("import linecache")  # 3.10/3.11: tokenize
@@ -155,6 +166,36 @@ def test_named_tuple_fields_defaults_and_methods() -> None:
     assert Point.__doc__ == "A point."
     assert Point.__module__ == __name__ and Point.__qualname__ == "Point"
     assert pickle.loads(pickle.dumps(p)) == p
+    assert type(pickle.loads(pickle.dumps(p, protocol=2))) is Point
+    assert p._asdict() == {"x": 1, "y": 3}
+    assert Point._make([4, 5]) == Point(x=4, y=5) == Point(4, y=5)
+    x, y = Point(6, 7)
+    assert (x, y) == (6, 7) and Point(1, 2) < Point(1, 3) and hash(Point(1)) == hash((1, 3))
+    match Point(8, 9):
+        case Point(a, b):
+            assert (a, b) == (8, 9)
+    with pytest.raises(AttributeError):
+        p.z = 1  # type: ignore[attr-defined]  # no __dict__, as with collections.namedtuple
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: Point(),  # type: ignore[call-arg]
+        lambda: Point(1, 2, 3),  # type: ignore[call-arg]
+        lambda: Point(1, z=2),  # type: ignore[call-arg]
+        lambda: Point(1, x=2),  # type: ignore[misc]
+        lambda: Point._make([1]),
+    ],
+)
+def test_named_tuple_refuses_wrong_arguments(make: Any) -> None:
+    with pytest.raises(TypeError):
+        make()
+
+
+def test_named_tuple_replace_refuses_unknown_fields() -> None:
+    with pytest.raises(ValueError):
+        Point(1)._replace(z=2)  # type: ignore[call-arg]
 
 
 def test_named_tuple_refuses_what_typing_refuses() -> None:

@@ -11,7 +11,7 @@ else is imported on first use.
 
 from __future__ import annotations
 
-import importlib
+import sys
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof._version import __version__
@@ -44,7 +44,8 @@ def __getattr__(name: str) -> Any:
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'lineprof' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
+    __import__(module)  # importlib would be one more module for every program to load
+    value = getattr(sys.modules[module], name)
     globals()[name] = value
     return value
 

@@ -23,7 +23,6 @@ from __future__ import annotations
 import os
 import sys
 import time
-import warnings
 
 from lineprof import _lineprof, environment
 
@@ -143,4 +142,6 @@ def _paired_reading(tries: int = 7) -> tuple[int, int]:
 
 
 def _warn(message: str) -> None:
+    import warnings  # noqa: PLC0415 (only to warn: ~0.4 ms of start-up)
+
     warnings.warn(f"lineprof: {message}", RuntimeWarning, stacklevel=3)

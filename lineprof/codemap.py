@@ -25,12 +25,12 @@ import _ast
 import linecache
 import os
 import sys
-from types import CodeType
 
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from types import CodeType
 
 _GENERATOR_FLAGS = (
     0x20  # CO_GENERATOR

@@ -22,8 +22,6 @@ at exit, and importing ``pickle`` (with ``re``, ``enum`` and ``struct`` behind i
 from __future__ import annotations
 
 import io
-import math
-import struct
 
 from lineprof._typing import TYPE_CHECKING
 
@@ -50,6 +48,8 @@ ALLOWED_CLASSES = frozenset(
 WRITE_CLASS = ("line_profiler._line_profiler", "LineStats")
 # lineprof's own entries in the state start with this; line_profiler has none.
 EXTRA_PREFIX = "lineprof_"
+
+_INF = float("inf")
 
 
 class _LineStatsRecord:
@@ -119,7 +119,7 @@ def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
     def bad(why: str) -> ValueError:
         return ValueError(f"a line_profiler LineStats pickle, but {why}")
 
-    if not isinstance(unit, int | float) or isinstance(unit, bool) or not 0 < unit < math.inf:
+    if not isinstance(unit, int | float) or isinstance(unit, bool) or not 0 < unit < _INF:
         raise bad(f"its unit is {unit!r}, not a positive number")
     if not isinstance(timings, dict):
         raise bad(f"its timings are a {type(timings).__name__}, not a dict")
@@ -142,7 +142,7 @@ def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
                 and len(row) == 3
                 and _is_int(row[0])
                 and _is_int(row[1])
-                and (_is_int(row[2]) or (isinstance(row[2], float) and math.isfinite(row[2])))
+                and (_is_int(row[2]) or (isinstance(row[2], float) and abs(row[2]) < _INF))
             ):
                 raise bad(f"a row of {key[2]} is {row!r}, not (line, hits, time)")
             lines.append((row[0], row[1], round(row[2])))
@@ -221,7 +221,9 @@ def _encode(value: object, out: list[bytes]) -> None:
             opcode = b"\x8a" if size < 256 else b"\x8b"
             out.append(opcode + length + number.to_bytes(size, "little", signed=True))
     elif kind is float:
-        out.append(b"G" + struct.pack(">d", value))  # BINFLOAT: IEEE 754, big-endian
+        # FLOAT: the shortest repr that reads back exactly (BINFLOAT would need struct, one
+        # more module for every profiled program to load).
+        out.append(b"F" + repr(value).encode("ascii") + b"\n")
     elif value is None:
         out.append(b"N")
     elif kind is tuple:

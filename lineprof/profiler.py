@@ -10,17 +10,16 @@ from __future__ import annotations
 import datetime
 import os
 import sys
-import types
-import warnings
 from time import perf_counter
 
-from lineprof import _lineprof, clock, codemap, environment
+from lineprof import _lineprof, _types, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
 from lineprof.stats import Metadata, capture_sources
 
 if TYPE_CHECKING:
     import functools
+    import types
     from collections.abc import Callable, Iterator
     from typing import IO, Any
 
@@ -102,6 +101,8 @@ class LineProfiler:
         A C function (``len``) has no lines to profile: it is left out with a warning, as
         line_profiler does.  What is not callable at all raises TypeError."""
         if self._add_callable(func) is None:
+            import warnings  # noqa: PLC0415 (only to warn: ~0.4 ms of start-up)
+
             warnings.warn(
                 f"lineprof: {func!r} has no Python code to profile (a C function?); "
                 "left unprofiled",
@@ -113,7 +114,7 @@ class LineProfiler:
         """Profile a code object directly: a script's or a notebook cell's module code, say.
         ``qualname`` names it in reports (default: the code's own qualified name).  Returns
         False if it was registered already."""
-        if not isinstance(code, types.CodeType):
+        if not isinstance(code, _types.CodeType):
             raise TypeError(f"add_code needs a code object, got {code!r}")
         if qualname is None:
             qualname = str(getattr(code, "co_qualname", code.co_name))
@@ -157,7 +158,7 @@ class LineProfiler:
         policy says so, modules) found in it, as ``scoping_policy`` says (see ``add_class``;
         by default, as in line_profiler: what comes from the module or the package it is in,
         no submodule).  Returns how many functions were newly registered."""
-        if not isinstance(module, types.ModuleType):
+        if not isinstance(module, _types.ModuleType):
             raise TypeError(f"add_module needs a module, got {module!r}")
         from lineprof.scoping import ScopingPolicy  # ~2 ms (enum): only for classes, modules
 
@@ -185,7 +186,7 @@ class LineProfiler:
             if isinstance(value, type):
                 if admit_class(value):
                     added += self._add_namespace(value, policies, wrap, seen)
-            elif isinstance(value, types.ModuleType):
+            elif isinstance(value, _types.ModuleType):
                 if admit_module(value):
                     added += self._add_namespace(value, policies, wrap, seen)
             else:
@@ -387,14 +388,14 @@ class LineProfiler:
         if isinstance(obj, type):
             self._wrap_members(obj)
             return obj
-        if isinstance(obj, types.FunctionType):
+        if isinstance(obj, _types.FunctionType):
             if obj.__dict__.get(_WRAPPER_MARK) is self:
                 return obj
             return self._wrap_function(obj)
-        if isinstance(obj, types.MethodType):
+        if isinstance(obj, _types.MethodType):
             bound_to = obj.__self__
             return _rebuilt(
-                obj, [obj.__func__], self._wrap, lambda f: types.MethodType(f, bound_to)
+                obj, [obj.__func__], self._wrap, lambda f: _types.MethodType(f, bound_to)
             )
         if isinstance(obj, staticmethod | classmethod):
             return _rebuilt(obj, [obj.__func__], self._wrap, type(obj))
@@ -443,6 +444,8 @@ class LineProfiler:
             wrapper = self._wrap_generator(func)
             if flags & _CO_ITERABLE_COROUTINE:
                 # @types.coroutine: the wrapper must be awaitable too.
+                import types  # noqa: PLC0415 (only here)
+
                 wrapper = types.coroutine(wrapper)
         else:
 
@@ -644,7 +647,7 @@ def _code_flags(func: Any) -> int:
         func = func.func
     func = getattr(func, "__func__", func)
     code = getattr(func, "__code__", None)
-    return code.co_flags if isinstance(code, types.CodeType) else 0
+    return code.co_flags if isinstance(code, _types.CodeType) else 0
 
 
 def _unwrap(func: Any) -> Any:
@@ -661,6 +664,8 @@ def _unwrap(func: Any) -> Any:
 
 
 def _warn(message: str) -> None:
+    import warnings  # noqa: PLC0415 (only to warn: ~0.4 ms of start-up)
+
     warnings.warn(f"lineprof: {message}", RuntimeWarning, stacklevel=4)
 
 
@@ -722,7 +727,7 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
         if item is None or id(item) in seen:
             return
         seen.add(id(item))
-        if isinstance(item, types.FunctionType):
+        if isinstance(item, _types.FunctionType):
             inner = _unwrap(item)
             if inner is not item:
                 before = len(found)
@@ -731,7 +736,7 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
                     return
             # Not a decorated Python function: this one's own code (@functools.wraps(print)).
             found.append(item)
-        elif isinstance(item, types.MethodType):
+        elif isinstance(item, _types.MethodType):
             visit(item.__func__)
         elif isinstance(item, staticmethod | classmethod):
             visit(item.__func__)
@@ -751,7 +756,7 @@ def _underlying_functions(obj: Any) -> list[types.FunctionType]:
             for klass in type(item).__mro__:
                 if "__call__" in vars(klass):
                     call = vars(klass)["__call__"]
-                    if isinstance(call, types.FunctionType):
+                    if isinstance(call, _types.FunctionType):
                         visit(call)
                     break
 

@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import datetime
 import linecache
-import math
 import os
 import stat
 import sys
@@ -412,7 +411,7 @@ class LineStats:
             )
         unit = data.get("unit")
         functions = data.get("functions")
-        if not _is_number(unit) or not 0 < unit < math.inf:
+        if not _is_number(unit) or not 0 < unit < float("inf"):
             raise bad("'unit' must be a positive number")
         if not isinstance(functions, list):
             raise bad("'functions' must be a list")

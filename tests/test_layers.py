@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # Bottom to top.  A reader finds what a module may use by looking one row down.
 LAYERS: list[tuple[str, set[str]]] = [
     ("core: the C extension and process-wide settings",
-     {"_lineprof", "environment", "_typing", "_version"}),
+     {"_lineprof", "environment", "_typing", "_types", "_version"}),
     ("engine: the clock, how code maps to rows, what add_class/add_module take",
      {"clock", "codemap", "scoping"}),
     ("results model and its file formats", {"lprof_format", "stats"}),

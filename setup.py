@@ -18,6 +18,7 @@ SOURCES = [
     "csrc/hook_settrace.c",
     "csrc/hook_setprofile.c",
     "csrc/hook_wrap.c",
+    "csrc/entry.c",
     "csrc/memhook.c",
 ]
 

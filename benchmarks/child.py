@@ -22,7 +22,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from profilers import EventCounter, make_profiler, profiler_backend
+from profilers import EventCounter, make_decorator, make_profiler, profiler_backend, stop_decorator
 
 
 def total_hits(prof: Any) -> int:
@@ -43,6 +43,17 @@ def cmd_time(name: str, mode: str, scale: float) -> dict[str, Any]:
         c0, t0 = time.process_time_ns(), time.perf_counter_ns()
         workload.run()
         elapsed, cpu = time.perf_counter_ns() - t0, time.process_time_ns() - c0
+    elif workload.decorate is not None:
+        decorator, prof = make_decorator(mode)
+        try:
+            workload.decorate(decorator)
+            result["backend"] = profiler_backend(prof)
+            c0, t0 = time.process_time_ns(), time.perf_counter_ns()
+            workload.run()
+            elapsed, cpu = time.perf_counter_ns() - t0, time.process_time_ns() - c0
+        finally:
+            stop_decorator(mode, decorator, prof)
+        result["hits"] = total_hits(prof)
     else:
         prof = make_profiler(mode)
         for func in workload.profiled:

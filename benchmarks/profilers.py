@@ -6,6 +6,7 @@ module they all import, so none of them imports another.
 
 from __future__ import annotations
 
+import os
 import sys
 from collections.abc import Callable
 from typing import Any
@@ -21,6 +22,30 @@ def make_profiler(mode: str) -> Any:
 
         return LP()
     raise SystemExit(f"unknown profiler mode {mode!r}")
+
+
+def make_decorator(mode: str) -> tuple[Callable[..., Any], Any]:
+    """(``@profile``, the profiler it records into), recording: as ``lineprof -l`` /
+    LINE_PROFILE=1 have it (lineprof's ``profile``, its session on, results written at exit
+    into a temporary directory), or as ``kernprof -l`` has it (line_profiler's LineProfiler as
+    the decorator, enabled for the whole program).  Stop with ``stop_decorator``."""
+    if mode == "lineprof":
+        import tempfile
+
+        from lineprof import profile
+
+        profile.enable(output_prefix=os.path.join(tempfile.mkdtemp(), "bench"))
+        return profile, profile.profiler
+    prof = make_profiler(mode)
+    prof.enable_by_count()
+    return prof, prof
+
+
+def stop_decorator(mode: str, decorator: Any, prof: Any) -> None:
+    if mode == "lineprof":
+        decorator.disable()
+    else:
+        prof.disable_by_count()
 
 
 def profiler_backend(prof: Any) -> str:

@@ -83,7 +83,10 @@ class Runner:
         if proc.returncode != 0:
             log(f"  ! {' '.join(args)} failed:\n{proc.stderr[-2000:]}")
             return None
-        return json.loads(proc.stdout.strip().splitlines()[-1])
+        # The last JSON line: a profiler's own summary may follow it (lineprof's profile
+        # writes one at exit, decorated_program).
+        lines = proc.stdout.strip().splitlines()
+        return json.loads(next(line for line in reversed(lines) if line.startswith("{")))
 
 
 def machine_info() -> dict[str, Any]:

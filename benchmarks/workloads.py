@@ -2,7 +2,10 @@
 
 Each workload is a function ``make(scale) -> Workload``.  ``Workload.run()`` is what gets timed
 (one call per fresh process); ``Workload.profiled`` lists the functions handed to the profiler's
-``add_function``; everything else the workload runs is unprofiled.  Sizes are chosen so that
+``add_function``, or, where ``Workload.decorate`` is set, whose code the profiler's decorator
+profiles (``decorate(decorator)`` applies it as ``@profile`` on a ``def`` would, to a function
+just made, and puts the result where the program calls it); everything else the workload runs
+is unprofiled.  Sizes are chosen so that
 ``run()`` takes roughly 0.1 s unprofiled at scale 1 on CPython 3.12 on a 2-core VM.
 """
 
@@ -12,6 +15,7 @@ import asyncio
 import json
 import random
 import threading
+import types
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +26,7 @@ class Workload:
     run: Callable[[], Any]
     profiled: list[Callable[..., Any]]
     warmup: Callable[[], Any] = field(default=lambda: None)
+    decorate: Callable[[Callable[..., Any]], None] | None = None
 
 
 # ---- 1. tight loop of cheap lines ---------------------------------------------------------
@@ -332,6 +337,22 @@ def make_unprofiled_program(scale: float) -> Workload:
     return Workload(lambda: big_program(sources), [checksum], lambda: big_program(sources[:100]))
 
 
+def decorate_checksum(decorator: Callable[..., Any]) -> None:
+    """``@profile`` on checksum, as in the program's source: the decorator gets a function
+    object nothing else holds (checksum's code, new function), and the program calls what it
+    returns."""
+    code, namespace = checksum.__code__, checksum.__globals__
+    # Made in the call itself: a local holding it would be one more reference, and lineprof's
+    # @profile would (rightly) take it for a function the program may call directly.
+    globals()["checksum"] = decorator(types.FunctionType(code, namespace, "checksum"))
+
+
+def make_decorated_program(scale: float) -> Workload:
+    workload = make_unprofiled_program(scale)
+    workload.decorate = decorate_checksum
+    return workload
+
+
 # ---- 8. a profiled line calling unprofiled Python helpers ---------------------------------
 
 
@@ -435,6 +456,10 @@ WORKLOADS: dict[str, tuple[Callable[[float], Workload], str]] = {
     "unprofiled_program": (
         make_unprofiled_program,
         "large unprofiled program, one small profiled function",
+    ),
+    "decorated_program": (
+        make_decorated_program,
+        "the same, the function under @profile (kernprof -l / lineprof -l / LINE_PROFILE=1)",
     ),
     "helpers": (make_helpers, "profiled lines calling unprofiled Python helpers"),
     "pipeline": (make_pipeline, "parse/transform/aggregate records"),

@@ -12,6 +12,16 @@
  * Per thread, unprofiled_depth counts the unprofiled frames running above the top profiled
  * frame; line events are on exactly when the stack is not empty and that count is zero.
  * Switching is cheap before 3.12 only (compat.h: LP_HAVE_CHEAP_TRACE_SWITCH).
+ *
+ * Even the profile function alone costs code that is not profiled: while one is installed in a
+ * thread, CPython 3.11 runs that thread's bytecode unspecialized (a no-op C profile function
+ * makes call-heavy code 3.2x slower there, 1.6x on 3.10).  So where every profiled function is
+ * entered through the wrapper @profile returns (entry.c; Python decides: entry_mode), no thread
+ * has the profile function until it enters one: the wrapper calls lp_setprofile_enter() before
+ * the function and lp_setprofile_leave() after it, and the outermost pair puts the profile
+ * function in and takes it out.  Code outside profiled functions then runs untouched.  Once any code is profiled
+ * that can be entered another way (add_function, a module, a generator), every thread gets the
+ * profile function for the rest of the session (lp_setprofile_hook_every_thread).
  */
 #include "events.h"
 
@@ -169,13 +179,17 @@ lp_adopt_running_frames(LPModuleState *st)
 }
 
 int
-lp_setprofile_install(LPModuleState *st)
+lp_setprofile_install(LPModuleState *st, int entry_mode)
 {
+    st->hooks_displaced = 0;
+    st->entry_mode = entry_mode;
+    if (entry_mode) {
+        return 0; /* threads are hooked as they enter profiled functions */
+    }
     if (lp_thread_hook_install(st, "setprofile") < 0) {
         return -1;
     }
     lp_displaced_hook_save(st, 1, lp_setprofile_callback);
-    st->hooks_displaced = 0;
     PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
     return 0;
 }
@@ -184,7 +198,79 @@ lp_setprofile_install(LPModuleState *st)
 int
 lp_setprofile_start(LPModuleState *st)
 {
-    return lp_adopt_running_frames(st);
+    return st->entry_mode ? 0 : lp_adopt_running_frames(st);
+}
+
+/* Leave entry mode: from now on every thread, and every thread started later, has the profile
+ * function.  This thread's running profiled frames are adopted unless it is inside a profiled
+ * function entered through its wrapper (those are followed already). */
+int
+lp_setprofile_hook_every_thread(LPModuleState *st)
+{
+    if (st->backend != LP_BACKEND_SETPROFILE || !st->entry_mode) {
+        return 0;
+    }
+    if (lp_thread_hook_install(st, "setprofile") < 0) {
+        return -1;
+    }
+    st->entry_mode = 0;
+    LPThreadState *ts = lp_threadstate_current;
+    int inside = ts != NULL && ts->entry_session == st->session && ts->entry_depth > 0;
+    PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
+    return inside ? 0 : lp_adopt_running_frames(st);
+}
+
+/* A profiled function's wrapper, before calling it. */
+void
+lp_setprofile_enter(LPModuleState *st)
+{
+    if (st->backend != LP_BACKEND_SETPROFILE || !st->entry_mode || st->error) {
+        return;
+    }
+    LPThreadState *ts = lp_thread(st);
+    if (ts == NULL) {
+        return;
+    }
+    if (ts->entry_session != st->session) {
+        ts->entry_session = st->session;
+        ts->entry_depth = 0;
+        ts->entry_hooked = 0;
+    }
+    if (ts->entry_depth++ > 0) {
+        return;
+    }
+    PyThreadState *tstate = PyThreadState_Get();
+    if (tstate->c_profilefunc == NULL) {
+        PyEval_SetProfile(lp_setprofile_callback, st->module);
+        ts->entry_hooked = 1;
+    }
+    else if (tstate->c_profilefunc != lp_setprofile_callback) {
+        /* Another tool's profile function (cProfile started after lineprof): it stays, and
+         * this call's lines go unrecorded. */
+        st->hooks_displaced++;
+    }
+}
+
+/* A profiled function's wrapper, once it has returned or raised. */
+void
+lp_setprofile_leave(LPModuleState *st)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL || ts->entry_session != st->session || ts->entry_depth == 0) {
+        return; /* entered in an earlier session, or before this one hooked on entry */
+    }
+    if (--ts->entry_depth > 0 || !ts->entry_hooked) {
+        return;
+    }
+    ts->entry_hooked = 0;
+    /* Every profiled frame this thread entered since has returned, unless the session stopped
+     * hooking on entry meanwhile: then the profile function stays. */
+    if (st->backend == LP_BACKEND_SETPROFILE && st->entry_mode &&
+        PyThreadState_Get()->c_profilefunc == lp_setprofile_callback &&
+        (ts->epoch != st->epoch || ts->depth == 0)) {
+        lp_line_events(st, 0);
+        PyEval_SetProfile(NULL, NULL);
+    }
 }
 
 void
@@ -198,7 +284,10 @@ lp_setprofile_uninstall(LPModuleState *st)
      * stood in front of another tool's, the tool's goes back. */
     (void)lp_untrace_all_threads(lp_settrace_callback); /* others: counted as they met us */
     lp_unwrap_all_threads();
-    lp_thread_hook_uninstall(st, "setprofile");
+    if (!st->entry_mode) {
+        lp_thread_hook_uninstall(st, "setprofile");
+    }
+    st->entry_mode = 0;
 }
 
 #else /* !LP_HAVE_CHEAP_TRACE_SWITCH */
@@ -214,9 +303,10 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
 }
 
 int
-lp_setprofile_install(LPModuleState *st)
+lp_setprofile_install(LPModuleState *st, int entry_mode)
 {
     (void)st;
+    (void)entry_mode;
     PyErr_SetString(PyExc_ValueError,
                     "lineprof: the setprofile backend needs CPython 3.11 or older; from 3.12 "
                     "switching a thread's trace function re-instruments all code");
@@ -228,6 +318,25 @@ lp_setprofile_start(LPModuleState *st)
 {
     (void)st;
     return 0;
+}
+
+int
+lp_setprofile_hook_every_thread(LPModuleState *st)
+{
+    (void)st;
+    return 0;
+}
+
+void
+lp_setprofile_enter(LPModuleState *st)
+{
+    (void)st;
+}
+
+void
+lp_setprofile_leave(LPModuleState *st)
+{
+    (void)st;
 }
 
 void

@@ -89,7 +89,13 @@ typedef struct {
     int depth;
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
-    LPFrame *frames;      /* owned */
+    /* setprofile hook, hooking on entry (hook_setprofile.c): calls of entry wrappers (entry.c)
+     * not yet returned in the session `entry_session`, and whether the outermost put the
+     * profile function in (and its return takes it out). */
+    uint64_t entry_session;
+    int entry_depth;
+    int entry_hooked;
+    LPFrame *frames; /* owned */
     /* Memory mode: written by this thread's allocator wrappers (memhook.c), possibly without
      * the GIL, read by this thread's events; never by another thread.  live = alloc - freed. */
     uint64_t mem_alloc; /* bytes allocated on this thread while memory mode was on, ever */
@@ -162,6 +168,11 @@ typedef struct {
     /* Profiling session. */
     int nactive;          /* enabled profilers */
     int backend;          /* LP_BACKEND_*; NONE when nactive == 0 */
+    uint64_t session;     /* bumped at each session start */
+    /* setprofile: threads get the profile function only while inside a call of an entry
+     * wrapper (entry.c) as long as every enabled tracer's code is entered only through one
+     * (hook_on_entry); else every thread has it. */
+    int entry_mode;
     int tool_id;          /* sys.monitoring tool id held, -1 if none */
     int stack_limit;      /* frames per thread before LP_ERR_STACK_LIMIT; tests lower it */
     LPCodeEntry *entries; /* every live entry (owned through their owners) */
@@ -185,6 +196,7 @@ typedef struct {
     PyObject *str_f_trace_lines; /* owned, interned */
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
+    PyObject *entry_type;  /* owned: the EntryWrapper heap type (entry.c) */
     int nmemory;           /* enabled tracers in memory mode */
     int nwrap_trace;       /* enabled tracers with wrap_trace (hook_wrap.c) */
 } LPModuleState;
@@ -264,8 +276,11 @@ void lp_displaced_hook_save(LPModuleState *st, int profile, Py_tracefunc ours);
 void lp_displaced_hook_restore(LPModuleState *st, int profile);
 
 /* hook_setprofile.c */
-int lp_setprofile_install(LPModuleState *st);
+int lp_setprofile_install(LPModuleState *st, int entry_mode);
 int lp_setprofile_start(LPModuleState *st);
+int lp_setprofile_hook_every_thread(LPModuleState *st);
+void lp_setprofile_enter(LPModuleState *st);
+void lp_setprofile_leave(LPModuleState *st);
 void lp_setprofile_uninstall(LPModuleState *st);
 int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
 
@@ -286,5 +301,6 @@ void lp_memhook_thread_numpy(LPModuleState *st, LPThreadState *ts);
 
 /* profiler.c */
 extern PyType_Spec lp_tracer_spec;
+extern PyType_Spec lp_entry_spec; /* entry.c */
 
 #endif /* LINEPROF_H */

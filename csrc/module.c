@@ -128,6 +128,13 @@ lp_module_exec(PyObject *module)
     if (PyModule_AddType(module, (PyTypeObject *)st->tracer_type) < 0) {
         return -1;
     }
+    st->entry_type = PyType_FromModuleAndSpec(module, &lp_entry_spec, NULL);
+    if (st->entry_type == NULL) {
+        return -1;
+    }
+    if (PyModule_AddType(module, (PyTypeObject *)st->entry_type) < 0) {
+        return -1;
+    }
     if (lp_monitoring_init(st, module) < 0 || lp_settrace_init(st, module) < 0) {
         return -1;
     }
@@ -159,6 +166,7 @@ lp_module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->thread_hook);
     Py_VISIT(st->prev_thread_hook);
     Py_VISIT(st->displaced_obj);
+    Py_VISIT(st->entry_type);
     return 0;
 }
 
@@ -174,6 +182,7 @@ lp_module_clear(PyObject *module)
     Py_CLEAR(st->thread_hook);
     Py_CLEAR(st->prev_thread_hook);
     Py_CLEAR(st->displaced_obj);
+    Py_CLEAR(st->entry_type);
     st->displaced_func = NULL;
     Py_CLEAR(st->str_f_trace_lines);
     return 0;

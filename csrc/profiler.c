@@ -26,6 +26,8 @@ typedef struct {
     int enabled;
     int memory; /* memory mode: enabling this tracer installs the allocator hook (memhook.c) */
     int wrap_trace; /* before 3.12: keep another tool's trace function called (hook_wrap.c) */
+    int hook_on_entry; /* setprofile: its code is entered only through entry wrappers (entry.c),
+                        * so threads need the hook only inside them (hook_setprofile.c) */
 } TracerObject;
 
 static LPModuleState *
@@ -70,16 +72,17 @@ lp_reg_unlisten(LPModuleState *st, LPReg *reg)
 }
 
 static int
-lp_session_start(LPModuleState *st, int backend)
+lp_session_start(LPModuleState *st, int backend, int entry_mode)
 {
     int rc;
     st->backend = backend;
+    st->session++;
     switch (backend) {
     case LP_BACKEND_MONITORING:
         rc = lp_monitoring_install(st);
         break;
     case LP_BACKEND_SETPROFILE:
-        rc = lp_setprofile_install(st);
+        rc = lp_setprofile_install(st, entry_mode);
         break;
     default:
         rc = lp_settrace_install(st);
@@ -190,7 +193,10 @@ Tracer_enable(TracerObject *self, PyObject *arg)
         Py_RETURN_NONE;
     }
     int starting = st->nactive == 0;
-    if (starting && lp_session_start(st, backend) < 0) {
+    if (starting && lp_session_start(st, backend, self->hook_on_entry) < 0) {
+        return NULL;
+    }
+    if (!starting && !self->hook_on_entry && lp_setprofile_hook_every_thread(st) < 0) {
         return NULL;
     }
     st->nactive++;
@@ -525,6 +531,36 @@ Tracer_set_wrap_trace(TracerObject *self, PyObject *value, void *Py_UNUSED(closu
 }
 
 static PyObject *
+Tracer_get_hook_on_entry(TracerObject *self, void *Py_UNUSED(closure))
+{
+    return PyBool_FromLong(self->hook_on_entry);
+}
+
+/* May be cleared while recording (code that can be entered another way was registered): the
+ * session hooks every thread from then on.  Set only while not recording. */
+static int
+Tracer_set_hook_on_entry(TracerObject *self, PyObject *value, void *Py_UNUSED(closure))
+{
+    if (value == NULL) {
+        PyErr_SetString(PyExc_AttributeError, "cannot delete hook_on_entry");
+        return -1;
+    }
+    int on = PyObject_IsTrue(value);
+    if (on < 0) {
+        return -1;
+    }
+    if (self->enabled && on && !self->hook_on_entry) {
+        PyErr_SetString(PyExc_RuntimeError, "hook_on_entry cannot be set while recording");
+        return -1;
+    }
+    self->hook_on_entry = on;
+    if (self->enabled && !on && lp_setprofile_hook_every_thread(lp_tracer_state(self)) < 0) {
+        return -1;
+    }
+    return 0;
+}
+
+static PyObject *
 Tracer_get_codes(TracerObject *self, void *Py_UNUSED(closure))
 {
     PyObject *codes = PyTuple_New(self->nregs);
@@ -597,6 +633,11 @@ static PyGetSetDef Tracer_getset[] = {
     {"wrap_trace", (getter)Tracer_get_wrap_trace, (setter)Tracer_set_wrap_trace,
      "Before 3.12, setprofile backend: another tool's trace function keeps being called while "
      "lineprof's runs (set while not recording).",
+     NULL},
+    {"hook_on_entry", (getter)Tracer_get_hook_on_entry, (setter)Tracer_set_hook_on_entry,
+     "Before 3.12, setprofile backend: this tracer's code is entered only through EntryWrapper "
+     "objects, so threads need the profile function only inside their calls while every "
+     "enabled tracer says so (cleared while recording: every thread gets it from then on).",
      NULL},
     {"codes", (getter)Tracer_get_codes, NULL, "The registered code objects, in order.", NULL},
     {NULL, NULL, NULL, NULL, NULL},

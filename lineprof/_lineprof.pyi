@@ -1,6 +1,8 @@
 """Type stubs for lineprof's C core (csrc/)."""
 
+from collections.abc import Callable
 from types import CodeType
+from typing import Any
 
 HAVE_SYS_MONITORING: int
 BACKENDS: tuple[str, ...]
@@ -23,10 +25,21 @@ class Tracer:
     def clear(self) -> None: ...
     memory: bool
     wrap_trace: bool
+    hook_on_entry: bool
     @property
     def enabled(self) -> bool: ...
     @property
     def codes(self) -> tuple[CodeType, ...]: ...
+
+class EntryWrapper:
+    """What @profile returns for a plain function before 3.12 (csrc/entry.c): calls it with
+    the profile function installed in the thread for the call's duration (setprofile backend
+    hooking on entry); otherwise the function itself to the program."""
+
+    def __init__(self, func: Callable[..., Any], /) -> None: ...
+    def __call__(self, *args: Any, **kwargs: Any) -> Any: ...
+    @property
+    def __wrapped__(self) -> Callable[..., Any]: ...
 
 def now() -> int: ...
 def set_fake_clock(on: bool, start: int = 0, step: int = 0, /) -> None: ...

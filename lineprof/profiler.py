@@ -61,6 +61,12 @@ class LineProfiler:
                 "LINE_PROFILER_SET_FRAME_LOCAL_TRACE"
             )
         self._tracer.wrap_trace = bool(wrap_trace)
+        # Before 3.12 (setprofile backend): while every function registered so far is entered
+        # only through the wrapper @profile returned for it (csrc/entry.c), threads get the
+        # profile function only while inside one, and the rest of the program runs untouched
+        # (csrc/hook_setprofile.c).  Any other registration ends that (_add_code).
+        self._tracer.hook_on_entry = True
+        self._entry_registration = False
         # As in line_profiler: meaningful only for the legacy trace hook, so always False
         # where sys.monitoring is used.
         self.set_frame_local_trace = bool(set_frame_local_trace) and not _HAVE_MONITORING
@@ -223,6 +229,10 @@ class LineProfiler:
         return added
 
     def _add_code(self, code: types.CodeType, qualname: str) -> bool:
+        if not self._entry_registration:
+            # Code that may be entered other than through an entry wrapper: every thread needs
+            # the profile function from now on.
+            self._tracer.hook_on_entry = False
         lay = codemap.layout(code)
         added = bool(self._tracer.add_code(code, lay.first_line, lay.rows, lay.start_offset))
         if added:
@@ -232,6 +242,20 @@ class LineProfiler:
             # session, before its @profile lines): from now on its array data is seen too.
             _watch_numpy()
         return added
+
+    def _add_entered_through_wrapper(self, function: types.FunctionType) -> Callable[..., Any]:
+        """Register a plain function that nothing else refers to yet (decorator.py decides)
+        and return the wrapper the program is to call instead (csrc/entry.c)."""
+        self._entry_registration = True
+        try:
+            self._add_function(function)
+        finally:
+            self._entry_registration = False
+        return _lineprof.EntryWrapper(function)
+
+    def _hooks_on_entry(self) -> bool:
+        """Whether this session hooks threads only inside profiled functions' wrappers."""
+        return bool(self._tracer.hook_on_entry) and _lineprof.active_backend() == "setprofile"
 
     # ---- switching on and off -----------------------------------------------------------
 

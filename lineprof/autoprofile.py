@@ -21,13 +21,12 @@ import os
 import sys
 import types
 import weakref
-from collections.abc import Iterable, Sequence
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
-from lineprof.scoping import OWN_MEMBERS
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Sequence
     from typing import Any
 
 __all__ = ["AutoProfiler", "TargetError", "WatchingFinder", "imported_names", "split_targets"]
@@ -265,6 +264,8 @@ class AutoProfiler:
         self._finder = None
 
     def _register_module_object(self, module: types.ModuleType) -> None:
+        from lineprof.scoping import OWN_MEMBERS  # noqa: PLC0415 (enum: only for -p targets)
+
         before = len(self.profiler.functions)
         self.profiler.add_module(module, scoping_policy=OWN_MEMBERS)
         for function in self.profiler.functions[before:]:
@@ -286,6 +287,8 @@ class AutoProfiler:
                 continue
             try:
                 if isinstance(obj, type):
+                    from lineprof.scoping import OWN_MEMBERS  # noqa: PLC0415 (see above)
+
                     self.profiler.add_class(obj, scoping_policy=OWN_MEMBERS)
                 elif isinstance(obj, types.ModuleType):
                     self._register_module_object(obj)

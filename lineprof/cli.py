@@ -4,7 +4,7 @@
     lineprof show [options] FILE [FILE...]
 
 This file reads ``[tool.lineprof]`` defaults (config.py), runs, and reports; the options
-and their parsing are cli_options.py.
+and their parsing are cli_options.py (and cli_parsers.py, argparse's parsers).
 Running the program is runner.py, profiling whole modules autoprofile.py, the session that
 writes results at exit session.py, and collecting child processes' results children.py.
 """
@@ -12,10 +12,8 @@ writes results at exit session.py, and collecting child processes' results child
 from __future__ import annotations
 
 import _signal  # type: ignore[import-not-found]  # signal without its enums (session.py)
-import argparse
 import atexit
 import builtins
-import contextlib
 import importlib
 import io
 import os
@@ -24,19 +22,13 @@ import sys
 from lineprof import environment, report, runner
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
-from lineprof.cli_options import (
-    CliError,
-    Command,
-    build_diff_parser,
-    build_parser,
-    build_show_parser,
-    split_command_line,
-)
+from lineprof.cli_options import CliError, Command, Options, read_common, split_command_line
 from lineprof.config import ConfigError, find_pyproject, load_config
 from lineprof.results import LineStats, load_stats
 from lineprof.stats import ResultsFileError
 
 if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
+    import contextlib
     from typing import IO, Any
 
     from lineprof.profiler import LineProfiler
@@ -47,7 +39,7 @@ __all__ = ["main"]
 # ---- options and defaults -----------------------------------------------------------------
 
 
-def _defaults(options: argparse.Namespace) -> dict[str, Any]:
+def _defaults(options: Options) -> dict[str, Any]:
     """[tool.lineprof] values (else line_profiler's configuration, translated), paths made
     relative to the directory of the file they come from."""
     if options.no_config:
@@ -71,7 +63,15 @@ def _defaults(options: argparse.Namespace) -> dict[str, Any]:
     return values
 
 
-def _setting(options: argparse.Namespace, defaults: dict[str, Any], key: str) -> Any:
+def _parse_with_argparse(tokens: list[str]) -> Options:
+    """The options read_common leaves (argparse, with its re, enum and gettext, costs a run
+    ~8 ms of start-up: not paid for -l, -v, -q, -b, -o and -p)."""
+    from lineprof.cli_parsers import build_parser  # noqa: PLC0415
+
+    return build_parser().parse_args(tokens)
+
+
+def _setting(options: Options, defaults: dict[str, Any], key: str) -> Any:
     value = getattr(options, key.replace("-", "_"), None)
     return defaults.get(key) if value is None else value
 
@@ -97,7 +97,7 @@ class Settings(NamedTuple):
     preimports: bool = True  # import the -p targets before the program, as kernprof 5.1
 
 
-def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings:
+def _settings(options: Options, defaults: dict[str, Any]) -> Settings:
     def flag(key: str) -> bool:
         return bool(_setting(options, defaults, key))
 
@@ -125,7 +125,7 @@ def _settings(options: argparse.Namespace, defaults: dict[str, Any]) -> Settings
     )
 
 
-def _level(options: argparse.Namespace, defaults: dict[str, Any], key: str) -> int:
+def _level(options: Options, defaults: dict[str, Any], key: str) -> int:
     """-v's or -q's count; without the option, 1 when pyproject.toml says true."""
     value = getattr(options, key, None)
     return int(bool(defaults.get(key))) if value is None else int(value)
@@ -166,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
             return _diff(argv[1:])
         if not in_process:
             return _run(argv, None)
+        import contextlib  # noqa: PLC0415 (main(argv) only: one more module for a run to load)
+
         with contextlib.ExitStack() as undo:
             undo.callback(runner.save_state())
             return _run(argv, undo)
@@ -180,7 +182,7 @@ def _run(argv: list[str], undo: contextlib.ExitStack | None) -> int:
     returns, the session's end first."""
     launcher = _launcher()
     command = split_command_line(argv)
-    options = build_parser().parse_args(command.options)
+    options = read_common(command.options) or _parse_with_argparse(command.options)
     if command.kind is None:
         raise CliError("no script given (lineprof [options] script.py [args ...]; see --help)")
     defaults = _defaults(options)
@@ -483,6 +485,8 @@ def _write_html(stats: LineStats, shown: str | None, path: str) -> bool:
 
 
 def _show(argv: list[str]) -> int:
+    from lineprof.cli_parsers import build_show_parser  # noqa: PLC0415
+
     options = build_show_parser().parse_args(argv)
     settings = _settings(options, _defaults(options))
     if settings.html:
@@ -514,6 +518,7 @@ def _load_results(paths: list[str]) -> list[LineStats]:
 
 
 def _diff(argv: list[str]) -> int:
+    from lineprof.cli_parsers import build_diff_parser  # noqa: PLC0415
     from lineprof.diff import diff_stats, fail_over, format_diff
 
     options = build_diff_parser().parse_args(argv)

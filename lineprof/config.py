@@ -25,13 +25,13 @@ table, even an empty one, wins whole: line_profiler's is then not read.
 from __future__ import annotations
 
 import os
-import re
 import sys
 
 from lineprof import config_line_profiler
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import re
     from typing import Any
 
 __all__ = [
@@ -236,10 +236,11 @@ def _check(key: str, value: Any, where: str) -> Any:
 
 # ---- the 3.10 fallback: just the [tool.lineprof] and [tool.line_profiler] tables ----------
 
-_HEADER = re.compile(
+# Matched with re, imported on use: a run without a pyproject.toml loads no re.
+_HEADER = (
     r"^\s*\[\s*tool\s*\.\s*(lineprof|line_profiler)((?:\s*\.\s*[A-Za-z0-9_-]+)*)\s*\]\s*(#.*)?$"
 )
-_KEY = re.compile(r"^\s*(?:\"([^\"]+)\"|([A-Za-z0-9_-]+))\s*=\s*(.*)$")
+_KEY = r"^\s*(?:\"([^\"]+)\"|([A-Za-z0-9_-]+))\s*=\s*(.*)$"
 
 
 def _read_lineprof_table(text: str, path: str) -> dict[str, Any]:
@@ -253,6 +254,8 @@ def _read_tool_tables(text: str, path: str) -> dict[str, Any]:
     line_profiler.kernprof]``) without a TOML library, as the ``[tool]`` table would hold them.
     Values may be basic or literal strings, integers, floats, booleans, or arrays of those (over
     several lines); the other tables of the file are skipped."""
+    import re  # noqa: PLC0415 (see _HEADER)
+
     tool: dict[str, Any] = {}
     lines = text.splitlines()
     table: dict[str, Any] | None = None  # the table being read; None: one that is skipped
@@ -264,13 +267,13 @@ def _read_tool_tables(text: str, path: str) -> dict[str, Any]:
         if not line:
             continue
         if line.startswith("["):
-            header = _HEADER.match(line)
+            header = re.match(_HEADER, line)
             table = None if header is None else _subtable(tool, header, path, index)
             name = "" if header is None else line.strip("[] ")
             continue
         if table is None:
             continue
-        match = _KEY.match(line)
+        match = re.match(_KEY, line)
         if match is None:
             raise ConfigError(f"{path}: line {index}: cannot read {line!r} in [{name}]")
         key = match.group(1) or match.group(2)
@@ -348,7 +351,8 @@ def _value(text: str) -> Any:
         return ast.literal_eval(text)  # a basic string: Python's escapes are TOML's
     try:
         number = text.replace("_", "")
-        return int(number) if re.fullmatch(r"[+-]?\d+", number) else float(number)
+        digits = number[1:] if number[:1] in ("+", "-") else number
+        return int(number) if digits.isdecimal() else float(number)
     except ValueError:
         raise ValueError(f"cannot read value {text!r}") from None
 

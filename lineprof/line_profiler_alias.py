@@ -24,13 +24,13 @@ import importlib.util
 import os
 import sys
 import types
-from collections.abc import Sequence
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.autoprofile import WatchingFinder
 from lineprof.decorator import profile
 
 if TYPE_CHECKING:
+    from collections.abc import Sequence
     from importlib.machinery import ModuleSpec
     from typing import Any
 

@@ -22,11 +22,11 @@ import linecache
 import os
 import sys
 import types
-from collections.abc import Callable
 
 from lineprof._typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
     from typing import IO, Any
 
 __all__ = [

@@ -27,7 +27,7 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"results", "profiler"}),
     ("front doors: sessions, @profile, the command, IPython, pytest, children, config",
      {"autoprofile", "session", "runner", "config_line_profiler", "config", "cli_options",
-      "children", "decorator", "child_process", "cli", "ipython", "pytest_plugin",
+      "cli_parsers", "children", "decorator", "child_process", "cli", "ipython", "pytest_plugin",
       "cprofile_mode", "line_profiler_alias",
       "__init__", "__main__"}),
 ]  # fmt: skip

@@ -20,12 +20,12 @@ import importlib.util
 import os
 import sys
 import types
-import weakref
 
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
 
 if TYPE_CHECKING:
+    import weakref
     from collections.abc import Iterable, Sequence
     from typing import Any
 
@@ -238,6 +238,8 @@ class AutoProfiler:
         seen = self._registered.get(id(code))
         if seen is not None and seen() is code:
             return 0
+        import weakref  # noqa: PLC0415 (-p targets only: ~1 ms of every command's start-up)
+
         self._registered[id(code)] = weakref.ref(code)
         added = 0
         if with_module_code:

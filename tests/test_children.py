@@ -327,3 +327,38 @@ def test_child_that_cannot_write_says_so_in_one_line(tmp_path: Path) -> None:
     lines = stderr_lines(result)
     assert len(lines) == 1 and "could not save its results" in lines[0], result.stderr
     assert list((tmp_path / "children").iterdir()) == []
+
+
+# ---- a child's results file -----------------------------------------------------------------
+
+
+def _stats_with_hits() -> LineStats:
+    stats = LineStats({("prog.py", 1, "f"): [(2, 3, 4000)]}, 1e-9)
+    return stats
+
+
+def test_a_child_s_results_file_reads_back(tmp_path: Path) -> None:
+    stats = _stats_with_hits()
+    path = str(tmp_path / "1-ab.results")
+    children.write_results(path, stats)
+    back = children.read_results(path, LineStats)
+    assert back.timings == stats.timings and back.unit == stats.unit
+    assert back.to_dict() == stats.to_dict()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"not marshal", b"\xe9", None],  # None: another interpreter's tag
+)
+def test_what_is_not_a_child_s_results_file_is_refused(
+    tmp_path: Path, content: bytes | None
+) -> None:
+    import marshal
+
+    path = tmp_path / "1-ab.results"
+    if content is None:
+        other = ("lineprof child results", 1, (2, 7), marshal.version)
+        content = marshal.dumps((other, _stats_with_hits().to_dict()))
+    path.write_bytes(content)
+    with pytest.raises(ValueError):
+        children.read_results(str(path), LineStats)

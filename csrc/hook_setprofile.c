@@ -57,6 +57,18 @@ lp_line_events(LPModuleState *st, int on)
     }
 }
 
+/* The trace function ran for this same call or return just before (hook_settrace.c): from its
+ * first clock read to this callback's, only lineprof ran.  Taken out of the line running then
+ * (the caller's for a call, the returning frame's last line for a return). */
+static inline void
+lp_take_pair(LPThreadState *ts, PyFrameObject *frame, int64_t t)
+{
+    if (ts->pair_frame == frame) {
+        lp_spend(ts, ts->pair_t, t);
+    }
+    ts->pair_frame = NULL;
+}
+
 int
 lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
 {
@@ -73,6 +85,7 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
         if (entry != NULL && entry->nsinks > 0) {
             int64_t t = lp_timer_now(st);
+            lp_take_pair(ts, frame, t);
             int depth = ts->unprofiled_depth;
             /* Switched before the frame's time starts, so the switch is measured as ours. */
             lp_line_events(st, 1);
@@ -100,6 +113,7 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
         if (top->key == frame) {
             /* Read once the frame is known to be ours: unprofiled returns are not timed. */
             int64_t t = lp_timer_now(st);
+            lp_take_pair(ts, frame, t);
             int saved = top->saved_depth;
             /* Switched before the exit's last clock read, so the switch is measured as ours. */
             lp_line_events(st, ts->depth > 1 && saved == 0);

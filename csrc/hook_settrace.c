@@ -27,6 +27,9 @@ lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off)
     }
     LPThreadState *ts = lp_threadstate_current;
     LPCodeEntry *entry;
+    if (ts != NULL) {
+        ts->pair_frame = NULL; /* a call or return whose profile callback never came */
+    }
     if (ts != NULL && ts->epoch == st->epoch && ts->depth > 0 &&
         ts->frames[ts->depth - 1].key == frame) {
         entry = ts->frames[ts->depth - 1].entry;
@@ -55,13 +58,21 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         if (st->error) {
             return 0;
         }
-        LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
-        int profiled = entry != NULL && entry->nsinks > 0;
         if (st->backend != LP_BACKEND_SETTRACE) {
-            /* Under SETPROFILE the profile function handles calls; CPython calls this function
-             * first. */
+            /* Under SETPROFILE the profile function handles calls, and CPython calls it right
+             * after this function: for a profiled frame, from here on the time is lineprof's
+             * (the profile function takes it out: lineprof.h, pair_frame). */
+            LPCodeEntry *callee = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
+            LPThreadState *ts = lp_threadstate_current;
+            if (callee != NULL && callee->nsinks > 0 && ts != NULL) {
+                /* Read once the frame is known to be ours: unprofiled calls are not timed. */
+                ts->pair_frame = frame;
+                ts->pair_t = lp_timer_now(st);
+            }
             return 0;
         }
+        LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
+        int profiled = entry != NULL && entry->nsinks > 0;
         if (!profiled) {
             if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                 PyErr_Clear();
@@ -79,7 +90,10 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             return 0;
         }
         if (st->backend != LP_BACKEND_SETTRACE) {
-            /* Under SETPROFILE the profile function ends the frame right after this call. */
+            /* Under SETPROFILE the profile function ends the frame right after this call: the
+             * time from here on is lineprof's (taken out there, as for calls). */
+            ts->pair_frame = frame;
+            ts->pair_t = lp_timer_now(st);
             return 0;
         }
         /* The clock is read once the frame is known to be ours: the returns of unprofiled

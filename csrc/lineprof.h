@@ -95,6 +95,12 @@ typedef struct {
     uint64_t entry_session;
     int entry_depth;
     int entry_hooked;
+    /* setprofile hook: CPython calls the trace function and then the profile function for the
+     * same call or return, nothing of the program between (3.10/3.11 ceval: trace_function_entry
+     * and _exit).  The trace function's first clock read for a profiled frame's call or return,
+     * and the frame: the profile function takes out the time from there to its own first read. */
+    const void *pair_frame;
+    int64_t pair_t;
     LPFrame *frames; /* owned */
     /* Memory mode: written by this thread's allocator wrappers (memhook.c), possibly without
      * the GIL, read by this thread's events; never by another thread.  live = alloc - freed. */

@@ -46,6 +46,13 @@ def fake_clock() -> Iterator[None]:
 STEP = 1000  # ns the stepping fake clock moves after every read
 
 
+def pair_reads(backend: str) -> int:
+    """Clock reads the setprofile backend adds at each profiled call and return: there its
+    trace function reads once for the profile function to take the gap between the two
+    callbacks out (csrc/hook_settrace.c, pair_frame); each adds STEP raw and STEP taken out."""
+    return 1 if backend == "setprofile" else 0
+
+
 @pytest.fixture
 def stepping_clock() -> Iterator[None]:
     """A fake clock that moves STEP ns after every read: each callback that reads it twice

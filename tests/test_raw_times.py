@@ -1,7 +1,8 @@
 """The clock's own figures stay available: results record what lineprof took out of each line,
 so ``raw()``, ``lineprof show --raw FILE`` and the report's header can give them back or say
 which kind a report shows, from either file format, exactly (fake clock stepping STEP ns a read,
-as in test_own_cost: the call line reads 4*STEP corrected and 9*STEP raw).
+as in test_own_cost: the call line reads 4*STEP corrected and 9*STEP raw, and under setprofile
+two more reads raw, both taken out: conftest.pair_reads).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ import pytest
 from lineprof import LineProfiler, LineStats, cli, lprof_format
 from lineprof.results import load_stats
 from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, ResultsFileError
-from tests.conftest import STEP, marks
+from tests.conftest import STEP, marks, pair_reads
 
 pytestmark = pytest.mark.usefixtures("stepping_clock")
 
@@ -57,14 +58,18 @@ def test_corrected_results_say_what_was_taken_out(backend: str) -> None:
     assert stats.times == TIMES_CORRECTED
     # Each call's start, two line events and return measured STEP each inside the line, and
     # so did the gap from the callee's start to its first line.
-    assert stats.subtracted == {key_of(stats, caller): {CALL: 5 * STEP, AGAIN: 5 * STEP}}
+    pair = pair_reads(backend)  # per call and return; AGAIN also ends with the caller's return
+    expected = {key_of(stats, caller): {CALL: (5 + 2 * pair) * STEP, AGAIN: (5 + 3 * pair) * STEP}}
+    if pair:
+        expected[key_of(stats, callee)] = {marks(callee)["c2"]: 2 * pair * STEP}
+    assert stats.subtracted == expected
     assert time_of(stats, caller, CALL) == 4 * STEP
 
 
 def test_raw_gives_back_what_calibrate_false_records(backend: str) -> None:
     raw = results(backend).raw()
     assert raw.times == TIMES_RAW and raw.subtracted is None
-    assert time_of(raw, caller, CALL) == 9 * STEP
+    assert time_of(raw, caller, CALL) == (9 + 2 * pair_reads(backend)) * STEP
     assert raw == results(backend, calibrate=False)
     assert results(backend, calibrate=False).times == TIMES_RAW
     assert raw.raw() == raw
@@ -119,12 +124,20 @@ def test_merge_keeps_the_kinds_apart(backend: str) -> None:
     a, b = results(backend), results(backend)
     both = LineStats.merge([a, b])
     assert both.times == TIMES_CORRECTED
-    assert both.subtracted == {key_of(a, caller): {CALL: 10 * STEP, AGAIN: 10 * STEP}}
+    pair = pair_reads(backend)
+    assert both.subtracted is not None and a.subtracted is not None
+    assert both.subtracted[key_of(a, caller)] == {
+        CALL: 2 * (5 + 2 * pair) * STEP,
+        AGAIN: 2 * (5 + 3 * pair) * STEP,
+    }
+    assert both.subtracted == {
+        key: {line: 2 * ns for line, ns in lines.items()} for key, lines in a.subtracted.items()
+    }
     assert time_of(both, caller, CALL) == 8 * STEP
     # Corrected with raw: every input made raw, so no line adds a corrected time to a raw one.
     mixed = LineStats.merge([a, results(backend, calibrate=False)])
     assert mixed.times == TIMES_RAW
-    assert time_of(mixed, caller, CALL) == 18 * STEP
+    assert time_of(mixed, caller, CALL) == 2 * (9 + 2 * pair) * STEP
     # With results that cannot say, neither can the merge.
     unknown = LineStats.merge([a, LineStats(a.timings, a.unit)])
     assert unknown.times is None and unknown.subtracted is None
@@ -144,7 +157,7 @@ def test_show_raw(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[st
     assert cli.main(["show", str(path_raw)]) == 0
     assert capsys.readouterr().out == raw
     row = next(line for line in raw.splitlines() if line.rstrip().endswith("# @call"))
-    assert row.split()[:3] == [str(CALL), "1", f"{9 * STEP:.1f}"]
+    assert row.split()[:3] == [str(CALL), "1", f"{(9 + 2 * pair_reads(backend)) * STEP:.1f}"]
 
 
 def written(stats: LineStats) -> dict[str, object]:

@@ -71,24 +71,98 @@ def test_the_hook_is_in_only_while_a_profiled_function_runs(
     }
 
 
-def test_nested_and_recursive_calls_keep_the_hook_until_the_outermost_returns(
+def test_nested_calls_keep_the_hook_until_the_outermost_returns(
     lp: LineProfiler, profile: GlobalProfiler
 ) -> None:
+    @profile
+    def inner(n: int) -> int:
+        return n + 1  # @in
+
+    @profile
+    def outer() -> int:
+        seen = [hook()]  # @seen
+        total = inner(1) + inner(2)  # @call
+        seen.append(hook())  # @after
+        return total  # @ret
+
+    assert isinstance(inner, _lineprof.EntryWrapper) and isinstance(outer, _lineprof.EntryWrapper)
+    assert outer() == 5
+    assert hook() is None
+    assert by_mark(lp, inner.__wrapped__)["in"][0] == 2
+    assert {mark: h for mark, (h, _) in by_mark(lp, outer.__wrapped__).items()} == {
+        "seen": 1,
+        "call": 1,
+        "after": 1,
+        "ret": 1,
+    }
+
+
+def test_a_function_that_may_recurse_is_returned_itself(
+    lp: LineProfiler, profile: GlobalProfiler
+) -> None:
+    """Each call through the wrapper is a C call: deep recursion through it would exhaust the C
+    stack (3.11 crashed at 20,000 levels where the function alone ran 200,000)."""
+
     @profile
     def fib(n: int) -> int:
         if n < 2:  # @test
             return n  # @base
         return fib(n - 1) + fib(n - 2)  # @rec
 
-    @profile
-    def outer() -> int:
-        return fib(6)  # @call
-
-    assert outer() == 8
-    assert hook() is None
-    hits = {mark: h for mark, (h, _) in by_mark(lp, fib.__wrapped__).items()}
+    assert not isinstance(fib, _lineprof.EntryWrapper)
+    assert hook() is _lineprof  # every thread has the hook from now on
+    assert fib(6) == 8
+    hits = {mark: h for mark, (h, _) in by_mark(lp, fib).items()}
     assert hits == {"test": 25, "base": 13, "rec": 12}
-    assert by_mark(lp, outer.__wrapped__)["call"][0] == 1
+
+
+def test_a_high_recursion_limit_keeps_functions_unwrapped(
+    lp: LineProfiler, profile: GlobalProfiler
+) -> None:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(50_000)
+    try:
+
+        @profile
+        def work() -> int:
+            return 1
+
+    finally:
+        sys.setrecursionlimit(limit)
+    assert not isinstance(work, _lineprof.EntryWrapper)
+    assert hook() is _lineprof
+
+
+def test_deep_recursion_runs_as_without_lineprof(tmp_path: Any) -> None:
+    """A program that recurses 100,000 deep (recursion limit raised) runs to the end under
+    LINE_PROFILE=1, as it does alone."""
+    script = tmp_path / "deep.py"
+    script.write_text(
+        "import sys\n"
+        "sys.setrecursionlimit(10**6)\n"
+        "from lineprof import profile\n"
+        "@profile\n"
+        "def down(n):\n"
+        "    return 0 if n == 0 else 1 + down(n - 1)\n"
+        "print(down(100_000))\n"
+    )
+    import os
+    import subprocess
+
+    def run(**env: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [sys.executable, str(script)],
+            capture_output=True,
+            text=True,
+            cwd=tmp_path,
+            env={**os.environ, **env},
+        )
+
+    if run().returncode != 0:
+        pytest.skip("this interpreter cannot recurse 100,000 deep on its own (3.10)")
+    profiled = run(LINE_PROFILE="1")
+    assert profiled.returncode == 0, profiled.stderr[-2000:]
+    assert profiled.stdout.splitlines()[0] == "100000"
 
 
 def test_an_exception_passes_unchanged_and_the_hook_goes(

@@ -230,6 +230,8 @@ lp_setprofile_hook_every_thread(LPModuleState *st)
     st->entry_mode = 0;
     LPThreadState *ts = lp_threadstate_current;
     int inside = ts != NULL && ts->entry_session == st->session && ts->entry_depth > 0;
+    /* As lp_setprofile_install: another tool's profile function here goes back at the end. */
+    lp_displaced_hook_save(st, 1, lp_setprofile_callback);
     PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
     return inside ? 0 : lp_adopt_running_frames(st);
 }

@@ -364,3 +364,29 @@ def test_the_wrapper_adds_no_event_to_the_calling_line() -> None:
         lp.runcall(caller, callee if how == "direct" else wrapper)
         times[how] = by_mark(lp, caller)["call"]
     assert times["direct"] == times["wrapper"] == (1, 4 * STEP)
+
+
+def test_another_tools_profile_function_comes_back_after_hooking_every_thread() -> None:
+    """Leaving entry mode replaces this thread's profile function like a session hooking every
+    thread from its start does, and puts it back when the session ends."""
+    calls: list[str] = []
+
+    def tool(frame: Any, event: str, arg: Any) -> None:
+        calls.append(event)
+
+    profiler = LineProfiler(backend="setprofile")
+    profiler.enable()
+    try:
+        sys.setprofile(tool)  # another tool, started after lineprof (entry mode: no hook here)
+
+        def direct() -> int:
+            return 2
+
+        profiler.add_function(direct)  # every thread hooked from now on: the tool is set aside
+        assert hook() is _lineprof
+    finally:
+        profiler.disable()
+    try:
+        assert sys.getprofile() is tool
+    finally:
+        sys.setprofile(None)

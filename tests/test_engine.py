@@ -274,3 +274,88 @@ def test_source_lines_match_linecache(tmp_path: Any, name: str) -> None:
     assert ours == theirs
     assert ours_entry == linecache.cache.get(path)
     linecache.cache.pop(path, None)
+
+
+# ---- a def's syntax from its own block (codemap._block_syntax) -------------------------------
+
+
+def _codes_of(module: Any) -> list[Any]:
+    """Every function's and method's code in ``module``, nested code included."""
+    import types
+
+    found: list[Any] = []
+    todo: list[Any] = []
+    for value in vars(module).values():
+        if isinstance(value, types.FunctionType) and value.__module__ == module.__name__:
+            todo.append(value.__code__)
+        elif isinstance(value, type) and value.__module__ == module.__name__:
+            todo.extend(
+                member.__code__
+                for member in vars(value).values()
+                if isinstance(member, types.FunctionType)
+            )
+    while todo:
+        code = todo.pop()
+        found.append(code)
+        todo.extend(c for c in code.co_consts if isinstance(c, types.CodeType))
+    return found
+
+
+SYNTAX_MODULES = ["argparse", "typing", "inspect", "dataclasses", "json.decoder", "tests.targets"]
+SYNTAX_MODULES += ["email.message", "asyncio.tasks", "tests.test_entry", "lineprof.profiler"]
+
+
+@pytest.mark.parametrize("name", SYNTAX_MODULES)
+def test_a_defs_own_block_reads_as_its_file_does(name: str) -> None:
+    """Parsing only a def's block gives the rows and the block end that parsing its whole file
+    gives, for every function, method and nested function of these modules."""
+    import importlib
+
+    from lineprof import codemap
+
+    module = importlib.import_module(name)
+    codes = [c for c in _codes_of(module) if not c.co_name.startswith("<")]
+    assert codes
+    parsed = 0
+    for code in codes:
+        block = codemap._block_syntax(code)
+        if block is None:
+            continue
+        parsed += 1
+        whole = codemap._file_syntax(code.co_filename)
+        first = code.co_firstlineno
+        last = max([first, *codemap.code_lines(code)])
+        for line in range(first, last + 1):
+            assert block.heads.get(line) == whole.heads.get(line), (code, line)
+        assert block.block_ends.get(first) == whole.block_ends.get(first), code
+    assert parsed >= 0.95 * len(codes), (parsed, len(codes))
+
+
+def test_a_block_that_parses_short_of_its_end_is_extended(tmp_path: Any) -> None:
+    """On 3.10 no instruction marks a closing bracket alone on the last line: the block is
+    extended line by line until it parses."""
+    from lineprof import codemap
+
+    path = tmp_path / "closing.py"
+    path.write_text(
+        "class C:\n"
+        "    def f(\n"
+        "        self,\n"
+        "        a,\n"
+        "    ):\n"
+        "        return g(\n"
+        "            a,\n"
+        "        )\n"
+        "\n"
+        "\n"
+        "def g(a):\n"
+        "    return a\n"
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    code = namespace["C"].f.__code__
+    block = codemap._block_syntax(code)
+    assert block is not None
+    assert block.block_ends[2] == 8
+    assert block.heads == {3: 2, 4: 2, 5: 2, 7: 6, 8: 6}
+    assert codemap.block_end(str(path), 2) == 8

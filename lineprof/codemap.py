@@ -56,8 +56,7 @@ class Layout(NamedTuple):
 def layout(code: CodeType) -> Layout:
     first = code.co_firstlineno
     last = max([first, *code_lines(code)])
-    block = _block_syntax(code)
-    heads = block.heads if block is not None else _statement_heads(code.co_filename)
+    heads = _heads_for(code)
     rows = []
     for line in range(first, last + 1):
         head = heads.get(line, line)
@@ -182,6 +181,22 @@ def block_end(filename: str, first_line: int) -> int | None:
 
 _MAX_EXTRA_LINES = 20
 _block_cache: dict[tuple[str, int], tuple[list[str], _FileSyntax | None]] = {}
+# Blocks parsed per file: past _BLOCKS_BEFORE_WHOLE_FILE (a module's every function registered,
+# as -p does) one parse of the whole file costs less than one per block, and reads the same.
+_blocks_parsed: dict[str, int] = {}
+_BLOCKS_BEFORE_WHOLE_FILE = 8
+
+
+def _heads_for(code: CodeType) -> dict[int, int]:
+    filename = code.co_filename
+    whole = _syntax_cache.get(filename)
+    if whole is None or whole[0] is not source_lines(filename):
+        if _blocks_parsed.get(filename, 0) < _BLOCKS_BEFORE_WHOLE_FILE:
+            block = _block_syntax(code)
+            if block is not None:
+                _blocks_parsed[filename] = _blocks_parsed.get(filename, 0) + 1
+                return block.heads
+    return _statement_heads(filename)
 
 
 def _block_syntax(code: CodeType) -> _FileSyntax | None:

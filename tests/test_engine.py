@@ -359,3 +359,20 @@ def test_a_block_that_parses_short_of_its_end_is_extended(tmp_path: Any) -> None
     assert block.block_ends[2] == 8
     assert block.heads == {3: 2, 4: 2, 5: 2, 7: 6, 8: 6}
     assert codemap.block_end(str(path), 2) == 8
+
+
+def test_a_files_many_functions_share_one_parse_of_it(tmp_path: Any) -> None:
+    """The first few functions of a file parse their own blocks; past that (a module's every
+    function registered, as -p does), the whole file is parsed once for the rest."""
+    from lineprof import codemap
+
+    path = tmp_path / "many.py"
+    path.write_text(
+        "".join(f"def f{i}(x):\n    return (x +\n            {i})\n\n" for i in range(20))
+    )
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    rows = [codemap.layout(namespace[f"f{i}"].__code__).rows for i in range(20)]
+    assert rows == [[0, 1, 1]] * 20  # the statement's second line counts on its first
+    assert codemap._blocks_parsed[str(path)] == codemap._BLOCKS_BEFORE_WHOLE_FILE
+    assert str(path) in codemap._syntax_cache

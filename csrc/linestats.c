@@ -61,9 +61,11 @@ lp_linestats_free(LPModuleState *st, LPCodeEntry *entry)
     if (entry->next != NULL) {
         entry->next->prev = entry->prev;
     }
-    /* Frames on some thread's stack may still point at this entry: a new epoch makes every
-     * thread drop its stack before it looks at a frame again. */
-    st->epoch++;
+    /* No epoch bump here: frames are pushed only for entries with sinks, and the entry lost
+     * its last sink earlier (lp_reg_unlisten bumped the epoch then), so no frame of the current
+     * epoch points at it.  Bumping here dropped the stacks of every thread recording for other
+     * profilers whenever an unrelated, disabled profiler was freed (by the cyclic GC, at any
+     * allocation): their lines in progress lost their time. */
     if (PyUnstable_Code_SetExtra(entry->code, st->extra_index, NULL) < 0) {
         PyErr_WriteUnraisable(entry->code);
     }

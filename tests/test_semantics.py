@@ -370,3 +370,30 @@ def test_monitoring_sets_events_on_registered_code_only() -> None:
 
 def test_marks_helper_sees_markers() -> None:
     assert set(marks(targets.basic)) == {"zero", "tick5", "loop", "body", "add", "ret"}
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_freeing_another_profiler_keeps_the_lines_in_progress(make: Make) -> None:
+    """A disabled profiler freed while another records (the cyclic GC may free one at any
+    allocation) takes its code's entries with it; the recording profiler's running lines keep
+    their time."""
+
+    def lonely() -> None:
+        pass
+
+    holder = [make(lonely)]
+    holder[0].enable()
+    holder[0].disable()
+
+    def drop() -> None:
+        holder.clear()  # the other profiler is freed here, and lonely's entry with it
+        targets.tick(300)
+
+    def work() -> None:
+        drop()  # @drop
+        targets.tick(500)  # @tick
+
+    lp = make(work)
+    lp.runcall(work)
+    assert not holder
+    assert by_mark(lp, work) == {"drop": (1, 300), "tick": (1, 500)}

@@ -390,3 +390,32 @@ def test_another_tools_profile_function_comes_back_after_hooking_every_thread() 
         assert sys.getprofile() is tool
     finally:
         sys.setprofile(None)
+
+
+def test_callees_bounded_by_the_clock_read_their_wall_time(
+    lp: LineProfiler, profile: GlobalProfiler
+) -> None:
+    """Through entry wrappers, with the hook put in and taken out around each call, a line
+    whose callee sleeps 20 ms or busy-waits 20 ms on the clock reads 18-26 ms (the profiled
+    callee's own line too)."""
+    import time
+
+    def busy_wait(seconds: float) -> None:
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            pass
+
+    @profile
+    def inner() -> None:
+        time.sleep(0.02)  # @sleep
+
+    @profile
+    def outer() -> None:
+        inner()  # @call
+        busy_wait(0.02)  # @wait
+
+    assert isinstance(outer, _lineprof.EntryWrapper) and isinstance(inner, _lineprof.EntryWrapper)
+    outer()
+    ms = {mark: ns / 1e6 for mark, (_, ns) in by_mark(lp, outer.__wrapped__).items()}
+    ms["sleep"] = by_mark(lp, inner.__wrapped__)["sleep"][1] / 1e6
+    assert all(18 <= value <= 26 for value in ms.values()), ms

@@ -24,12 +24,12 @@ static inline void
 lp_charge(const LPThreadState *ts, const LPFrame *frame, int64_t t_end)
 {
     int64_t elapsed = t_end - frame->t_start;
-    uint64_t ns = elapsed > 0 ? (uint64_t)elapsed : 0;
+    uint64_t elapsed_units = elapsed > 0 ? (uint64_t)elapsed : 0;
     uint64_t spent = ts->spent - frame->spent_at_start;
     const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
         LPLineCell *cell = &entry->sinks[i][frame->row];
-        cell->ns += ns;
+        cell->time += elapsed_units;
         cell->spent += spent;
     }
 }

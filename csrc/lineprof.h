@@ -15,18 +15,18 @@
 
 /* One row of a profiler's table for one code object.
  *
- * `ns` is the clock's reading: the wall time from the line's start to the next line of its frame
+ * `time` is the clock's reading: the wall time from the line's start to the next line of its frame
  * (or the frame's exit), callees included.  `spent` is the part of it that lineprof's own
  * callbacks for profiled frames' events took between their first and last clock read (a
- * profiled callee's lines, say), measured in those callbacks; Python reports ns - spent and
+ * profiled callee's lines, say), measured in those callbacks; Python reports time - spent and
  * keeps both.  Nothing is estimated: hooks that fire inside unprofiled code (the legacy hooks'
  * calls and returns) are not timed and not subtracted, since a callee bounded by the clock
  * (a busy-wait, a sleep, a lock with a timeout) takes the same wall time with them. */
 typedef struct {
     uint64_t hits;  /* times the row started */
-    uint64_t ns;    /* wall time charged */
+    uint64_t time;  /* wall time charged, in the clock's units (timer.h: ns, or TSC ticks) */
     uint64_t spent; /* of it, measured inside lineprof's callbacks for nested events */
-    /* Memory mode only (memhook.c); zero otherwise.  Bytes, callees included like `ns`. */
+    /* Memory mode only (memhook.c); zero otherwise.  Bytes, callees included like `time`. */
     uint64_t alloc; /* allocated while the row ran */
     int64_t net;    /* allocated minus released while the row ran */
     uint64_t peak;  /* the largest rise of the thread's live bytes above their level at the
@@ -70,7 +70,7 @@ typedef struct {
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
     int row;            /* the line in progress, or -1 */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
-    int64_t t_start;    /* when that line started (ns) */
+    int64_t t_start;    /* when that line started (clock units) */
     uint64_t spent_at_start; /* the thread's `spent` when it started */
     /* Memory mode only: the thread's memory counters when the line started, valid if mem_gen is
      * the module's (a frame pushed before memory mode began has none). */
@@ -84,8 +84,8 @@ typedef struct {
 
 typedef struct {
     uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
-    uint64_t spent; /* ns this thread's callbacks for profiled events took between their first
-                     * and last clock read, ever */
+    uint64_t spent; /* clock units this thread's callbacks for profiled events took between
+                     * their first and last clock read, ever */
     int depth;
     int cap;
     int unprofiled_depth; /* setprofile hook: unprofiled frames running above the top frame */
@@ -112,8 +112,8 @@ typedef struct {
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
 
-/* The timestamp-counter clock (timer.h) exists on x86-64 with GCC or Clang only (__rdtsc and
- * __int128); elsewhere the monotonic clock is the only one and tsc_available() says so. */
+/* The timestamp-counter clock (timer.h) exists on x86-64 with GCC or Clang only (__rdtsc);
+ * elsewhere the monotonic clock is the only one and tsc_available() says so. */
 #if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
 #define LP_HAVE_TSC 1
 #else
@@ -122,9 +122,6 @@ typedef struct {
 
 /* Which clock lp_timer_now reads (when the fake clock is off). */
 enum { LP_CLOCK_MONOTONIC = 0, LP_CLOCK_TSC = 1 };
-
-/* TSC ticks -> ns: ns = base_ns + ((ticks - base) * mult) >> LP_TSC_SHIFT. */
-#define LP_TSC_SHIFT 32
 
 /* How events reach us.
  *   MONITORING  sys.monitoring, events set on registered code only (3.12+)
@@ -162,9 +159,6 @@ typedef struct {
     int64_t fake_now; /* the fake clock's reading */
     int64_t fake_step; /* ns the fake clock moves after each read (0: only when advanced) */
     int clock;        /* LP_CLOCK_*; changed only while no profiler is enabled */
-    uint64_t tsc_base;   /* LP_CLOCK_TSC: a counter reading ... */
-    int64_t tsc_base_ns; /* ... the monotonic ns it stands for ... */
-    int64_t tsc_mult;    /* ... and ns per tick, times 2**LP_TSC_SHIFT */
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
     int memory;       /* memory mode on: events keep per-line memory figures (memhook.c) */
     uint64_t mem_gen; /* bumped each time memory mode starts; see LPFrame.mem_gen */
@@ -259,7 +253,7 @@ PyObject *lp_timer_py_advance_fake_clock(PyObject *module, PyObject *arg);
 PyObject *lp_timer_py_is_fake(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_tsc_available(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_read_tsc(PyObject *module, PyObject *unused);
-PyObject *lp_timer_py_use_tsc(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
+PyObject *lp_timer_py_use_tsc(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_use_monotonic(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_clock_name(PyObject *module, PyObject *unused);
 PyObject *lp_timer_py_monotonic_ns(PyObject *module, PyObject *unused);

@@ -66,7 +66,8 @@ lp_py_set_stack_limit(PyObject *module, PyObject *arg)
 }
 
 static PyMethodDef lp_module_methods[] = {
-    {"now", lp_timer_py_now, METH_NOARGS, "now() -> int: the profiler's clock, in ns."},
+    {"now", lp_timer_py_now, METH_NOARGS,
+     "now() -> int: the profiler's clock, in its units (ns; ticks for the TSC)."},
     {"set_fake_clock", (PyCFunction)(void (*)(void))lp_timer_py_set_fake_clock, METH_FASTCALL,
      "set_fake_clock(on, start=0): tests; a clock that moves only when advanced."},
     {"advance_fake_clock", lp_timer_py_advance_fake_clock, METH_O,
@@ -75,8 +76,7 @@ static PyMethodDef lp_module_methods[] = {
     {"tsc_available", lp_timer_py_tsc_available, METH_NOARGS,
      "tsc_available() -> bool: this build has the TSC clock (x86-64)."},
     {"read_tsc", lp_timer_py_read_tsc, METH_NOARGS, "read_tsc() -> int: the raw TSC."},
-    {"use_tsc", (PyCFunction)(void (*)(void))lp_timer_py_use_tsc, METH_FASTCALL,
-     "use_tsc(base_tsc, base_ns, mult): clock = base_ns + ((tsc - base_tsc) * mult >> 32)."},
+    {"use_tsc", lp_timer_py_use_tsc, METH_NOARGS, "use_tsc(): clock = the TSC, in ticks."},
     {"use_monotonic", lp_timer_py_use_monotonic, METH_NOARGS,
      "use_monotonic(): clock = CLOCK_MONOTONIC (the default)."},
     {"clock_name", lp_timer_py_clock_name, METH_NOARGS,

@@ -367,9 +367,10 @@ error:
     return NULL;
 }
 
-/* stats() -> [(code, [(line, hits, ns, spent), ...]), ...] in registration order; rows never hit
- * and never charged are left out.  ns is the clock's figure, spent the part of it measured in
- * lineprof's own callbacks (see LPLineCell). */
+/* stats() -> [(code, [(line, hits, time, spent), ...]), ...] in registration order; rows never
+ * hit and never charged are left out.  time is the clock's figure, spent the part of it measured
+ * in lineprof's own callbacks (see LPLineCell), both in the clock's units (timer.h): Python
+ * turns them into ns. */
 static PyObject *
 Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
@@ -389,12 +390,12 @@ Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
         }
         for (int row = 0; row < reg->entry->nlines; row++) {
             LPLineCell cell = reg->cells[row];
-            if (cell.hits == 0 && cell.ns == 0) {
+            if (cell.hits == 0 && cell.time == 0) {
                 continue;
             }
             PyObject *item = Py_BuildValue("(iKKK)", reg->entry->first_line + row,
                                            (unsigned long long)cell.hits,
-                                           (unsigned long long)cell.ns,
+                                           (unsigned long long)cell.time,
                                            (unsigned long long)cell.spent);
             if (item == NULL || PyList_Append(lines, item) < 0) {
                 Py_XDECREF(item);
@@ -438,7 +439,7 @@ Tracer_memory_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
         }
         for (int row = 0; self->memory && row < reg->entry->nlines; row++) {
             LPLineCell cell = reg->cells[row];
-            if (cell.hits == 0 && cell.ns == 0) {
+            if (cell.hits == 0 && cell.time == 0) {
                 continue;
             }
             PyObject *item = Py_BuildValue("(iKLK)", reg->entry->first_line + row,
@@ -619,7 +620,7 @@ static PyMethodDef Tracer_methods[] = {
     {"add_code", (PyCFunction)(void (*)(void))Tracer_add_code, METH_FASTCALL,
      "add_code(code, first_line, rows, start_offset) -> bool: register a code object."},
     {"stats", (PyCFunction)Tracer_stats, METH_NOARGS,
-     "stats() -> [(code, [(line, hits, ns, spent), ...]), ...]"},
+     "stats() -> [(code, [(line, hits, time, spent), ...]), ...] in clock units"},
     {"memory_stats", (PyCFunction)Tracer_memory_stats, METH_NOARGS,
      "memory_stats() -> [(code, [(line, alloc, net, peak), ...]), ...]: bytes; memory mode."},
     {"clear", (PyCFunction)Tracer_clear, METH_NOARGS, "Zero every table."},

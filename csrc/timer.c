@@ -75,7 +75,7 @@ lp_timer_py_is_fake(PyObject *module, PyObject *Py_UNUSED(unused))
 
 /* ---- choosing the clock --------------------------------------------------------------------
  * Python decides (lineprof/clock.py): whether the TSC is trustworthy here and how many ns a
- * tick is.  C only reads the counter and applies the constants it is given. */
+ * tick is.  C only reads the counter. */
 
 /* A table must not mix clocks: an interval started on one clock and ended on the other would
  * be nonsense, so the clock changes only while nothing is being recorded. */
@@ -115,45 +115,19 @@ lp_timer_py_read_tsc(PyObject *Py_UNUSED(module), PyObject *Py_UNUSED(unused))
 #endif
 }
 
-/* use_tsc(base_tsc, base_ns, mult): from now on the clock reads
- * base_ns + ((counter - base_tsc) * mult >> 32). */
+/* use_tsc(): from now on the clock reads the counter, in ticks. */
 PyObject *
-lp_timer_py_use_tsc(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+lp_timer_py_use_tsc(PyObject *module, PyObject *Py_UNUSED(unused))
 {
-    if (nargs != 3) {
-        PyErr_SetString(PyExc_TypeError, "use_tsc(base_tsc, base_ns, mult)");
-        return NULL;
-    }
 #if LP_HAVE_TSC
     LPModuleState *st = lp_state(module);
     if (lp_timer_check_idle(st) < 0) {
         return NULL;
     }
-    unsigned long long base = PyLong_AsUnsignedLongLong(args[0]);
-    if (base == (unsigned long long)-1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    long long base_ns = PyLong_AsLongLong(args[1]);
-    if (base_ns == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    long long mult = PyLong_AsLongLong(args[2]);
-    if (mult == -1 && PyErr_Occurred()) {
-        return NULL;
-    }
-    /* Below 2**12: a counter faster than ~1 THz; 2**40: slower than ~4 MHz.  Neither is a TSC. */
-    if (mult < (1LL << 12) || mult > (1LL << 40)) {
-        PyErr_SetString(PyExc_ValueError, "mult out of range");
-        return NULL;
-    }
-    st->tsc_base = (uint64_t)base;
-    st->tsc_base_ns = (int64_t)base_ns;
-    st->tsc_mult = (int64_t)mult;
     st->clock = LP_CLOCK_TSC;
     Py_RETURN_NONE;
 #else
     (void)module;
-    (void)args;
     return lp_timer_no_tsc();
 #endif
 }

@@ -8,19 +8,20 @@
 
 #if LP_HAVE_TSC
 #include <x86intrin.h>
-__extension__ typedef __int128 lp_int128; /* GCC/Clang extension; -std=c11 has no 128 bits */
 #endif
 
-/* Monotonic nanoseconds, from one of two clocks that Python chooses (lineprof/clock.py):
+/* A monotonic reading in the clock's own units, from one of two clocks that Python chooses
+ * (lineprof/clock.py):
  *
- *   LP_CLOCK_MONOTONIC  CLOCK_MONOTONIC, served by the vDSO on Linux: no system call, but ~25 ns
- *                       a read (the vDSO fences the TSC read and loops on its seqlock);
- *   LP_CLOCK_TSC        the CPU's timestamp counter scaled to ns with constants Python
- *                       measured against CLOCK_MONOTONIC: one rdtsc, a multiply and a shift.
- *                       Python selects it only where the kernel itself keeps time with the TSC
- *                       (invariant and synchronised across CPUs).  The read is not fenced: an
- *                       interval may start or end a few cycles early; events.h clamps a negative
- *                       interval to 0.
+ *   LP_CLOCK_MONOTONIC  CLOCK_MONOTONIC in ns, served by the vDSO on Linux: no system call, but
+ *                       ~25 ns a read (the vDSO fences the TSC read and loops on its seqlock);
+ *   LP_CLOCK_TSC        the CPU's timestamp counter, in ticks: one rdtsc.  Python selects it
+ *                       only where the kernel itself keeps time with the TSC (invariant and
+ *                       synchronised across CPUs), and turns ticks into ns when it reads the
+ *                       results, at a rate it measures over the whole session (so no profiled
+ *                       program waits for a calibration).  The read is not fenced: an interval
+ *                       may start or end a few cycles early; events.h clamps a negative interval
+ *                       to 0.
  *
  * Tests switch on the fake clock, which wins over both and moves only when advance_fake_clock()
  * is called, or by a fixed step at each read, so every per-line time they assert is exact. */
@@ -43,10 +44,8 @@ lp_timer_now(LPModuleState *st)
     }
 #if LP_HAVE_TSC
     if (st->clock == LP_CLOCK_TSC) {
-        /* Signed, so a counter read a little behind the base gives a little before base_ns. */
-        int64_t ticks = (int64_t)(__rdtsc() - st->tsc_base);
-        lp_int128 scaled = (lp_int128)ticks * st->tsc_mult;
-        return st->tsc_base_ns + (int64_t)(scaled >> LP_TSC_SHIFT);
+        /* Below 2**63 for a century of uptime at 3 GHz. */
+        return (int64_t)__rdtsc();
     }
 #endif
     return lp_timer_monotonic();

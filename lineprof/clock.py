@@ -1,21 +1,23 @@
 """Which clock lineprof times lines with: the CPU's timestamp counter or CLOCK_MONOTONIC.
 
 The C core reads its clock twice per line event.  CLOCK_MONOTONIC costs ~25 ns a read even
-through the vDSO (a fenced counter read inside a seqlock loop); one ``rdtsc`` scaled by a
-multiply and a shift costs a few.  The C core only reads the counter and applies the constants
-it is given (``_lineprof.use_tsc``); this module decides whether the counter can be trusted and
-measures how many nanoseconds a tick is.
+through the vDSO (a fenced counter read inside a seqlock loop); one ``rdtsc`` costs a few.  The
+C core only reads the counter (``_lineprof.use_tsc``) and keeps ticks; this module decides
+whether the counter can be trusted, and turns ticks into nanoseconds when results are read
+(``ns_per_unit``).
 
 The counter is trusted only where the Linux kernel itself keeps time with it (its clocksource
 is ``tsc``): the kernel has then checked that the counter runs at a constant rate, does not
 stop in idle states and agrees across CPUs, and it stops using it (switching clocksource) if it
-ever sees otherwise.  Ticks are converted against CLOCK_MONOTONIC over two short windows that
-must agree; if anything looks wrong, lineprof stays on CLOCK_MONOTONIC.  LINEPROF_CLOCK
-(``auto``, ``tsc``, ``monotonic``) overrides the choice (``environment.clock``).
+ever sees otherwise.  How many nanoseconds a tick is is measured against CLOCK_MONOTONIC from
+the moment the counter was chosen to the moment results are read: the longest window there is,
+so the rate is as exact as it gets, and no program waits for a calibration before its first
+line.  Results read less than ``MIN_WINDOW_S`` after the choice wait for the rest of it.
+LINEPROF_CLOCK (``auto``, ``tsc``, ``monotonic``) overrides the choice (``environment.clock``).
 
 The choice is made once per process, before the first profiling session starts (``ensure``,
 called by ``LineProfiler``): a session never mixes clocks, and the C core refuses to switch
-while one is running.
+while one is running.  A process forked later keeps the choice and the start of the window.
 """
 
 from __future__ import annotations
@@ -26,21 +28,18 @@ import time
 
 from lineprof import _lineprof, environment
 
-__all__ = ["choose", "current", "ensure", "tsc_unusable"]
+__all__ = ["choose", "current", "ensure", "ns_per_unit", "tsc_unusable"]
 
 CLOCKSOURCE = "/sys/devices/system/clocksource/clocksource0/current_clocksource"
-# Each of the two calibration windows (the first session waits for both).  0.25 ms: 200 runs on
-# the 2-core CI machine under load all agreed, rates spread 8e-5; 1 ms windows cost 1.5 ms more.
-WINDOW_S = 0.00025
-# Longer windows tried, in turn, when two windows disagree: where reading the clocks is slow
-# (valgrind, a loaded machine) a 1 ms window is too short to measure the rate within AGREEMENT.
-RETRY_WINDOWS_S = (0.008, 0.064)
-AGREEMENT = 1e-3  # the two windows' ns per tick must agree within 0.1%
-SHIFT = 32  # the C core's fixed point: mult = ns per tick * 2**SHIFT
+# The shortest window the rate is measured over: each end is read to within ~0.1 us (the
+# tightest of a few paired readings), so 2 ms gives the rate to ~1e-4.
+MIN_WINDOW_S = 0.002
 # ns per tick for any plausible TSC: 10 GHz .. 10 MHz.
 MIN_NS_PER_TICK, MAX_NS_PER_TICK = 0.1, 100.0
 
 _chosen: str | None = None  # the clock chosen for this process, once ensure() has run
+# (counter, CLOCK_MONOTONIC ns) read when the counter was chosen: where the rate's window starts.
+_origin: tuple[int, int] | None = None
 
 
 def current() -> str:
@@ -59,29 +58,45 @@ def ensure() -> str:
 
 def choose(setting: str = "auto") -> str:
     """Switch the C core to the clock ``setting`` asks for ('auto', 'tsc' or 'monotonic'),
-    measuring the counter's rate when it is to be used; return the clock now in use.  Raises
+    starting the window its rate is measured over when it is the counter; return the clock now
+    in use.  Raises
     RuntimeError while a profiler is enabled."""
-    global _chosen
+    global _chosen, _origin
     if setting not in ("auto", "tsc", "monotonic"):
         _warn(f"LINEPROF_CLOCK={setting!r} is not one of auto, tsc, monotonic; using auto")
         setting = "auto"
     reason = "LINEPROF_CLOCK=monotonic" if setting == "monotonic" else tsc_unusable()
-    constants = None
     if reason is None:
-        for window in (WINDOW_S, *RETRY_WINDOWS_S):
-            constants = calibrate(window)
-            if constants is not None:
-                break
-        if constants is None:
-            reason = "its rate against CLOCK_MONOTONIC could not be measured consistently"
-    if constants is None:
+        _lineprof.use_tsc()
+        _origin = _paired_reading()
+    else:
         if setting == "tsc":
             _warn(f"the TSC clock cannot be used ({reason}); using CLOCK_MONOTONIC")
         _lineprof.use_monotonic()
-    else:
-        _lineprof.use_tsc(*constants)
     _chosen = current()
     return _chosen
+
+
+def ns_per_unit() -> float:
+    """Nanoseconds per unit of what the C core records now: 1 for CLOCK_MONOTONIC and the
+    tests' fake clock, the counter's measured rate for the TSC."""
+    if _lineprof.clock_is_fake() or current() != "tsc":
+        return 1.0
+    global _origin
+    if _origin is None:  # the counter was switched on without choose(): the window starts now
+        _origin = _paired_reading()
+    origin_tsc, origin_ns = _origin
+    tsc, ns = _paired_reading()
+    short = MIN_WINDOW_S * 1e9 - (ns - origin_ns)
+    if short > 0:
+        time.sleep(short / 1e9)
+        tsc, ns = _paired_reading()
+    rate = (ns - origin_ns) / (tsc - origin_tsc) if tsc > origin_tsc else 0.0
+    if not MIN_NS_PER_TICK <= rate <= MAX_NS_PER_TICK:
+        # Not a constant-rate counter after all (the kernel would have stopped using it by
+        # now); LINEPROF_CLOCK=monotonic is the way out.
+        _warn(f"the TSC ran at {rate:.4g} ns per tick, not a TSC's rate: these times are off")
+    return rate
 
 
 def tsc_unusable() -> str | None:
@@ -101,29 +116,6 @@ def tsc_unusable() -> str | None:
     if source != "tsc":
         return f"the kernel keeps time with {source!r}, not the TSC"
     return None
-
-
-def calibrate(window_s: float = WINDOW_S) -> tuple[int, int, int] | None:
-    """(base_tsc, base_ns, mult) for ``_lineprof.use_tsc``, measured against CLOCK_MONOTONIC
-    over two consecutive windows of ``window_s``; None when the windows disagree by more
-    than AGREEMENT or the rate is not a plausible TSC's."""
-    first = _paired_reading()
-    time.sleep(window_s)
-    middle = _paired_reading()
-    time.sleep(window_s)
-    last = _paired_reading()
-    rates = []
-    for (tsc0, ns0), (tsc1, ns1) in ((first, middle), (middle, last), (first, last)):
-        if tsc1 <= tsc0 or ns1 <= ns0:
-            return None  # a counter or clock that did not move forward
-        rates.append((ns1 - ns0) / (tsc1 - tsc0))
-    one, two, overall = rates
-    if abs(one - two) > AGREEMENT * overall:
-        return None
-    if not MIN_NS_PER_TICK <= overall <= MAX_NS_PER_TICK:
-        return None
-    base_tsc, base_ns = last
-    return base_tsc, base_ns, round(overall * (1 << SHIFT))
 
 
 def _paired_reading(tries: int = 7) -> tuple[int, int]:

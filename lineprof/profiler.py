@@ -565,8 +565,11 @@ class LineProfiler:
         subtract = self._calibrate
         timings: dict[tuple[str, int, str], list[tuple[int, int, int]]] = {}
         subtracted: dict[tuple[str, int, str], dict[int, int]] = {}
-        for code, rows in self._tracer.stats():
+        table = self._tracer.stats()  # in the clock's units: ns, or the TSC's ticks
+        scale = clock.ns_per_unit() if table else 1.0
+        for code, units in table:
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
+            rows = [(line, hits, round(t * scale), round(s * scale)) for line, hits, t, s in units]
             lines = [(line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows]
             # Distinct code objects with one name and place (e.g. a function defined again by
             # exec) are reported together.

@@ -63,27 +63,20 @@ def test_the_fake_clock_wins_over_monotonic() -> None:
 
 
 @needs_tsc_build
-def test_tsc_conversion_is_the_fixed_point_formula() -> None:
-    # One ns per tick (mult = 2**32), then two: now() lies between the counter read before and
-    # the one after, scaled.
-    for ns_per_tick in (1, 2):
-        base = _lineprof.read_tsc()
-        _lineprof.use_tsc(base, 10**12, ns_per_tick << 32)
-        assert _lineprof.clock_name() == "tsc"
-        before = _lineprof.read_tsc()
-        now = _lineprof.now()
-        after = _lineprof.read_tsc()
-        assert (before - base) * ns_per_tick <= now - 10**12 <= (after - base) * ns_per_tick
+def test_the_tsc_clock_reads_the_counter() -> None:
+    _lineprof.use_tsc()
+    assert _lineprof.clock_name() == "tsc"
+    before = _lineprof.read_tsc()
+    now = _lineprof.now()
+    after = _lineprof.read_tsc()
+    assert before <= now <= after
 
 
 @needs_tsc_build
-def test_tsc_constants_out_of_range_are_refused() -> None:
+def test_use_tsc_takes_no_constants() -> None:
     _lineprof.use_monotonic()
-    for mult in (0, -1, 1 << 41):
-        with pytest.raises(ValueError, match="mult"):
-            _lineprof.use_tsc(_lineprof.read_tsc(), 0, mult)
     with pytest.raises(TypeError):
-        _lineprof.use_tsc(1, 2)  # type: ignore[call-arg]
+        _lineprof.use_tsc(1, 2, 3)  # type: ignore[call-arg]
     assert _lineprof.clock_name() == "monotonic"
 
 
@@ -92,7 +85,7 @@ def test_without_the_tsc_the_option_does_not_exist() -> None:
     with pytest.raises(RuntimeError):
         _lineprof.read_tsc()
     with pytest.raises(RuntimeError):
-        _lineprof.use_tsc(0, 0, 1 << 32)
+        _lineprof.use_tsc()
     assert clock.tsc_unusable() is not None
     assert clock.choose("auto") == "monotonic"
 
@@ -137,7 +130,24 @@ def test_tsc_clock_agrees_with_monotonic_over_a_sleep() -> None:
     time.sleep(0.05)
     tsc1, mono1 = _lineprof.now(), time.monotonic_ns()
     # Correctness, not precision: a wrong scale (a factor, a unit) is far outside this.
-    assert 0.9 <= (tsc1 - tsc0) / (mono1 - mono0) <= 1.1
+    assert 0.9 <= (tsc1 - tsc0) * clock.ns_per_unit() / (mono1 - mono0) <= 1.1
+
+
+@needs_tsc
+def test_a_line_read_right_after_the_choice_is_in_ns() -> None:
+    """The counter's ticks come out as ns, at a rate measured over the session alone: a line
+    that sleeps 20 ms reads 18-26 ms."""
+
+    def nap() -> None:
+        time.sleep(0.02)
+
+    assert clock.choose("tsc") == "tsc"
+    lp = LineProfiler(nap, calibrate=False)
+    lp.runcall(nap)
+    ((_, rows),) = lp.get_stats().timings.items()
+    ((_, hits, ns),) = rows
+    assert hits == 1
+    assert 18_000_000 <= ns <= 26_000_000
 
 
 @needs_tsc
@@ -145,60 +155,59 @@ def test_auto_uses_the_tsc_where_the_kernel_does() -> None:
     assert clock.choose("auto") == "tsc"
 
 
-# ---- calibration ----------------------------------------------------------------------------
+# ---- the counter's rate ---------------------------------------------------------------------
 
 
 def readings(monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]) -> list[float]:
-    """Feed calibrate() these (counter, ns) readings instead of real ones; no sleeping: the
-    list returned fills with the sleeps asked for."""
+    """Feed the rate these (counter, ns) readings instead of real ones, and a TSC clock that is
+    on; no sleeping: the list returned fills with the sleeps asked for."""
     feed = iter(pairs)
     slept: list[float] = []
     monkeypatch.setattr(clock, "_paired_reading", lambda: next(feed))
     monkeypatch.setattr(clock.time, "sleep", slept.append)
+    monkeypatch.setattr(clock, "current", lambda: "tsc")
+    monkeypatch.setattr(clock, "_origin", None)
     return slept
 
 
-def test_calibration_from_two_agreeing_windows(monkeypatch: pytest.MonkeyPatch) -> None:
-    # 0.4 ns per tick (2.5 GHz) in both windows.
-    readings(monkeypatch, [(1000, 0), (26_000_000, 10_399_600), (51_000_000, 20_399_600)])
-    assert clock.calibrate() == (51_000_000, 20_399_600, round(0.4 * 2**32))
+def test_the_rate_is_measured_from_the_choice_to_the_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    # 0.4 ns per tick (2.5 GHz) over 20 ms.
+    slept = readings(monkeypatch, [(1000, 0), (50_001_000, 20_000_000)])
+    assert clock.ns_per_unit() == 0.4
+    assert slept == []
+
+
+def test_a_window_too_short_is_waited_out(monkeypatch: pytest.MonkeyPatch) -> None:
+    slept = readings(monkeypatch, [(0, 0), (1_250_000, 500_000), (5_000_000, 2_000_000)])
+    assert clock.ns_per_unit() == 0.4
+    assert slept == [pytest.approx(clock.MIN_WINDOW_S - 0.0005)]
 
 
 @pytest.mark.parametrize(
     "pairs",
     [
-        [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)],  # windows 1% apart
-        [(0, 0), (25_000_000, 10_000_000), (25_000_000, 20_000_000)],  # counter stopped
-        [(0, 0), (25_000_000, 10_000_000), (20_000_000, 20_000_000)],  # counter went back
-        [(0, 0), (1_000, 10_000_000), (2_000, 20_000_000)],  # 100 kHz: no TSC
+        [(0, 0), (0, 20_000_000)],  # counter stopped
+        [(1_000, 0), (0, 20_000_000)],  # counter went back
+        [(0, 0), (2_000, 20_000_000)],  # 100 kHz: no TSC
     ],
 )
-def test_calibration_refuses_what_looks_wrong(
+def test_a_rate_no_tsc_has_is_said(
     monkeypatch: pytest.MonkeyPatch, pairs: list[tuple[int, int]]
 ) -> None:
     readings(monkeypatch, pairs)
-    assert clock.calibrate() is None
+    with pytest.warns(RuntimeWarning, match="not a TSC's rate"):
+        clock.ns_per_unit()
 
 
-DISAGREEING = [(0, 0), (25_000_000, 10_000_000), (50_000_000, 20_100_000)]
-AGREEING = [(1000, 0), (26_000_000, 10_399_600), (51_000_000, 20_399_600)]
-
-
-@needs_tsc
-def test_failed_calibration_falls_back_to_monotonic(monkeypatch: pytest.MonkeyPatch) -> None:
-    slept = readings(monkeypatch, DISAGREEING * 3)
-    with pytest.warns(RuntimeWarning, match="could not be measured"):
-        assert clock.choose("tsc") == "monotonic"
-    assert _lineprof.clock_name() == "monotonic"
-    assert slept == [clock.WINDOW_S, clock.WINDOW_S, 0.008, 0.008, 0.064, 0.064]  # then longer
-
-
-@needs_tsc
-def test_windows_that_disagree_are_measured_again_longer(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Where reading the clocks is slow (valgrind read 1 ms windows apart), 8 ms windows."""
-    slept = readings(monkeypatch, DISAGREEING + AGREEING)
-    assert clock.choose("tsc") == "tsc"
-    assert slept == [clock.WINDOW_S, clock.WINDOW_S, 0.008, 0.008]
+def test_the_fake_and_monotonic_clocks_are_in_ns(monkeypatch: pytest.MonkeyPatch) -> None:
+    _lineprof.use_monotonic()
+    assert clock.ns_per_unit() == 1.0
+    readings(monkeypatch, [])  # not read: the fake clock wins over the counter
+    _lineprof.set_fake_clock(True)
+    try:
+        assert clock.ns_per_unit() == 1.0
+    finally:
+        _lineprof.set_fake_clock(False)
 
 
 def test_tsc_asked_for_where_unusable_warns_and_uses_monotonic(
@@ -224,7 +233,7 @@ def test_switching_while_profiling_is_refused(backend: str) -> None:
             _lineprof.use_monotonic()
         if _lineprof.tsc_available():
             with pytest.raises(RuntimeError, match="while profiling"):
-                _lineprof.use_tsc(_lineprof.read_tsc(), 0, 1 << 32)
+                _lineprof.use_tsc()
         with pytest.raises(RuntimeError, match="while profiling"):
             clock.choose("monotonic" if before == "tsc" else "auto")
         assert clock.current() == before

@@ -178,9 +178,9 @@ def test_the_rate_is_measured_from_the_choice_to_the_read(monkeypatch: pytest.Mo
 
 
 def test_a_window_too_short_is_waited_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    slept = readings(monkeypatch, [(0, 0), (1_250_000, 500_000), (5_000_000, 2_000_000)])
+    slept = readings(monkeypatch, [(0, 0), (250_000, 100_000), (5_000_000, 2_000_000)])
     assert clock.ns_per_unit() == 0.4
-    assert slept == [pytest.approx(clock.MIN_WINDOW_S - 0.0005)]
+    assert slept == [pytest.approx(clock.MIN_WINDOW_S - 0.0001)]
 
 
 @pytest.mark.parametrize(

@@ -305,7 +305,8 @@ def _header_end(node: _ast.AST) -> int:
     """Last line of a statement's own text: the whole statement for a simple one, the header
     (up to the line before its body) for a compound one."""
     start = _first_line(node)
-    body = getattr(node, "body", None)
+    # A match statement's block is its cases.
+    body = node.cases if isinstance(node, _ast.Match) else getattr(node, "body", None)
     if isinstance(body, list) and body and isinstance(body[0], _ast.AST):
         body_start = min(_first_line(child) for child in body[:1])
         return max(start, body_start - 1)

@@ -95,6 +95,20 @@ def multi_line() -> int:
     return x + len(y)  # @ret
 
 
+def matcher(x: object) -> int:
+    match x:  # @match
+        case 1:  # @case1
+            tick(1)  # @one
+        case [
+            _,  # @case2
+            _,
+        ]:
+            tick(2)  # @two
+        case _:  # @case3
+            tick(3)  # @other
+    return 0  # @ret
+
+
 one_liner = lambda ns: tick(ns)
 
 

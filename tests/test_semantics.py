@@ -161,6 +161,23 @@ def test_multi_line_statement_counts_once_on_its_first_line(make: Make) -> None:
     }
 
 
+def test_match_cases_count_on_their_own_lines(make: Make) -> None:
+    """Each case's lines are their own; a case's pattern over several lines counts on its
+    first (they were all counted on the ``match`` line)."""
+    lp = make(targets.matcher)
+    with lp:
+        for x in (1, [1, 2], 3, 1):
+            targets.matcher(x)
+    got = by_mark(lp, targets.matcher)
+    assert {mark: got.get(mark) for mark in ("one", "two", "other", "ret")} == {
+        "one": (2, 2),
+        "two": (1, 2),
+        "other": (1, 3),
+        "ret": (4, 0),
+    }
+    assert "case2" not in got  # the pattern's second line counts on its first
+
+
 def test_loop_on_its_own_line_counts_once_per_entry(make: Make) -> None:
     lp = make(targets.same_line_loop)
     assert lp.runcall(targets.same_line_loop, 5) == 5

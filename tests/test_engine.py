@@ -305,30 +305,180 @@ SYNTAX_MODULES = ["argparse", "typing", "inspect", "dataclasses", "json.decoder"
 SYNTAX_MODULES += ["email.message", "asyncio.tasks", "tests.test_entry", "lineprof.profiler"]
 
 
-@pytest.mark.parametrize("name", SYNTAX_MODULES)
-def test_a_defs_own_block_reads_as_its_file_does(name: str) -> None:
-    """Parsing only a def's block gives the rows and the block end that parsing its whole file
-    gives, for every function, method and nested function of these modules."""
-    import importlib
-
+def _block_range(code: Any) -> tuple[list[str], int, int]:
     from lineprof import codemap
 
-    module = importlib.import_module(name)
-    codes = [c for c in _codes_of(module) if not c.co_name.startswith("<")]
-    assert codes
-    parsed = 0
+    lines = codemap.source_lines(code.co_filename)
+    start = code.co_firstlineno - 1
+    end = max(
+        codemap._last_line_spanned(code), start + codemap._indented_block_length(lines, start)
+    )
+    return lines, start, min(end, len(lines))
+
+
+def _read_as_the_file_does(codes: list[Any], how: str) -> int:
+    """How many of ``codes`` the block reading ``how`` ("lines" or "tree") reads; asserts that
+    each reads as the whole file's tree does: rows over the code's lines, and block end."""
+    from lineprof import codemap
+
+    read = 0
     for code in codes:
-        block = codemap._block_syntax(code)
+        lines, start, end = _block_range(code)
+        if how == "lines":
+            block = codemap._lexical_syntax(code, lines, start, end)
+        else:
+            block = codemap._parsed_syntax(lines, start, end, code.co_filename)
         if block is None:
             continue
-        parsed += 1
+        read += 1
         whole = codemap._file_syntax(code.co_filename)
         first = code.co_firstlineno
         last = max([first, *codemap.code_lines(code)])
         for line in range(first, last + 1):
-            assert block.heads.get(line) == whole.heads.get(line), (code, line)
-        assert block.block_ends.get(first) == whole.block_ends.get(first), code
-    assert parsed >= 0.95 * len(codes), (parsed, len(codes))
+            assert block.heads.get(line) == whole.heads.get(line), (code, line, how)
+        assert block.block_ends.get(first) == whole.block_ends.get(first), (code, how)
+    return read
+
+
+@pytest.mark.parametrize("how", ["lines", "tree"])
+@pytest.mark.parametrize("name", SYNTAX_MODULES)
+def test_a_defs_own_block_reads_as_its_file_does(name: str, how: str) -> None:
+    """Reading only a def's block, from its logical lines or from the syntax tree of the block,
+    gives the rows and the block end that parsing its whole file gives, for every function,
+    method and nested function of these modules."""
+    import importlib
+
+    module = importlib.import_module(name)
+    codes = [c for c in _codes_of(module) if not c.co_name.startswith("<")]
+    assert codes
+    read = _read_as_the_file_does(codes, how)
+    # Most defs are read from their lines (2,500 functions of 30 modules: 99% on 3.10-3.13);
+    # those with a decorated definition inside (many in tests.test_entry) are left to the tree.
+    assert read >= (0.95 if how == "tree" else 0.6) * len(codes), (read, len(codes))
+
+
+# Lines a scan could misread: each def must read as the tree has it, or be left to the tree.
+TRICKY = r'''
+def strings(x):
+    a = "#(" + '[' + """
+  ) # """ + r"\\" + '\''
+    b = f"{x!r:>{10}}" f'{{(' "}}"
+    return a, b
+
+
+def joined(x):
+    y = 1 + \
+        2
+    if x \
+            and y:
+        # a comment under a header
+        pass
+    return y
+
+
+def colons(x, f=lambda: 1) -> "a:b":
+    if (n := x): return [n][0:1]
+    while x: x -= 1
+    z: dict = {1: (
+        2)}
+    g = lambda: (
+        3)
+    return z, g
+
+
+def blocks(x):
+    try:
+
+        # before the first statement
+        pass
+    except (ValueError,
+            TypeError):
+        pass
+    else:
+        # not the else's
+        pass
+    finally:
+        pass
+    match x:
+        # first case next
+        case [1,
+              2]:
+            pass
+        case _:
+            pass
+    return [
+        i
+        for i in range(3)  # )]
+    ]
+
+
+def one_line_block():
+    for i in range(
+        3): pass
+
+
+def header(
+    a,
+    b,
+):
+    # a comment before the body
+    """Doc
+    string."""
+    if"a"in a: return 1
+    return 2
+
+
+def nested(x):
+    def inner(
+        y,
+    ):
+        return (y,
+                1)
+
+    class Inner:
+        z = (1,
+             2)
+
+    return inner, Inner
+
+
+@staticmethod
+@property
+def decorated(): pass
+'''[1:]
+
+# From 3.12 (PEP 701) an f-string's fields may hold its own quotes.
+TRICKY_312 = """\
+def nested_quotes(d):
+    a = f"{d["("]}" + (
+        f"{d['k']}")
+    return f"{'"'}", a
+"""
+
+
+def test_lines_a_scan_could_misread(tmp_path: Any) -> None:
+    import types
+
+    from lineprof import codemap
+
+    sources = [TRICKY] + ([TRICKY_312] if sys.version_info >= (3, 12) else [])
+    read = total = 0
+    for number, source in enumerate(sources):
+        path = tmp_path / f"tricky{number}.py"
+        path.write_text(source)
+        module = compile(source, str(path), "exec")
+        codes = [c for c in module.co_consts if isinstance(c, types.CodeType)]
+        todo = list(codes)
+        while todo:
+            code = todo.pop()
+            nested = [c for c in code.co_consts if isinstance(c, types.CodeType)]
+            codes += [c for c in nested if not c.co_name.startswith("<")]
+            todo += nested
+        total += len(codes)
+        read += _read_as_the_file_does(codes, "lines")
+        assert _read_as_the_file_does(codes, "tree") == len(codes)
+        codemap._syntax_cache.clear()
+    assert read >= total // 2, (read, total)
 
 
 def test_a_block_that_parses_short_of_its_end_is_extended(tmp_path: Any) -> None:
@@ -361,12 +511,33 @@ def test_a_block_that_parses_short_of_its_end_is_extended(tmp_path: Any) -> None
     assert codemap.block_end(str(path), 2) == 8
 
 
+# A decorated definition inside: its lines alone do not say how its rows go.
+NEEDS_THE_TREE = (
+    "def f{i}(x):\n    @staticmethod\n    def g():\n        pass\n    return (x +\n {i})\n\n"
+)
+
+
 def test_a_files_many_functions_share_one_parse_of_it(tmp_path: Any) -> None:
-    """The first few functions of a file parse their own blocks; past that (a module's every
-    function registered, as -p does), the whole file is parsed once for the rest."""
+    """The first few functions of a file that need the syntax tree parse their own blocks;
+    past that (a module's every function registered, as -p does), the whole file is parsed
+    once for the rest."""
     from lineprof import codemap
 
     path = tmp_path / "many.py"
+    path.write_text("".join(NEEDS_THE_TREE.format(i=i) for i in range(20)))
+    namespace: dict[str, Any] = {}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
+    rows = [codemap.layout(namespace[f"f{i}"].__code__).rows for i in range(20)]
+    # The decorator and its def are one statement; the return's second line counts on its first.
+    assert rows == [[0, 1, 1, 3, 4, 4]] * 20
+    assert codemap._blocks_parsed[str(path)] == codemap._BLOCKS_BEFORE_WHOLE_FILE
+    assert str(path) in codemap._syntax_cache
+
+
+def test_functions_read_from_their_lines_parse_nothing(tmp_path: Any) -> None:
+    from lineprof import codemap
+
+    path = tmp_path / "plain.py"
     path.write_text(
         "".join(f"def f{i}(x):\n    return (x +\n            {i})\n\n" for i in range(20))
     )
@@ -374,5 +545,5 @@ def test_a_files_many_functions_share_one_parse_of_it(tmp_path: Any) -> None:
     exec(compile(path.read_text(), str(path), "exec"), namespace)
     rows = [codemap.layout(namespace[f"f{i}"].__code__).rows for i in range(20)]
     assert rows == [[0, 1, 1]] * 20  # the statement's second line counts on its first
-    assert codemap._blocks_parsed[str(path)] == codemap._BLOCKS_BEFORE_WHOLE_FILE
-    assert str(path) in codemap._syntax_cache
+    assert str(path) not in codemap._blocks_parsed
+    assert str(path) not in codemap._syntax_cache

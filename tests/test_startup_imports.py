@@ -74,6 +74,7 @@ NEVER_UNDER_LINE_PROFILE = {
     *NEVER_AT_START,
     "re", "enum", "pickle", "tokenize", "shlex", "signal", "contextlib", "collections",
     "functools", "lineprof.scoping", "types", "warnings", "math", "struct", "importlib",
+    "_ast",  # a def whose lines codemap reads needs no syntax tree
 }  # fmt: skip
 
 # The probes print with repr, not json: importing json first would hide re, enum, functools and

@@ -111,8 +111,8 @@ def tsc_unusable() -> str | None:
     if not _lineprof.tsc_available():
         return "this build of lineprof has no TSC clock"
     try:
-        with open(CLOCKSOURCE, encoding="ascii") as file:
-            source = file.read().strip()
+        with open(CLOCKSOURCE, "rb") as file:  # bytes: a text file imports encodings.ascii
+            source = file.read().strip().decode("ascii", "replace")
     except OSError as exc:
         return f"cannot read the kernel's clocksource ({exc.strerror})"
     if source != "tsc":

@@ -75,6 +75,7 @@ NEVER_UNDER_LINE_PROFILE = {
     "re", "enum", "pickle", "tokenize", "shlex", "signal", "contextlib", "collections",
     "functools", "lineprof.scoping", "types", "warnings", "math", "struct", "importlib",
     "_ast",  # a def whose lines codemap reads needs no syntax tree
+    "encodings.ascii",  # the kernel's clocksource is read as bytes
 }  # fmt: skip
 
 # The probes print with repr, not json: importing json first would hide re, enum, functools and

@@ -15,20 +15,16 @@ The tree is built with ``compile(..., _ast.PyCF_ONLY_AST)``, which is what ``ast
 and ``_ast`` is imported by the first parse: a program whose functions are read from their
 lines pays for neither (``_ast`` ~1 ms, ``ast`` on top of it ~2 ms of start-up, CPython 3.13).
 
-Sources are read through ``linecache`` (``source_lines``), which the report and the results
-read from too.  linecache reads a file with ``tokenize.open``, whose imports (``tokenize``,
-``re``, ``enum``) cost a program that has none of them ~4 ms (CPython 3.13); a file that is
-plain UTF-8 with no encoding declaration is read here instead, and put in linecache's cache
-exactly as linecache would have.
+Sources are read as linecache has them (sources.py), where the report and the results read
+them too.
 """
 
 from __future__ import annotations
 
-import linecache
-import os
 import sys
 
 from lineprof._typing import TYPE_CHECKING, NamedTuple
+from lineprof.sources import lines as source_lines
 
 if TYPE_CHECKING:
     import _ast
@@ -98,42 +94,6 @@ class _FileSyntax(NamedTuple):
 
 
 _syntax_cache: dict[str, tuple[list[str], _FileSyntax]] = {}
-
-
-def source_lines(filename: str) -> list[str]:
-    """``linecache.getlines(filename)``, without importing ``tokenize`` for a file of plain
-    UTF-8 source (see the module docstring)."""
-    if filename not in linecache.cache and os.path.isabs(filename):
-        _cache_utf8_source(filename)
-    return linecache.getlines(filename)
-
-
-def _cache_utf8_source(filename: str) -> None:
-    """Put ``filename`` in linecache's cache as ``linecache.updatecache`` would, if it is UTF-8
-    (a BOM allowed) and declares no encoding; otherwise leave it to linecache."""
-    try:
-        stat = os.stat(filename)
-        with open(filename, "rb") as file:
-            data = file.read()
-    except OSError:
-        return
-    if not data:
-        return  # linecache's own rule for an empty file differs between versions
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]  # tokenize.open reads a BOM as utf-8-sig
-    if any(b"coding" in line for line in data.split(b"\n", 2)[:2]):
-        return  # a PEP 263 declaration (or a line that looks like one): tokenize decides
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        return
-    # What readlines() of tokenize.open's text file gives: universal newlines, split on "\n"
-    # only, and linecache's final "\n" added to a last line without one.
-    text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = [line + "\n" for line in text.split("\n")]
-    if lines[-1] == "\n":
-        lines.pop()
-    linecache.cache[filename] = (stat.st_size, stat.st_mtime, lines, filename)
 
 
 def _file_syntax(filename: str) -> _FileSyntax:

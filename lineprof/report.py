@@ -6,10 +6,10 @@ line_profiler's function names and signatures so existing scripts keep working.
 
 from __future__ import annotations
 
-import linecache
 import sys
 
 from lineprof._typing import TYPE_CHECKING
+from lineprof.sources import lines as source_lines
 from lineprof.stats import (
     TIMES_CORRECTED,
     TIMES_RAW,
@@ -98,7 +98,7 @@ def function_lines(
         contents = block
         missing = last_timed - (start_lineno + len(contents) - 1)
         if missing > 0:
-            extra = linecache.getlines(filename)[start_lineno - 1 + len(contents) :]
+            extra = source_lines(filename)[start_lineno - 1 + len(contents) :]
             contents += [line.rstrip("\n").rstrip("\r") for line in extra[:missing]]
     return contents + [""] * (last_timed - (start_lineno + len(contents) - 1))
 

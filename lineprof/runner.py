@@ -18,7 +18,6 @@ import builtins
 import importlib.machinery
 import importlib.util
 import io
-import linecache
 import os
 import sys
 import types
@@ -241,7 +240,10 @@ def _module_spec(name: str) -> importlib.machinery.ModuleSpec:
 
 def _prepare_string(source: bytes, filename: str, argv0: str, safe_path: bool) -> Prepared:
     code = _compile(source, filename, filename)
-    # Keep the text where the report (and tracebacks) look for source lines.
+    # Keep the text where the report (and tracebacks) look for source lines.  linecache is
+    # imported here only: a script's run does without it (sources.py).
+    import linecache  # noqa: PLC0415
+
     text = source.decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     linecache.cache[filename] = (len(text), None, lines, filename)

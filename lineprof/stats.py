@@ -20,7 +20,6 @@ program imports this module, most never write JSON, and the import costs ~2.5 ms
 from __future__ import annotations
 
 import datetime
-import linecache
 import os
 import stat
 import sys
@@ -28,6 +27,7 @@ import sys
 from lineprof import codemap, lprof_format
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof._version import __version__
+from lineprof.sources import lines as source_lines
 
 if TYPE_CHECKING:
     from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -671,9 +671,9 @@ def _parse_subtracted(item: dict[str, Any], lines: list[LineTiming]) -> dict[int
 
 def function_source(filename: str, first_line: int, last_line: int = 0) -> list[str] | None:
     """The source lines (no line endings) of the function starting at ``first_line``, as
-    ``linecache`` has them now: to the end of its block, and at least to ``last_line`` as far
-    as the file goes.  None when the source cannot be read."""
-    all_lines = linecache.getlines(filename)
+    linecache has them now (sources.py): to the end of its block, and at least to
+    ``last_line`` as far as the file goes.  None when the source cannot be read."""
+    all_lines = source_lines(filename)
     if not all_lines or first_line > len(all_lines):
         return None
     end = codemap.block_end(filename, first_line)
@@ -717,7 +717,7 @@ def capture_sources(
     for key, lines in timings.items():
         filename, first_line, qualname = key
         if qualname == "<module>":
-            whole = linecache.getlines(filename)
+            whole = source_lines(filename)
             if whole:
                 sources[key] = [line.rstrip("\n").rstrip("\r") for line in whole]
             continue

@@ -257,23 +257,70 @@ SOURCES = {
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
 def test_source_lines_match_linecache(tmp_path: Any, name: str) -> None:
-    """codemap reads plain UTF-8 sources itself (no tokenize import at start-up): what it puts
-    in linecache's cache must be what linecache itself would have put there."""
+    """sources.py reads plain UTF-8 files itself (linecache's import is ~7 ms of start-up on
+    3.10-3.12): what it keeps before linecache is imported, and what it puts in linecache's
+    cache after, must be what linecache itself would have put there."""
     import linecache
 
-    from lineprof import codemap
+    from lineprof import sources
 
     path = str(tmp_path / f"{name}.py")
     with open(path, "wb") as file:
         file.write(SOURCES[name])
+    kept = sources._read_plain_utf8(path)  # what is kept while linecache is not imported
     linecache.cache.pop(path, None)
-    ours = codemap.source_lines(path)
+    ours = sources.lines(path)
     ours_entry = linecache.cache.get(path)
     linecache.cache.pop(path, None)
     theirs = linecache.getlines(path)
     assert ours == theirs
     assert ours_entry == linecache.cache.get(path)
+    if kept is not None:
+        assert (*kept, path) == linecache.cache.get(path)
     linecache.cache.pop(path, None)
+
+
+HANDOVER = """
+import os, sys
+from lineprof import sources
+first, second = sys.argv[1:]
+read = sources.lines(first)
+assert "linecache" not in sys.modules, "read without linecache"
+assert read == ["def f():\\n", "    return 1\\n"], read
+import linecache
+sources.lines(second)
+assert linecache.cache[first][2] is read, "handed over: the very lines rows were counted from"
+linecache.checkcache(first)
+assert linecache.cache[first][2] is read, "unchanged: kept"
+with open(first, "a") as file:
+    file.write("x = 2\\n")
+linecache.checkcache(first)
+assert first not in linecache.cache, "edited: dropped, as linecache drops its own"
+assert sources.lines(first)[-1] == "x = 2\\n"
+print("ok")
+"""
+
+
+def test_sources_read_before_linecache_are_handed_to_it(tmp_path: Any) -> None:
+    """A program that has not imported linecache does not import it for lineprof; once it
+    has, linecache's cache holds what was read before, with the size and time
+    ``linecache.checkcache`` checks."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    first, second = tmp_path / "first.py", tmp_path / "second.py"
+    first.write_text("def f():\n    return 1\n")
+    second.write_text("y = 1\n")
+    probe = tmp_path / "probe.py"  # a script: python -c puts its text in linecache (3.13)
+    probe.write_text(HANDOVER)
+    # -S: an editable install's import hook, run by site, may import linecache itself
+    run = subprocess.run(
+        [sys.executable, "-S", str(probe), str(first), str(second)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
 
 
 # ---- a def's syntax from its own block (codemap._block_syntax) -------------------------------
@@ -306,9 +353,9 @@ SYNTAX_MODULES += ["email.message", "asyncio.tasks", "tests.test_entry", "linepr
 
 
 def _block_range(code: Any) -> tuple[list[str], int, int]:
-    from lineprof import codemap
+    from lineprof import codemap, sources
 
-    lines = codemap.source_lines(code.co_filename)
+    lines = sources.lines(code.co_filename)
     start = code.co_firstlineno - 1
     end = max(
         codemap._last_line_spanned(code), start + codemap._indented_block_length(lines, start)

@@ -7,10 +7,10 @@ and off.  The C ``Tracer`` only records.
 
 from __future__ import annotations
 
-import datetime
 import os
 import sys
 from time import perf_counter
+from time import time as wall_clock
 
 from lineprof import _lineprof, _types, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
@@ -86,7 +86,7 @@ class LineProfiler:
         self.enable_count = 0
         # For the results' metadata: when profiling first started, and how long it has been
         # on (closed periods, plus the open one since _enabled_since).
-        self._started_at: datetime.datetime | None = None
+        self._started_at: float | None = None  # POSIX seconds: see Metadata.current
         self._enabled_seconds = 0.0
         self._enabled_since: float | None = None
         # Whether enable() already said another tool's hook keeps lineprof from recording.
@@ -275,7 +275,7 @@ class LineProfiler:
                 raise
         self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
-            self._started_at = datetime.datetime.now(datetime.timezone.utc)
+            self._started_at = wall_clock()
         self._enabled_since = perf_counter()
 
     def _start_tracer(self) -> None:
@@ -624,7 +624,7 @@ class LineProfiler:
         self._started_at = None
         self._enabled_seconds = 0.0
         if self._enabled_since is not None:
-            self._started_at = datetime.datetime.now(datetime.timezone.utc)
+            self._started_at = wall_clock()
             self._enabled_since = perf_counter()
 
     def print_stats(

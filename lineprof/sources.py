@@ -35,8 +35,8 @@ _kept: dict[str, tuple[int, float, list[str]]] = {}
 def lines(filename: str) -> list[str]:
     """``linecache.getlines(filename)``: the file's lines with their line endings, [] when
     it cannot be read."""
-    linecache = sys.modules.get("linecache")
-    if linecache is None:
+    loaded = sys.modules.get("linecache")
+    if loaded is None:
         kept = _kept.get(filename)
         if kept is None:
             kept = _read_plain_utf8(filename) if os.path.isabs(filename) else None
@@ -46,7 +46,7 @@ def lines(filename: str) -> list[str]:
                 return _from_linecache(linecache, filename)
             _kept[filename] = kept
         return kept[2]
-    return _from_linecache(linecache, filename)
+    return _from_linecache(loaded, filename)
 
 
 def _from_linecache(linecache: ModuleType, filename: str) -> list[str]:

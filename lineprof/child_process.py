@@ -1,9 +1,10 @@
 """In a child process of a profiled program: profile it for that program (children.py
 explains how the children are found and their results collected).
 
-The ``sitecustomize`` the program's process writes calls ``bootstrap`` in each new Python
-process it starts.  This side sits above ``@profile`` (decorator.py), which it hands the
-session to register into; the program's side (children.py) sits below it.
+lineprof's ``sitecustomize`` (``_boot/``), which the program's process puts on the PYTHONPATH
+of the processes it starts, calls ``bootstrap`` in each new Python process.  This side sits
+above ``@profile`` (decorator.py), which it hands the session to register into; the
+program's side (children.py) sits below it.
 """
 
 from __future__ import annotations
@@ -82,9 +83,10 @@ def _profiler_starting_on_first_code(
 
 
 def bootstrap(spec: dict[str, Any]) -> None:
-    """Profile this process for the program that started it: called by the sitecustomize
-    that program's process wrote, with ``spec`` (what to profile).  Raises on a failure,
-    which the sitecustomize reports in one line."""
+    """Profile this process for the program that started it: called by lineprof's
+    sitecustomize, with ``spec`` (what to profile, as the program's process put it in
+    LINEPROF_CHILD_SPEC).  Raises on a failure, which the sitecustomize reports in one
+    line."""
     directory = environment.child_directory()
     if directory is None or children._current_child is not None or _is_helper_process():
         return

@@ -11,8 +11,9 @@ then removes the directory.
   ``os.fork()``) inherits the session and carries it on with empty tables (session.py calls
   ``on_fork``), so nothing is counted twice.
 - A new Python process (multiprocessing's spawn and forkserver, ``subprocess`` running
-  ``sys.executable``) imports the ``sitecustomize`` the owner puts first on PYTHONPATH
-  (coverage.py measures subprocesses the same way).  It calls ``child_process.bootstrap``
+  ``sys.executable``) imports lineprof's ``sitecustomize`` (``_boot/``), which the owner puts
+  first on PYTHONPATH, with what to profile in LINEPROF_CHILD_SPEC (coverage.py measures
+  subprocesses the same way).  It calls ``child_process.bootstrap``
   (that side lives in child_process.py, above ``@profile``, which it hands a session): ``@profile``
   then registers into a session of this process, the owner's ``-p`` targets are profiled as
   their modules are imported, and the sitecustomize it hides, if any, runs as usual.  The
@@ -46,7 +47,8 @@ if TYPE_CHECKING:
 
 __all__ = ["Collector", "leave"]
 
-_BOOT = "boot"  # the sitecustomize, beside the children's results
+# lineprof's sitecustomize for the children: a file of the package, none written per run
+_BOOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "_boot")
 _SUFFIX = ".results"  # a child's results file
 # First in every results file: marshal's format is the interpreter's, and only a child
 # running the same CPython (and lineprof) as the owner can have lineprof's C core at all.
@@ -125,30 +127,25 @@ class Collector:
         command has it, line_profiler_alias.py).  None, after a line on stderr, when that
         fails."""
         leave()  # a lineprof command run by a profiled program: a collection of its own
-        directory = None
         try:
             directory = _make_private_directory("lineprof-children-")
-            boot = os.path.join(directory, _BOOT)
-            os.mkdir(boot)
-            spec = {
-                "builtin": builtin,
-                "auto": auto.to_spec() if auto is not None and not auto.empty else None,
-                "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
-                "line_profiler_alias": line_profiler_alias,
-            }
-            # A plain write into the new directory: nothing can read it yet, and it lives only
-            # as long as the run.
-            with open(os.path.join(boot, "sitecustomize.py"), "x", encoding="utf-8") as out:
-                out.write(_sitecustomize_source(spec))
         except OSError as exc:
             warn(f"child processes will not be profiled: {exc}")
-            if directory is not None:
-                _remove_tree(directory)
             return None
-        saved = {name: os.environ.get(name) for name in ("PYTHONPATH", environment.CHILD_DIR)}
+        spec = {
+            "builtin": builtin,
+            "auto": auto.to_spec() if auto is not None and not auto.empty else None,
+            "memory": memory,  # None: the child's own LINEPROF_MEMORY decides
+            "line_profiler_alias": line_profiler_alias,
+        }
+        names = ("PYTHONPATH", environment.CHILD_DIR, environment.CHILD_SPEC)
+        saved = {name: os.environ.get(name) for name in names}
         path = saved["PYTHONPATH"]
-        os.environ["PYTHONPATH"] = boot + os.pathsep + path if path else boot
+        os.environ["PYTHONPATH"] = _BOOT + os.pathsep + path if path else _BOOT
         os.environ[environment.CHILD_DIR] = directory
+        # marshal, as the results: a literal the sitecustomize reads without importing ast
+        tag = sys.implementation.cache_tag
+        os.environ[environment.CHILD_SPEC] = f"{tag}:{marshal.dumps(spec).hex()}"
         return cls(directory, saved)
 
     def on_fork(self, session: Session) -> Finish:
@@ -182,7 +179,7 @@ class Collector:
             failures.append(str(exc))
         for name in names:
             if name.startswith(".") or not name.endswith(_SUFFIX):
-                continue  # the boot directory; a temporary file of a child killed mid-write
+                continue  # a temporary file of a child killed mid-write
             try:
                 found.append(read_results(os.path.join(directory, name), type(stats)))
             except (OSError, ValueError) as exc:
@@ -217,74 +214,6 @@ def _let_multiprocessing_finish() -> None:
         util._exit_function()
     except Exception as exc:
         warn(f"multiprocessing's exit handler failed: {exc}")
-
-
-def _sitecustomize_source(spec: dict[str, Any]) -> str:
-    """What the children run at startup: the spec is a Python literal in it (no file to
-    read, no json to import), and lineprof is imported from where this process has it."""
-    import lineprof
-
-    root = os.path.dirname(os.path.dirname(os.path.abspath(lineprof.__file__)))
-    return _SITECUSTOMIZE.format(root=root, cache_tag=sys.implementation.cache_tag, spec=spec)
-
-
-_SITECUSTOMIZE = '''\
-"""Written by lineprof for the child processes of a profiled program (lineprof/children.py):
-profile this process for that program, then run the sitecustomize this one hides, if any."""
-
-
-def _lineprof_child():
-    import os
-    import sys
-
-    here = os.path.dirname(os.path.abspath(__file__))
-    sys.path[:] = [p for p in sys.path if not p or os.path.abspath(p) != here]
-    if sys.implementation.cache_tag != {cache_tag!r}:
-        return  # another Python than the program's: lineprof's C core is not built for it
-    try:
-        if "lineprof" not in sys.modules:
-            import importlib.util
-
-            package = os.path.join({root!r}, "lineprof")
-            spec = importlib.util.spec_from_file_location(
-                "lineprof",
-                os.path.join(package, "__init__.py"),
-                submodule_search_locations=[package],
-            )
-            module = importlib.util.module_from_spec(spec)
-            sys.modules["lineprof"] = module
-            try:
-                spec.loader.exec_module(module)
-            except BaseException:
-                del sys.modules["lineprof"]
-                raise
-        from lineprof import child_process
-
-        child_process.bootstrap({spec!r})
-    except Exception as exc:
-        try:
-            sys.stderr.write(
-                "lineprof: child process %d is not profiled: %s\\n" % (os.getpid(), exc)
-            )
-        except Exception:
-            pass
-
-
-def _lineprof_chain():
-    import importlib.machinery
-    import importlib.util
-    import sys
-
-    spec = importlib.machinery.PathFinder.find_spec("sitecustomize", sys.path)
-    if spec is not None and spec.loader is not None:
-        module = importlib.util.module_from_spec(spec)
-        sys.modules["sitecustomize"] = module
-        spec.loader.exec_module(module)
-
-
-_lineprof_child()
-_lineprof_chain()
-'''
 
 
 # ---- every process of the program --------------------------------------------------------

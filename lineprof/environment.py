@@ -61,9 +61,11 @@ def memory() -> bool:
     return os.environ.get("LINEPROF_MEMORY", "").strip().lower() not in _FALSE_WORDS
 
 
-# The directory a profiled program's child processes write their results to (children.py).
-# The program's own process sets it for its children; it is not meant to be set by hand.
+# The directory a profiled program's child processes write their results to, and what they
+# profile (children.py; _boot/sitecustomize.py reads the spec, before lineprof is imported).
+# The program's own process sets them for its children; they are not meant to be set by hand.
 CHILD_DIR = "LINEPROF_CHILD_DIR"
+CHILD_SPEC = "LINEPROF_CHILD_SPEC"
 
 
 def children_requested() -> bool:

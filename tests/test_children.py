@@ -14,7 +14,6 @@ from typing import Any
 
 import pytest
 
-import lineprof
 from lineprof import LineStats, children
 from tests.scripts._run import (
     SCRIPTS,
@@ -256,20 +255,20 @@ def child_environment(
     tmp_path: Path,
     finished: bool = False,
     spec: dict[str, Any] = NO_TARGETS,
-    replace: tuple[str, str] = ("", ""),
+    tag: str = sys.implementation.cache_tag,
+    boot: Path | None = None,
 ) -> dict[str, str]:
     """What the children of a profiled program see: its directory (gone once it has
-    ``finished``) and the sitecustomize written for ``spec``, with ``replace`` applied to
-    its text."""
+    ``finished``), lineprof's sitecustomize first on PYTHONPATH (``boot``: a copy of it
+    elsewhere) and ``spec`` in LINEPROF_CHILD_SPEC, for the Python of cache tag ``tag``."""
+    import marshal
+
     directory = tmp_path / "children"
     if not finished:
         directory.mkdir()
-    boot = tmp_path / "boot"
-    boot.mkdir()
-    source = children._sitecustomize_source(spec)
-    (boot / "sitecustomize.py").write_text(source.replace(*replace))
     env = environment(LINEPROF_CHILD_DIR=str(directory))
-    env["PYTHONPATH"] = f"{boot}{os.pathsep}{env['PYTHONPATH']}"
+    env["LINEPROF_CHILD_SPEC"] = f"{tag}:{marshal.dumps(spec).hex()}"
+    env["PYTHONPATH"] = f"{boot or children._BOOT}{os.pathsep}{env['PYTHONPATH']}"
     return env
 
 
@@ -280,10 +279,8 @@ from lineprof import profile
 def f():
     return 1
 
-print(profile(f) is f, profile.profiler is not None, sys.path[0])
+print(profile(f) is f, profile.profiler is not None, "|".join(sys.path))
 """
-TAG = repr(sys.implementation.cache_tag)
-ROOT = repr(str(Path(lineprof.__file__).resolve().parent.parent))
 
 
 @pytest.mark.parametrize(
@@ -294,28 +291,62 @@ ROOT = repr(str(Path(lineprof.__file__).resolve().parent.parent))
         ("another Python", False, ""),  # lineprof is not built for it: silently not
         ("broken lineprof", False, "No such file or directory"),
         ("bad spec", False, "'int' object is not iterable"),
+        ("spec not marshal", False, "non-hexadecimal"),
     ],
 )
 def test_child_setup(tmp_path: Path, case: str, profiled: bool, error: str) -> None:
+    boot = None
+    if case == "broken lineprof":  # its sitecustomize in a directory of no lineprof package
+        boot = tmp_path / "elsewhere" / "_boot"
+        boot.mkdir(parents=True)
+        (boot / "sitecustomize.py").write_bytes(
+            (Path(children._BOOT) / "sitecustomize.py").read_bytes()
+        )
     env = child_environment(
         tmp_path,
         finished=case == "finished",
         spec={"builtin": False, "auto": {"files": 3}} if case == "bad spec" else NO_TARGETS,
-        replace={
-            "another Python": (TAG, repr("cpython-299")),
-            "broken lineprof": (ROOT, repr(str(tmp_path / "nowhere"))),
-        }.get(case, ("", "")),
+        tag="cpython-299" if case == "another Python" else sys.implementation.cache_tag,
+        boot=boot,
     )
+    if case == "spec not marshal":
+        env["LINEPROF_CHILD_SPEC"] = f"{sys.implementation.cache_tag}:{{'builtin': False}}"
     result = run_python("-c", CHILD_CODE, cwd=tmp_path, env=env)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split()[:2] == ["True", str(profiled)]
-    assert str(tmp_path / "boot") not in result.stdout  # off sys.path once it has run
+    shown_path = result.stdout.split()[2].split("|")
+    assert str(boot or children._BOOT) not in shown_path  # off sys.path once it has run
     lines = stderr_lines(result)
     if error:
         assert len(lines) == 1, result.stderr
         assert lines[0].startswith("lineprof: child process ") and error in lines[0]
     else:
         assert lines == []
+
+
+def test_a_program_s_children_are_told_where_and_what(tmp_path: Path) -> None:
+    """The program's process exports the directory, the spec and the sitecustomize's
+    directory to the processes it starts, writes no file for them, and puts the environment
+    back when it closes the collection."""
+    import marshal
+
+    names = ("PYTHONPATH", "LINEPROF_CHILD_DIR", "LINEPROF_CHILD_SPEC")
+    before = {name: os.environ.get(name) for name in names}
+    collector = children.Collector.start(builtin=True, memory=False)
+    assert collector is not None
+    try:
+        assert os.environ["PYTHONPATH"].split(os.pathsep)[0] == children._BOOT
+        assert os.environ["LINEPROF_CHILD_DIR"] == collector.directory
+        tag, _, text = os.environ["LINEPROF_CHILD_SPEC"].partition(":")
+        assert tag == sys.implementation.cache_tag
+        assert marshal.loads(bytes.fromhex(text)) == {
+            "builtin": True, "auto": None, "memory": False, "line_profiler_alias": False
+        }  # fmt: skip
+        assert os.listdir(collector.directory) == []
+    finally:
+        collector.close()
+    assert {name: os.environ.get(name) for name in names} == before
+    assert not os.path.exists(collector.directory)
 
 
 def test_child_that_cannot_write_says_so_in_one_line(tmp_path: Path) -> None:

@@ -148,7 +148,7 @@ lp_mem_start(const LPModuleState *st, LPThreadState *ts, LPFrame *frame)
     ts->mem_peak = live;
 }
 
-/* This thread's stack, emptied first if a new epoch began since it was last used. */
+/* This thread's stack, caught up first if a new epoch began since it was last used. */
 static inline LPThreadState *
 lp_thread(LPModuleState *st)
 {
@@ -160,9 +160,7 @@ lp_thread(LPModuleState *st)
         }
     }
     if (ts->epoch != st->epoch) {
-        ts->depth = 0;
-        ts->unprofiled_depth = 0;
-        ts->epoch = st->epoch;
+        lp_threadstate_catch_up(st, ts);
     }
     if (st->memory && ts->mem_npy_gen != st->npy_gen) {
         lp_memhook_thread_numpy(st, ts);

@@ -106,7 +106,13 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
     }
     case PyTrace_RETURN: {
         LPThreadState *ts = lp_threadstate_current;
-        if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0) {
+        if (st->error || ts == NULL) {
+            return 0;
+        }
+        if (ts->epoch != st->epoch) {
+            lp_threadstate_catch_up(st, ts);
+        }
+        if (ts->depth == 0) {
             return 0;
         }
         LPFrame *top = &ts->frames[ts->depth - 1];
@@ -279,11 +285,13 @@ lp_setprofile_leave(LPModuleState *st)
         return;
     }
     ts->entry_hooked = 0;
+    if (ts->epoch != st->epoch) {
+        lp_threadstate_catch_up(st, ts);
+    }
     /* Every profiled frame this thread entered since has returned, unless the session stopped
      * hooking on entry meanwhile: then the profile function stays. */
     if (st->backend == LP_BACKEND_SETPROFILE && st->entry_mode &&
-        PyThreadState_Get()->c_profilefunc == lp_setprofile_callback &&
-        (ts->epoch != st->epoch || ts->depth == 0)) {
+        PyThreadState_Get()->c_profilefunc == lp_setprofile_callback && ts->depth == 0) {
         lp_line_events(st, 0);
         PyEval_SetProfile(NULL, NULL);
     }

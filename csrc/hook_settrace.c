@@ -85,8 +85,13 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     }
     case PyTrace_RETURN: {
         LPThreadState *ts = lp_threadstate_current;
-        if (st->error || ts == NULL || ts->epoch != st->epoch || ts->depth == 0 ||
-            ts->frames[ts->depth - 1].key != frame) {
+        if (st->error || ts == NULL) {
+            return 0;
+        }
+        if (ts->epoch != st->epoch) {
+            lp_threadstate_catch_up(st, ts);
+        }
+        if (ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
             return 0;
         }
         if (st->backend != LP_BACKEND_SETTRACE) {

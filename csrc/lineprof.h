@@ -139,6 +139,10 @@ enum {
  * these, stops recording, and the error is raised from disable() or get_stats(). */
 enum { LP_ERR_NONE = 0, LP_ERR_NOMEM = 1, LP_ERR_STACK_LIMIT = 2, LP_ERR_BAD_EVENT = 3 };
 
+/* Profilers that stop while frames of their code run, remembered for threads to catch up on
+ * (LPModuleState.gone). */
+#define LP_GONE_RING 64
+
 /* The sys.monitoring events we handle, in the order of the callback table. */
 enum {
     LP_EV_PY_START = 0,
@@ -153,7 +157,7 @@ enum {
 
 typedef struct {
     /* Read on every event. */
-    uint64_t epoch;   /* bumped whenever frames on any thread's stack may have gone stale */
+    uint64_t epoch;   /* bumped whenever frames on threads' stacks may have gone stale */
     int error;        /* LP_ERR_*, see above */
     int fake_clock;   /* tests: the clock only moves when told to */
     int64_t fake_now; /* the fake clock's reading */
@@ -177,6 +181,16 @@ typedef struct {
     int stack_limit;      /* frames per thread before LP_ERR_STACK_LIMIT; tests lower it */
     LPCodeEntry *entries; /* every live entry (owned through their owners) */
     PyObject *module;     /* borrowed back-pointer to our module */
+
+    /* What each bump of `epoch` asks of the threads, which catch up at their next event
+     * (lp_threadstate_catch_up).  A session's start or end empties every stack: reset_epoch is
+     * the epoch it began.  A code object whose last listening profiler stopped gets no more
+     * events, so its frames leave every stack, the frames around them staying: gone[e %
+     * LP_GONE_RING] is its entry for epoch e.  Those pointers are compared, never read: the
+     * entry may have been freed since.  A thread more than LP_GONE_RING epochs behind empties
+     * its stack. */
+    uint64_t reset_epoch;
+    const LPCodeEntry *gone[LP_GONE_RING];
 
     /* sys.monitoring (3.12+); unused before. */
     PyObject *monitoring;                 /* owned: the sys.monitoring module */
@@ -235,6 +249,7 @@ lp_linestats_lookup(const LPModuleState *st, PyObject *code)
 LPThreadState *lp_threadstate_create(LPModuleState *st);
 LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
+void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_free_current(void);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS

@@ -66,8 +66,10 @@ lp_reg_unlisten(LPModuleState *st, LPReg *reg)
         if (lp_arm(st, reg->entry, 0) < 0) {
             PyErr_WriteUnraisable(reg->entry->code);
         }
-        /* Frames of this code on any thread's stack will get no exit event now. */
+        /* Frames of this code on any thread's stack will get no exit event now: they leave the
+         * stacks, and the frames that called them keep their lines in progress. */
         st->epoch++;
+        st->gone[st->epoch % LP_GONE_RING] = reg->entry;
     }
 }
 
@@ -93,7 +95,7 @@ lp_session_start(LPModuleState *st, int backend, int entry_mode)
         return -1;
     }
     st->error = LP_ERR_NONE;
-    st->epoch++;
+    st->reset_epoch = ++st->epoch;
     return 0;
 }
 
@@ -110,7 +112,7 @@ lp_session_end(LPModuleState *st)
         lp_setprofile_uninstall(st);
     }
     st->backend = LP_BACKEND_NONE;
-    st->epoch++;
+    st->reset_epoch = ++st->epoch;
 }
 
 /* Raise the error the event path recorded, if any.  Returns -1 if one was raised. */

@@ -88,15 +88,56 @@ lp_threadstate_grow(LPModuleState *st, LPThreadState *ts)
     return &ts->frames[ts->depth++];
 }
 
+/* The thread's stack, which last saw epoch ts->epoch, as of st->epoch (LPModuleState.gone). */
+void
+lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts)
+{
+    if (ts->epoch < st->reset_epoch || st->epoch - ts->epoch > LP_GONE_RING) {
+        ts->depth = 0;
+        ts->unprofiled_depth = 0;
+        ts->epoch = st->epoch;
+        return;
+    }
+    while (ts->epoch != st->epoch) {
+        const LPCodeEntry *gone = st->gone[++ts->epoch % LP_GONE_RING];
+        int kept = 0;
+        for (int i = 0; i < ts->depth; i++) {
+            LPFrame *frame = &ts->frames[i];
+            if (frame->entry != gone) {
+                ts->frames[kept++] = *frame;
+                continue;
+            }
+            /* The frame runs on as unprofiled code: it, and the unprofiled frames it ran
+             * above, now run above the frame that was next below it (setprofile's count). */
+            int unprofiled = frame->saved_depth + 1;
+            if (i + 1 < ts->depth) {
+                ts->frames[i + 1].saved_depth += unprofiled;
+            }
+            else {
+                ts->unprofiled_depth += unprofiled;
+            }
+            /* Its memory peak so far belongs to the line that called it, as at its exit. */
+            if (st->memory && kept > 0 && frame->mem_gen == st->mem_gen) {
+                lp_mem_fold(&ts->frames[kept - 1], frame->mem_peak);
+            }
+        }
+        ts->depth = kept;
+        if (kept == 0) {
+            ts->unprofiled_depth = 0;
+        }
+    }
+}
+
 /* Profiling stops on this thread: charge each frame's line in progress up to now, so the time
  * already spent on them is not lost.  Other threads' lines in progress are dropped. */
 void
 lp_threadstate_flush(LPModuleState *st)
 {
     LPThreadState *ts = lp_threadstate_current;
-    if (ts == NULL || ts->epoch != st->epoch) {
+    if (ts == NULL) {
         return;
     }
+    lp_threadstate_catch_up(st, ts);
     int64_t now = lp_timer_now(st);
     for (int i = 0; i < ts->depth; i++) {
         LPFrame *frame = &ts->frames[i];

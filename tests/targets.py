@@ -166,3 +166,21 @@ def deep(n: int) -> int:
     if n == 0:
         return 0
     return 1 + deep(n - 1)
+
+
+def briefly_profiled() -> None:
+    tick(7)  # @tick7
+
+
+def around_another_profiler(nested: Any) -> int:
+    tick(3)  # @before
+    nested()  # @nested
+    tick(2)  # @after
+    return 1  # @done
+
+
+def stops_its_profiler(stop: Any, then: Any) -> None:
+    tick(1)  # @tick1
+    stop()  # @stop
+    then()  # @then
+    tick(2)  # @tick2

@@ -414,3 +414,73 @@ def test_freeing_another_profiler_keeps_the_lines_in_progress(make: Make) -> Non
     lp.runcall(work)
     assert not holder
     assert by_mark(lp, work) == {"drop": (1, 300), "tick": (1, 500)}
+
+
+def test_another_profiler_stopping_inside_a_line_takes_nothing_from_it(make: Make) -> None:
+    """A second profiler that starts and stops while a profiled line runs (a nested
+    ``runcall``, ``%lprun`` inside a profiled program): the line keeps its whole time and the
+    frame goes on, though the second profiler's code no longer has a profiler listening."""
+    inner = make(targets.briefly_profiled)
+
+    def nested() -> None:
+        inner.runcall(targets.briefly_profiled)
+        targets.tick(4)
+
+    lp = make(targets.around_another_profiler)
+    assert lp.runcall(targets.around_another_profiler, nested) == 1
+    assert by_mark(inner, targets.briefly_profiled) == {"tick7": (1, 7)}
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 11),
+        "after": (1, 2),
+        "done": (1, 0),
+    }
+
+
+def test_a_profiler_stopping_in_its_own_function_leaves_the_frames_around_it(make: Make) -> None:
+    """The stopping profiler's frame is in the middle of the stack: the frames below and above
+    it (another profiler's) keep their lines."""
+    inner = make(targets.stops_its_profiler)
+
+    def nested() -> None:
+        inner.enable()
+        targets.stops_its_profiler(inner.disable, targets.briefly_profiled)
+        targets.tick(4)
+
+    lp = make(targets.around_another_profiler, targets.briefly_profiled)
+    assert lp.runcall(targets.around_another_profiler, nested) == 1
+    assert by_mark(inner, targets.stops_its_profiler) == {"tick1": (1, 1), "stop": (1, 0)}
+    assert by_mark(lp, targets.briefly_profiled) == {"tick7": (1, 7)}
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 1 + 7 + 2 + 4),
+        "after": (1, 2),
+        "done": (1, 0),
+    }
+
+
+def test_a_profiler_stopping_leaves_other_threads_lines_in_progress(make: Make) -> None:
+    started, go = threading.Event(), threading.Event()
+
+    def waits() -> None:
+        started.set()
+        go.wait()
+
+    lp = make(targets.around_another_profiler)
+    lp.enable()
+    try:
+        thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+        thread.start()
+        started.wait()
+        inner = make(targets.briefly_profiled)
+        inner.runcall(targets.briefly_profiled)  # the fake clock moves 7 for both threads
+        go.set()
+        thread.join()
+    finally:
+        lp.disable()
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 7),
+        "after": (1, 2),
+        "done": (1, 0),
+    }

@@ -101,15 +101,17 @@ def test_json_round_trip_keeps_sources_and_metadata(make: Make, tmp_path: Path) 
 
 
 def test_start_time_and_duration_when_the_profiler_keeps_them(make: Make) -> None:
+    utc = datetime.timezone.utc
+    before = datetime.datetime.now(utc).replace(microsecond=0)
     lp = make(targets.basic)
     lp.runcall(targets.basic, 1)
+    after = datetime.datetime.now(utc)
     meta = lp.get_stats().metadata
-    if meta.start_time is None:  # LineProfiler.enable() does not record it yet
-        assert meta.duration is None
-    else:
-        assert meta.start_time.tzinfo is not None
-        assert meta.start_time <= datetime.datetime.now(datetime.timezone.utc)
-        assert meta.duration is not None and meta.duration >= 0
+    # datetime's own class (lineprof takes it from _datetime, which datetime re-exports)
+    assert type(meta.start_time) is datetime.datetime
+    assert meta.start_time.utcoffset() == datetime.timedelta(0)
+    assert before <= meta.start_time <= after
+    assert meta.duration is not None and 0 <= meta.duration <= (after - before).total_seconds()
 
 
 def test_report_from_json_where_the_source_file_is_gone(make: Make, tmp_path: Path) -> None:

@@ -9,7 +9,10 @@
 else is imported on first use.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` in the modules ``from lineprof import profile``
+# loads (this one, _typing, _version, environment, decorator): the statement imports the
+# ``__future__`` module, ~0.3 ms of every program that keeps ``@profile`` while profiling is
+# off (CPython 3.13).  Annotations naming what only type checkers import are quoted.
 
 import sys
 
@@ -40,7 +43,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> "Any":
     module = _LAZY.get(name)
     if module is None:
         raise AttributeError(f"module 'lineprof' has no attribute {name!r}")

@@ -18,7 +18,7 @@ be read (an interpreter that no longer keeps a class's annotations in its namesp
 ``typing.NamedTuple`` does the work.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: see lineprof/__init__.py.
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -57,7 +57,7 @@ _SKIPPED = frozenset(
 
 
 class _NamedTupleMeta(type):
-    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: dict[str, Any]) -> type:
+    def __new__(mcs, name: str, bases: tuple[type, ...], namespace: "dict[str, Any]") -> type:
         if not bases:
             return super().__new__(mcs, name, bases, namespace)  # NamedTuple itself
         fields = _fields(namespace)
@@ -84,7 +84,7 @@ class _NamedTupleMeta(type):
         return type(name, (_Tuple,), body)
 
 
-def _field(index: int, name: str) -> Any:
+def _field(index: int, name: str) -> "Any":
     try:  # what collections.namedtuple uses: a C descriptor
         from _collections import _tuplegetter  # type: ignore[import-not-found]  # noqa: PLC0415
 
@@ -102,9 +102,9 @@ class _Tuple(tuple):  # type: ignore[type-arg]
 
     __slots__ = ()
     _fields: tuple[str, ...] = ()
-    _field_defaults: dict[str, Any] = {}
+    _field_defaults: "dict[str, Any]" = {}
 
-    def __new__(cls, *args: Any, **kwargs: Any) -> Any:
+    def __new__(cls, *args: "Any", **kwargs: "Any") -> "Any":
         fields = cls._fields
         if len(args) > len(fields):
             raise TypeError(f"{cls.__name__}() takes {len(fields)} arguments, {len(args)} given")
@@ -121,13 +121,13 @@ class _Tuple(tuple):  # type: ignore[type-arg]
         return tuple.__new__(cls, values)
 
     @classmethod
-    def _make(cls, iterable: Any) -> Any:
+    def _make(cls, iterable: "Any") -> "Any":
         values = tuple(iterable)
         if len(values) != len(cls._fields):
             raise TypeError(f"expected {len(cls._fields)} arguments, got {len(values)}")
         return tuple.__new__(cls, values)
 
-    def _replace(self, **changes: Any) -> Any:
+    def _replace(self, **changes: "Any") -> "Any":
         values = [
             changes.pop(field, value) for field, value in zip(self._fields, self, strict=True)
         ]
@@ -135,7 +135,7 @@ class _Tuple(tuple):  # type: ignore[type-arg]
             raise ValueError(f"got unexpected field names: {list(changes)!r}")
         return tuple.__new__(type(self), values)
 
-    def _asdict(self) -> dict[str, Any]:
+    def _asdict(self) -> "dict[str, Any]":
         return dict(zip(self._fields, self, strict=True))
 
     def __repr__(self) -> str:
@@ -144,11 +144,11 @@ class _Tuple(tuple):  # type: ignore[type-arg]
         )
         return f"{type(self).__name__}({pairs})"
 
-    def __getnewargs__(self) -> tuple[Any, ...]:
+    def __getnewargs__(self) -> "tuple[Any, ...]":
         return tuple(self)
 
 
-def _fields(namespace: dict[str, Any]) -> list[str] | None:
+def _fields(namespace: "dict[str, Any]") -> list[str] | None:
     """The class body's annotated names in order, or None where they cannot be read."""
     annotations = namespace.get("__annotations__")
     if annotations is None and callable(namespace.get("__annotate__")):
@@ -159,7 +159,7 @@ def _fields(namespace: dict[str, Any]) -> list[str] | None:
     return list(annotations) if isinstance(annotations, dict) else None
 
 
-def _by_typing(name: str, namespace: dict[str, Any]) -> type:
+def _by_typing(name: str, namespace: "dict[str, Any]") -> type:
     import types  # noqa: PLC0415 (only where the fields cannot be read: see the docstring)
     import typing  # noqa: PLC0415
 

@@ -18,7 +18,7 @@ same ``profile`` object registers into it.  In a child process of a profiled pro
 (children.py) ``@profile`` is on, and what it records is merged into the program's results.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: see lineprof/__init__.py.
 
 import io
 import os
@@ -59,7 +59,7 @@ class GlobalProfiler:
 
     # ---- the decorator ------------------------------------------------------------------
 
-    def __call__(self, func: T) -> T:
+    def __call__(self, func: "T") -> "T":
         """Register ``func`` when profiling is on; return ``func`` itself, or before CPython
         3.12 a wrapper of it (below).
 
@@ -106,7 +106,7 @@ class GlobalProfiler:
         return func
 
     @staticmethod
-    def _register(profiler: LineProfiler, func: Any) -> None:
+    def _register(profiler: "LineProfiler", func: "Any") -> None:
         # Registered once however often it is decorated (registration is idempotent); the
         # object itself is returned, so every kind keeps working as it did.  Profiling must not
         # break a program that runs fine without it: what cannot be profiled gets a note.
@@ -158,31 +158,31 @@ class GlobalProfiler:
         if self._session is not None:
             self._session.profiler.disable()
 
-    def show(self, stream: IO[str] | None = None, output_unit: float | None = None) -> None:
+    def show(self, stream: "IO[str] | None" = None, output_unit: float | None = None) -> None:
         """Print the full report of what was recorded so far (nothing when profiling is
         off).  The results files are still written at exit."""
         if self._session is not None:
             self._session.profiler.get_stats().print(stream=stream, output_unit=output_unit)
 
     @property
-    def profiler(self) -> LineProfiler | None:
+    def profiler(self) -> "LineProfiler | None":
         """The LineProfiler ``@profile`` registers into, or None while profiling is off."""
         return self._session.profiler if self._session is not None else None
 
     # ---- sessions -----------------------------------------------------------------------
 
-    def _use_session(self, session: Session | None) -> None:
+    def _use_session(self, session: "Session | None") -> None:
         """The ``lineprof`` command lends its session (None hands it back): ``@profile``
         registers there and the command writes the results."""
         self._session = session
         self._decided = session is not None
 
-    def _use_stand_in(self, stand_in: Any) -> None:
+    def _use_stand_in(self, stand_in: "Any") -> None:
         """The command's cProfile mode lends the ``profile`` it puts in the builtins (None
         hands it back): ``@profile``, ``enable()`` and ``disable()`` go to it."""
         self._stand_in = stand_in
 
-    def _use_child(self, make_session: Callable[[], Session]) -> None:
+    def _use_child(self, make_session: "Callable[[], Session]") -> None:
         """This process is a child of a profiled program (children.py): ``@profile`` is on
         and registers into the session ``make_session`` makes when first needed."""
         self._child = make_session
@@ -216,7 +216,7 @@ class GlobalProfiler:
         if collector is not None:
             merge = collector.merge
 
-            def finish(stats: LineStats) -> None:
+            def finish(stats: "LineStats") -> None:
                 self._write_outputs(merge(stats))
 
         session = Session(profiler, finish, collector.on_fork if collector is not None else None)
@@ -231,7 +231,7 @@ class GlobalProfiler:
             collector.after_start()
         self._session = session
 
-    def _write_outputs(self, stats: LineStats) -> None:
+    def _write_outputs(self, stats: "LineStats") -> None:
         """At exit: summary on stdout, report and results files, and where they are."""
         if not stats.timings:
             return
@@ -323,7 +323,7 @@ profile = GlobalProfiler()
 _CO_GENERATOR_OR_COROUTINE = 0x20 | 0x80 | 0x100 | 0x200  # generator, coroutine, both async
 
 
-def _plain_function(func: Any) -> bool:
+def _plain_function(func: "Any") -> bool:
     """A ``def`` (no generator or coroutine, whose frames outlive a call)."""
     code = getattr(func, "__code__", None)
     return (
@@ -341,7 +341,7 @@ def _plain_function(func: Any) -> bool:
 _SAFE_RECURSION_LIMIT = 10_000
 
 
-def _may_recurse_deeply(func: Any) -> bool:
+def _may_recurse_deeply(func: "Any") -> bool:
     """Whether calls of ``func`` may nest deep enough through an entry wrapper to exhaust the C
     stack: it names itself (a recursive function, or a method calling itself through
     ``self``), or the recursion limit allows more than _SAFE_RECURSION_LIMIT frames.  Such a
@@ -359,7 +359,7 @@ def _may_recurse_deeply(func: Any) -> bool:
 
 
 class _RefCounter:
-    def __call__(self, func: Any) -> int:
+    def __call__(self, func: "Any") -> int:
         return sys.getrefcount(func)
 
 

@@ -1,7 +1,7 @@
 """Environment knobs, read in one place.  lineprof's own knobs are named LINEPROF_*;
 LINE_PROFILE is line_profiler's switch for ``@profile``, kept so existing habits work."""
 
-from __future__ import annotations
+# No ``from __future__ import annotations`` here: see lineprof/__init__.py.
 
 import os
 import sys

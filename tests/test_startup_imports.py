@@ -49,6 +49,12 @@ def _imported_after(code: str) -> set[str]:
 def test_importing_lineprof_imports_almost_nothing() -> None:
     new = _imported_after("import lineprof")
     assert not new & {*NEVER_AT_START, "collections", "signal", "pickle", "lineprof.profiler"}
+    # what a program keeping `from lineprof import profile` loads while profiling is off
+    assert {name for name in new if name.startswith("lineprof")} == {
+        "lineprof", "lineprof._typing", "lineprof._version", "lineprof.environment",
+        "lineprof.decorator",
+    }  # fmt: skip
+    assert "__future__" not in new  # its import statement imports it: lineprof/__init__.py
 
 
 def test_a_profiling_session_starts_without_the_slow_modules() -> None:

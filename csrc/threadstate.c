@@ -108,23 +108,17 @@ lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts)
                 continue;
             }
             /* The frame runs on as unprofiled code: it, and the unprofiled frames it ran
-             * above, now run above the frame that was next below it (setprofile's count). */
-            int unprofiled = frame->saved_depth + 1;
-            if (i + 1 < ts->depth) {
-                ts->frames[i + 1].saved_depth += unprofiled;
-            }
-            else {
-                ts->unprofiled_depth += unprofiled;
-            }
+             * above, now run above the profiled frame next below it, if any (setprofile counts
+             * unprofiled frames only above a profiled one). */
+            int *above =
+                i + 1 < ts->depth ? &ts->frames[i + 1].saved_depth : &ts->unprofiled_depth;
+            *above = kept > 0 ? *above + frame->saved_depth + 1 : 0;
             /* Its memory peak so far belongs to the line that called it, as at its exit. */
             if (st->memory && kept > 0 && frame->mem_gen == st->mem_gen) {
                 lp_mem_fold(&ts->frames[kept - 1], frame->mem_peak);
             }
         }
         ts->depth = kept;
-        if (kept == 0) {
-            ts->unprofiled_depth = 0;
-        }
     }
 }
 

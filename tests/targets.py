@@ -184,3 +184,9 @@ def stops_its_profiler(stop: Any, then: Any) -> None:
     stop()  # @stop
     then()  # @then
     tick(2)  # @tick2
+
+
+def calls_through(then: Any) -> None:
+    tick(1)  # @tick1
+    then()  # @then
+    tick(2)  # @tick2

@@ -484,3 +484,30 @@ def test_a_profiler_stopping_leaves_other_threads_lines_in_progress(make: Make) 
         "after": (1, 2),
         "done": (1, 0),
     }
+
+
+def test_a_profiler_stopping_under_another_s_frames(make: Make) -> None:
+    """The stopping profiler's frame is the bottom of the stack, another's above it: that
+    one's lines, and its later calls, are whole."""
+    inner = make(targets.calls_through)
+    lp = make(targets.briefly_profiled, targets.around_another_profiler)
+
+    def then() -> None:
+        inner.disable()
+        targets.briefly_profiled()
+
+    inner.enable()
+    lp.enable()
+    try:
+        targets.calls_through(then)
+        targets.around_another_profiler(lambda: targets.tick(4))
+    finally:
+        lp.disable()
+    assert by_mark(inner, targets.calls_through) == {"tick1": (1, 1), "then": (1, 0)}
+    assert by_mark(lp, targets.briefly_profiled) == {"tick7": (1, 7)}
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 4),
+        "after": (1, 2),
+        "done": (1, 0),
+    }

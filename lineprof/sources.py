@@ -36,17 +36,27 @@ def lines(filename: str) -> list[str]:
     """``linecache.getlines(filename)``: the file's lines with their line endings, [] when
     it cannot be read."""
     loaded = sys.modules.get("linecache")
-    if loaded is None:
-        kept = _kept.get(filename)
+    if loaded is not None and not _importing(loaded):
+        return _from_linecache(loaded, filename)
+    kept = _kept.get(filename)
+    if kept is None:
+        kept = _read_plain_utf8(filename) if os.path.isabs(filename) else None
         if kept is None:
-            kept = _read_plain_utf8(filename) if os.path.isabs(filename) else None
-            if kept is None:
-                import linecache  # noqa: PLC0415 (what only tokenize can read: see above)
+            if loaded is not None:
+                return []  # linecache is being imported: it cannot read anything yet
+            import linecache  # noqa: PLC0415 (what only tokenize can read: see above)
 
-                return _from_linecache(linecache, filename)
-            _kept[filename] = kept
-        return kept[2]
-    return _from_linecache(loaded, filename)
+            return _from_linecache(linecache, filename)
+        _kept[filename] = kept
+    return kept[2]
+
+
+def _importing(module: ModuleType) -> bool:
+    """Whether ``module`` is still being imported: a session may finish from a signal
+    handler (SIGTERM, which multiprocessing ends its pool workers with) while the program
+    is in the middle of importing linecache, whose functions and cache are not there yet.
+    Importing marks a module's spec so until it is done, as ``import`` itself reads it."""
+    return bool(getattr(getattr(module, "__spec__", None), "_initializing", False))
 
 
 def _from_linecache(linecache: ModuleType, filename: str) -> list[str]:

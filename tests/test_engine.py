@@ -323,6 +323,42 @@ def test_sources_read_before_linecache_are_handed_to_it(tmp_path: Any) -> None:
     assert run.stdout.strip() == "ok"
 
 
+PARTIAL = """
+import importlib.machinery, sys, types
+from lineprof import sources
+plain, declared = sys.argv[1:]
+# linecache as a program's import of it leaves it while its body runs
+module = types.ModuleType("linecache")
+module.__spec__ = importlib.machinery.ModuleSpec("linecache", None)
+module.__spec__._initializing = True
+sys.modules["linecache"] = module
+assert sources.lines(plain) == ["x = 1\\n"], "read here"
+assert sources.lines(declared) == [], "tokenize's to read: not now"
+module.__spec__._initializing = False
+print("ok")
+"""
+
+
+def test_sources_while_the_program_is_importing_linecache(tmp_path: Any) -> None:
+    """A session may finish from a signal handler (multiprocessing ends pool workers with
+    SIGTERM) while the program is importing linecache: its half-made module is left alone."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    plain, declared = tmp_path / "plain.py", tmp_path / "declared.py"
+    plain.write_text("x = 1\n")
+    declared.write_bytes(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n")
+    probe = tmp_path / "probe.py"
+    probe.write_text(PARTIAL)
+    run = subprocess.run(
+        [sys.executable, "-S", str(probe), str(plain), str(declared)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
 # ---- a def's syntax from its own block (codemap._block_syntax) -------------------------------
 
 

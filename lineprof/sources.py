@@ -63,10 +63,12 @@ def _from_linecache(linecache: ModuleType, filename: str) -> list[str]:
     cache = linecache.cache
     if _kept:
         # linecache has been imported since: its cache keeps these from now on.  An entry it
-        # already has is the program's own reading of the file, and stays.
-        for name, (size, mtime, kept_lines) in _kept.items():
-            cache.setdefault(name, (size, mtime, kept_lines, name))
+        # already has is the program's own reading of the file, and stays.  Taken out of
+        # _kept first: a signal handler finishing the session may call in meanwhile.
+        handed = list(_kept.items())
         _kept.clear()
+        for name, (size, mtime, kept_lines) in handed:
+            cache.setdefault(name, (size, mtime, kept_lines, name))
     if filename not in cache and os.path.isabs(filename):
         read = _read_plain_utf8(filename)
         if read is not None:

@@ -294,13 +294,21 @@ def _which(name: str) -> str | None:
 
 
 def _python_command() -> str:
-    """How to call this Python: its short name when that finds the same interpreter."""
+    """How to call this Python: its short name when that finds this interpreter.  The same
+    interpreter is the same file in the same directory, not the same binary: a virtual
+    environment's ``python`` is a link to its base Python's, and only the path through the
+    environment's directory (where pyvenv.cfg is) has the environment's packages."""
     executable = sys.executable or "python"
     name = os.path.basename(executable)
     found = _which(name)
-    if found and os.path.realpath(found) == os.path.realpath(executable):
+    if found and _directory(found) == _directory(executable):
         return name
     return shell_quote(executable)
+
+
+def _directory(path: str) -> str:
+    """The directory ``path`` is in, its links resolved (not the file's own)."""
+    return os.path.realpath(os.path.dirname(os.path.abspath(path)))
 
 
 # shlex.quote's safe characters; shlex itself imports re (~3 ms with enum, CPython 3.13) into

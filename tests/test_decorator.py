@@ -4,6 +4,7 @@ process ends), except the off state, which touches no global state."""
 from __future__ import annotations
 
 import functools
+import os
 import signal
 import subprocess
 import sys
@@ -360,3 +361,29 @@ def test_shell_quote_is_shlex_quote(text: str) -> None:
     from lineprof.decorator import shell_quote
 
     assert shell_quote(text) == shlex.quote(text)
+
+
+def test_the_command_shown_at_exit_names_this_python(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """'To view details run: python -m lineprof show ...' must run this Python: a virtual
+    environment's python is a link to its base Python's, and the base one found first on PATH
+    has none of the environment's packages."""
+    from lineprof import decorator
+
+    base, venv = tmp_path / "base" / "bin", tmp_path / "venv" / "bin"
+    base.mkdir(parents=True)
+    venv.mkdir(parents=True)
+    real = base / "python3"
+    real.write_text("#!/bin/sh\n")
+    real.chmod(0o755)
+    (venv / "python3").symlink_to(real)
+    (tmp_path / "linked").symlink_to(tmp_path / "venv", target_is_directory=True)
+
+    monkeypatch.setattr(sys, "executable", str(venv / "python3"))
+    monkeypatch.setenv("PATH", str(base))
+    assert decorator._python_command() == str(venv / "python3")  # the base one is not it
+    monkeypatch.setenv("PATH", str(tmp_path / "linked" / "bin"))
+    assert decorator._python_command() == "python3"  # the environment, through a link
+    monkeypatch.setenv("PATH", f"{venv}{os.pathsep}{base}")
+    assert decorator._python_command() == "python3"

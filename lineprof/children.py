@@ -163,6 +163,16 @@ class Collector:
         """``stats`` with every child's results added to it; the directory is removed."""
         if self._closed:
             return stats
+        # No child wrote anything, the common case: the empty directory goes in one call (it
+        # fails on a directory with a file, even one a child is still writing).  A child that
+        # writes from now on cannot, as after the rename below.
+        try:
+            os.rmdir(self.directory)
+        except OSError:
+            pass
+        else:
+            self.close()
+            return stats
         # Renamed first: a child that writes from now on cannot (the path is gone) and says
         # nothing, instead of adding a file while the directory is being removed.
         directory = self.directory + ".merging"

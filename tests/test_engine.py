@@ -280,6 +280,24 @@ def test_source_lines_match_linecache(tmp_path: Any, name: str) -> None:
     linecache.cache.pop(path, None)
 
 
+def _run_probe(tmp_path: Any, source: str, *args: Any) -> None:
+    """Run ``source`` as a script (python -c puts its text in linecache on 3.13) in a fresh
+    interpreter with -S (an editable install's import hook, run by site, may import
+    linecache itself); it must print ok."""
+    import subprocess
+
+    from tests.conftest import ROOT
+
+    probe = tmp_path / "probe.py"
+    probe.write_text(source)
+    run = subprocess.run(
+        [sys.executable, "-S", str(probe), *map(str, args)],
+        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "ok"
+
+
 HANDOVER = """
 import os, sys
 from lineprof import sources
@@ -305,22 +323,10 @@ def test_sources_read_before_linecache_are_handed_to_it(tmp_path: Any) -> None:
     """A program that has not imported linecache does not import it for lineprof; once it
     has, linecache's cache holds what was read before, with the size and time
     ``linecache.checkcache`` checks."""
-    import subprocess
-
-    from tests.conftest import ROOT
-
     first, second = tmp_path / "first.py", tmp_path / "second.py"
     first.write_text("def f():\n    return 1\n")
     second.write_text("y = 1\n")
-    probe = tmp_path / "probe.py"  # a script: python -c puts its text in linecache (3.13)
-    probe.write_text(HANDOVER)
-    # -S: an editable install's import hook, run by site, may import linecache itself
-    run = subprocess.run(
-        [sys.executable, "-S", str(probe), str(first), str(second)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "ok"
+    _run_probe(tmp_path, HANDOVER, first, second)
 
 
 PARTIAL = """
@@ -342,21 +348,10 @@ print("ok")
 def test_sources_while_the_program_is_importing_linecache(tmp_path: Any) -> None:
     """A session may finish from a signal handler (multiprocessing ends pool workers with
     SIGTERM) while the program is importing linecache: its half-made module is left alone."""
-    import subprocess
-
-    from tests.conftest import ROOT
-
     plain, declared = tmp_path / "plain.py", tmp_path / "declared.py"
     plain.write_text("x = 1\n")
     declared.write_bytes(b"# -*- coding: latin-1 -*-\ns = '\xe9'\n")
-    probe = tmp_path / "probe.py"
-    probe.write_text(PARTIAL)
-    run = subprocess.run(
-        [sys.executable, "-S", str(probe), str(plain), str(declared)],
-        capture_output=True, text=True, env={**os.environ, "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
-    assert run.returncode == 0, run.stderr
-    assert run.stdout.strip() == "ok"
+    _run_probe(tmp_path, PARTIAL, plain, declared)
 
 
 # ---- a def's syntax from its own block (codemap._block_syntax) -------------------------------

@@ -18,7 +18,8 @@ process:
 5. measures memory per profiled line and the cost of get_stats() + print_stats() with 10,000
    profiled functions;
 6. times a whole 0.25 s program profiled and unprofiled, in pairs (startup.py): start-up, the
-   first session, the exit that writes results, child processes.
+   first session, the exit that writes results, child processes; then the same programs doing
+   no work, for the fixed cost alone.
 
 Prints a table per interpreter and writes them (results.txt) and every raw number
 (results.json) to --out.  Standard library only.
@@ -240,7 +241,9 @@ def bench_interpreter(base_python: str, args: argparse.Namespace) -> dict[str, A
 
     if not args.skip_startup:
         log(f"[{env.version}] whole-program start-up and exit, {args.startup_pairs} pairs")
-        result["startup"] = startup.measure(env.python, args.startup_pairs)
+        result["startup"] = startup.measure(
+            env.python, args.startup_pairs, fixed_runs=5 if args.quick else startup.FIXED_RUNS
+        )
 
     if not args.skip_memory:
         log(f"[{env.version}] memory and report, {args.memory_funcs} functions")

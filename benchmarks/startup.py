@@ -8,6 +8,12 @@ lineprof adds is inside: importing it, choosing the clock, the first session, th
 writes the results file and prints the summary, and with ``children`` the child processes it
 follows (multiprocessing) and the merge of their results.
 
+Then the same programs with no work at all (0 rounds) give each variant's fixed cost: the
+fastest of ``--fixed-runs`` runs of each side, the sides interleaved.  On a machine whose speed
+changes for spells of a fraction of a second, a 0.25 s pair often straddles a change (its ratio
+moves by 10 % and more); a 20 ms run seldom does, and its fastest run is the cost with nothing
+else in the way.
+
 Variants (profiled side; the unprofiled side is ``python prog.py``):
 
 - ``command``: ``python -m lineprof -l prog.py`` (the function carries a bare ``@profile``);
@@ -39,6 +45,7 @@ from pathlib import Path
 from typing import Any
 
 PAIRS = 7
+FIXED_RUNS = 15
 
 # The work: about 0.25 s of CPU in unprofiled code, plus 200 calls of a small profiled function
 # (a few thousand line events: what "profiles one small function" costs at run time is not
@@ -122,8 +129,11 @@ def _rounds_for(python: str, env: dict[str, str], cwd: str, target: float) -> in
     return rounds
 
 
-def measure(python: str, pairs: int = PAIRS, target: float = 0.25) -> dict[str, Any]:
-    """Paired whole-process runs of each variant; see the module docstring."""
+def measure(
+    python: str, pairs: int = PAIRS, target: float = 0.25, fixed_runs: int = FIXED_RUNS
+) -> dict[str, Any]:
+    """Paired whole-process runs of each variant, then their fixed costs; see the module
+    docstring."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "LINE"))}
     with tempfile.TemporaryDirectory(prefix="lineprof-startup-") as cwd:
         # Bytecode cached as on a user's machine (written by the first, unrecorded runs), kept
@@ -158,7 +168,39 @@ def measure(python: str, pairs: int = PAIRS, target: float = 0.25) -> dict[str, 
                 "median_ratio": statistics.median(ratios),
                 "median_added_ms": statistics.median((p - u) * 1e3 for u, p in runs),
             }
+        result["fixed_runs"] = fixed_runs
+        result["fixed"] = _fixed_costs(python, variants, env, cwd, fixed_runs)
     return result
+
+
+def _fixed_costs(
+    python: str,
+    variants: dict[str, tuple[list[str], list[str], dict[str, str]]],
+    env: dict[str, str],
+    cwd: str,
+    runs: int,
+) -> dict[str, dict[str, float]]:
+    """What each variant adds when the program does no work (0 rounds): start-up, the first
+    session, the exit.  A run this short (15-40 ms) mostly falls inside one of the machine's
+    fast or slow spells, so the fastest run of each side is the figure: the difference of the
+    fastest runs is what lineprof adds when nothing else gets in the way; the difference of the
+    medians is given beside it.  Every side of every variant runs once per round, so a slow
+    spell falls on all of them alike."""
+    times: dict[tuple[str, bool], list[float]] = {}
+    for _ in range(runs):
+        for name, (plain, profiled, profiled_env) in variants.items():
+            for is_profiled, argv, run_env in ((False, plain, env), (True, profiled, profiled_env)):
+                seconds = _run(python, [*argv, "0"], run_env, cwd)
+                times.setdefault((name, is_profiled), []).append(seconds)
+    out = {}
+    for name in variants:
+        plain_s, profiled_s = times[(name, False)], times[(name, True)]
+        out[name] = {
+            "unprofiled_fastest_ms": min(plain_s) * 1e3,
+            "added_fastest_ms": (min(profiled_s) - min(plain_s)) * 1e3,
+            "added_median_ms": (statistics.median(profiled_s) - statistics.median(plain_s)) * 1e3,
+        }
+    return out
 
 
 def table(result: dict[str, Any]) -> str:
@@ -171,6 +213,13 @@ def table(result: dict[str, Any]) -> str:
             f"{name:<11} {row['unprofiled_s'] * 1e3:>8.1f} ms {row['median_ratio']:>6.3f}x "
             f"{row['median_added_ms']:>6.1f} ms"
         )
+    lines.append(f"Fixed cost, 0 rounds of work ({result['fixed_runs']} runs of each side):")
+    lines.append(f"{'variant':<11} {'unprofiled':>11} {'added':>9} {'(medians)':>10}")
+    for name, row in result["fixed"].items():
+        lines.append(
+            f"{name:<11} {row['unprofiled_fastest_ms']:>8.1f} ms "
+            f"{row['added_fastest_ms']:>6.1f} ms {row['added_median_ms']:>7.1f} ms"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -178,9 +227,10 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--python", default=sys.executable, help="a Python that has lineprof")
     parser.add_argument("--pairs", type=int, default=PAIRS)
+    parser.add_argument("--fixed-runs", type=int, default=FIXED_RUNS)
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     args = parser.parse_args(argv)
-    result = measure(args.python, args.pairs)
+    result = measure(args.python, args.pairs, fixed_runs=args.fixed_runs)
     print(table(result), end="")
     if args.json:
         args.json.write_text(json.dumps(result, indent=1))

@@ -364,6 +364,9 @@ def check_targets(interp: dict[str, Any]) -> list[dict[str, Any]]:
     if new:
         for name, row in start.items():
             add(f"0.25 s program profiled / unprofiled, {name}", row["median_ratio"], 1.05, ".3f")
+        fixed = (interp.get("startup") or {}).get("fixed") or {}
+        for name, row in fixed.items():
+            add(f"fixed cost, ms added (fastest runs), {name}", row["added_fastest_ms"], 5.0, ".1f")
     acc = interp.get("accuracy") or {}
     if acc:
         ratios = [
@@ -401,6 +404,17 @@ def startup_table(interp: dict[str, Any]) -> str:
         "command: python -m lineprof -l prog.py; decorator: LINE_PROFILE=1 python prog.py; "
         "children: the command, the work in two multiprocessing workers"
     )
+    fixed = start.get("fixed") or {}
+    for name, row in fixed.items():
+        out.append(
+            f"{name + ', 0 work':<14} {row['unprofiled_fastest_ms']:>8.1f} ms {'':>19} "
+            f"{row['added_fastest_ms']:>6.1f} ms  (medians: {row['added_median_ms']:.1f} ms)"
+        )
+    if fixed:
+        out.append(
+            f"the same programs with no work: fastest of {start['fixed_runs']} runs of each side "
+            "(startup.py says why)"
+        )
     return "\n".join(out)
 
 

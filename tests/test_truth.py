@@ -10,12 +10,16 @@ was suspended, reads outside the band.
 
 Each line's expectation is the known wait times the number of calls, raised to the callee's
 measured unprofiled duration where it overshoots (a sleep or a timed-out acquire wakes late).
+While another process spins on a core, a wait it preempts runs past its end, so there each
+line is held to what its callee's calls took in the same run, timed around each call.
 """
 
 from __future__ import annotations
 
 import asyncio
 import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -323,5 +327,54 @@ def test_two_threads_at_once(backend: str, name: str) -> None:
             thread.join()
         assert hits(lp, loop)["call"] == 8
         check(lp, loop, {"call": 8 * one})
+
+    tries(trial)
+
+
+@pytest.fixture
+def other_process_spinning() -> Iterator[None]:
+    """Another process keeps a core busy for the whole test (on a two-core machine, the one
+    the test does not run on, or both by turns): whatever lineprof takes out of a line must
+    not depend on how fast the machine runs."""
+    spinner = subprocess.Popen([sys.executable, "-c", "while True: pass"])
+    try:
+        time.sleep(0.05)  # spinning by the time the test measures anything
+        yield
+    finally:
+        spinner.kill()
+        spinner.wait()
+
+
+def timed(wait: Wait, took: list[float]) -> Wait:
+    """``wait``, each call's wall time appended to ``took``."""
+
+    def call() -> None:
+        start = time.perf_counter()
+        wait()
+        took.append(time.perf_counter() - start)
+
+    return call
+
+
+@pytest.mark.usefixtures("other_process_spinning")
+def test_loop_and_recursion_with_another_process_spinning(backend: str, wait: Wait) -> None:
+    """test_loop and test_recursion again, under load.  A wait preempted by the other process
+    past its end takes longer, and the line must read what it took: so each line is held to
+    the wall time its callee calls took in this very run, measured around each call."""
+
+    def trial() -> None:
+        took: list[float] = []
+        lp = LineProfiler(loop, recursive, backend=backend)
+        assert lp.runcall(loop, timed(wait, took), 5) == 5
+        check(lp, loop, {"call": sum(took)})
+        took.clear()
+        lp.runcall(recursive, timed(wait, took), 4)
+        # Depth 4 waits first, then 3, 2, 1: the recursive calls of levels 4, 3 and 2 hold
+        # the waits of the levels below them.
+        check(
+            lp, recursive, {"call": sum(took), "recurse": sum(took[1:]) + sum(took[2:]) + took[3]}
+        )
+        assert hits(lp, loop)["call"] == 5
+        assert hits(lp, recursive) == {"call": 4, "test": 4, "recurse": 3}
 
     tries(trial)

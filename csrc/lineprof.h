@@ -82,7 +82,7 @@ typedef struct {
                        * since its last reset aside (events.h folds it in) */
 } LPFrame;
 
-typedef struct {
+typedef struct LPThreadState {
     uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
     uint64_t spent; /* clock units this thread's callbacks for profiled events took between
                      * their first and last clock read, ever */
@@ -108,6 +108,12 @@ typedef struct {
     uint64_t mem_freed; /* bytes released on this thread of blocks allocated then */
     int64_t mem_peak;   /* highest live level since the last line start on this thread */
     uint64_t mem_npy_gen; /* the module's npy_gen when this thread last put NumPy's handler in */
+    /* Every thread's stack is on one list (threadstate.c), so that profiling stopping on one
+     * thread can charge the others' lines in progress up to then.  Guarded by the list's own
+     * mutex, never by the GIL: a thread's stack leaves the list when the thread exits. */
+    struct LPThreadState *prev, *next;
+    uint64_t fork_gen; /* the process's fork count when this thread's stack was made: a stack
+                        * of an older one belongs to a thread fork() did not copy */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -138,10 +144,6 @@ enum {
 /* Internal errors found on the event path.  The event path never raises: it records one of
  * these, stops recording, and the error is raised from disable() or get_stats(). */
 enum { LP_ERR_NONE = 0, LP_ERR_NOMEM = 1, LP_ERR_STACK_LIMIT = 2, LP_ERR_BAD_EVENT = 3 };
-
-/* Profilers that stop while frames of their code run, remembered for threads to catch up on
- * (LPModuleState.gone). */
-#define LP_GONE_RING 64
 
 /* The sys.monitoring events we handle, in the order of the callback table. */
 enum {
@@ -182,15 +184,14 @@ typedef struct {
     LPCodeEntry *entries; /* every live entry (owned through their owners) */
     PyObject *module;     /* borrowed back-pointer to our module */
 
-    /* What each bump of `epoch` asks of the threads, which catch up at their next event
-     * (lp_threadstate_catch_up).  A session's start or end empties every stack: reset_epoch is
-     * the epoch it began.  A code object whose last listening profiler stopped gets no more
-     * events, so its frames leave every stack, the frames around them staying: gone[e %
-     * LP_GONE_RING] is its entry for epoch e.  Those pointers are compared, never read: the
-     * entry may have been freed since.  A thread more than LP_GONE_RING epochs behind empties
-     * its stack. */
+    /* What each bump of `epoch` asks of the threads' stacks (lp_threadstate_catch_up).  A
+     * session's start or end empties every stack, each at its thread's next event:
+     * reset_epoch is the epoch it began.  A code object whose last listening profiler stopped
+     * gets no more events, so its frames leave every stack, the frames around them staying:
+     * `gone` is its entry, and every thread's stack catches up at once, before the next such
+     * bump (lp_threadstate_catch_up_all).  The pointer is compared, never read. */
     uint64_t reset_epoch;
-    const LPCodeEntry *gone[LP_GONE_RING];
+    const LPCodeEntry *gone;
 
     /* sys.monitoring (3.12+); unused before. */
     PyObject *monitoring;                 /* owned: the sys.monitoring module */
@@ -250,6 +251,7 @@ LPThreadState *lp_threadstate_create(LPModuleState *st);
 LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
+void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_free_current(void);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS

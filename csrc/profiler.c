@@ -69,7 +69,8 @@ lp_reg_unlisten(LPModuleState *st, LPReg *reg)
         /* Frames of this code on any thread's stack will get no exit event now: they leave the
          * stacks, and the frames that called them keep their lines in progress. */
         st->epoch++;
-        st->gone[st->epoch % LP_GONE_RING] = reg->entry;
+        st->gone = reg->entry;
+        lp_threadstate_catch_up_all(st);
     }
 }
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Callable
@@ -10,7 +11,7 @@ import pytest
 
 from lineprof import LineProfiler, _lineprof
 from tests import targets
-from tests.conftest import by_mark, marks
+from tests.conftest import by_mark, marks, run_code
 
 pytestmark = pytest.mark.usefixtures("fake_clock")
 
@@ -484,6 +485,112 @@ def test_a_profiler_stopping_leaves_other_threads_lines_in_progress(make: Make) 
         "after": (1, 2),
         "done": (1, 0),
     }
+
+
+def test_stopping_charges_other_threads_lines_in_progress_up_to_the_stop(make: Make) -> None:
+    """Profiling stops while another thread is inside a profiled line (a worker waiting, a
+    daemon thread at exit): that line keeps the time it ran until the stop, as the stopping
+    thread's own lines in progress do, instead of reading its hit with no time."""
+    started, go = threading.Event(), threading.Event()
+
+    def waits() -> None:
+        started.set()
+        go.wait()
+
+    lp = make(targets.around_another_profiler)
+    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+    lp.enable()
+    try:
+        thread.start()
+        started.wait()
+        targets.tick(5)  # the thread has been in 'nested' for 5 when profiling stops
+    finally:
+        lp.disable()
+        go.set()
+        thread.join()
+    assert by_mark(lp, targets.around_another_profiler) == {"before": (1, 3), "nested": (1, 5)}
+
+
+def test_a_profiler_of_many_functions_stopping_leaves_other_threads_lines_whole(
+    make: Make,
+) -> None:
+    """Each function whose last profiler stops is taken off every thread's stack at once: a
+    profiler of 100 functions stopping takes nothing from another profiler's line in progress
+    on another thread (it did when threads caught up later, from a record of the last 64)."""
+    started, go = threading.Event(), threading.Event()
+
+    def waits() -> None:
+        started.set()
+        go.wait()
+
+    namespace: dict[str, object] = {}
+    exec("\n".join(f"def f{i}(): pass" for i in range(100)), namespace)
+    many = make(*(namespace[f"f{i}"] for i in range(100)))
+    lp = make(targets.around_another_profiler)
+    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+    lp.enable()
+    try:
+        thread.start()
+        started.wait()
+        many.enable()
+        many.disable()
+        targets.tick(5)
+        go.set()
+        thread.join()
+    finally:
+        lp.disable()
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 5),
+        "after": (1, 2),
+        "done": (1, 0),
+    }
+
+
+# A process forked while another thread is inside a profiled line: that thread does not exist in
+# the child, and its line must not be charged there when the child stops profiling.
+FORKED_WITH_A_THREAD_IN_A_LINE = """
+import os, sys, threading, warnings
+warnings.simplefilter("ignore", DeprecationWarning)  # fork() with threads, 3.12+
+from lineprof import LineProfiler, _lineprof
+from tests import targets
+from tests.conftest import by_mark
+_lineprof.set_fake_clock(True, 1_000_000)
+started, go = threading.Event(), threading.Event()
+def waits():
+    started.set()
+    go.wait()
+lp = LineProfiler(targets.around_another_profiler, backend=sys.argv[1])
+lp.enable()
+thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+thread.start()
+started.wait()
+targets.tick(5)
+pid = os.fork()
+if pid == 0:
+    targets.tick(100)
+    lp.disable()
+    print("child", sorted(by_mark(lp, targets.around_another_profiler).items()), flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+targets.tick(1)
+lp.disable()
+go.set()
+thread.join()
+print("parent", sorted(by_mark(lp, targets.around_another_profiler).items()), flush=True)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_forked_child_does_not_charge_threads_fork_did_not_copy(backend: str) -> None:
+    result = run_code(FORKED_WITH_A_THREAD_IN_A_LINE.replace("sys.argv[1]", repr(backend)))
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    # The child's copy of the tables has the thread's 'nested' hit from before the fork, and
+    # no time: the thread never ran in the child (whose clock moved 100).  The parent's line
+    # has the 5 + 1 its own clock moved.
+    assert "child [('before', (1, 3)), ('nested', (1, 0))]" in lines, result.stdout
+    assert "parent [('before', (1, 3)), ('nested', (1, 6))]" in lines, result.stdout
 
 
 def test_a_profiler_stopping_under_another_s_frames(make: Make) -> None:

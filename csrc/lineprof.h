@@ -250,6 +250,7 @@ lp_linestats_lookup(const LPModuleState *st, PyObject *code)
 LPThreadState *lp_threadstate_create(LPModuleState *st);
 LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
+void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_free_current(void);

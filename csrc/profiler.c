@@ -373,13 +373,16 @@ error:
 /* stats() -> [(code, [(line, hits, time, spent), ...]), ...] in registration order; rows never
  * hit and never charged are left out.  time is the clock's figure, spent the part of it measured
  * in lineprof's own callbacks (see LPLineCell), both in the clock's units (timer.h): Python
- * turns them into ns. */
+ * turns them into ns.  While this tracer is enabled, the lines in progress count up to now. */
 static PyObject *
 Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
 {
     LPModuleState *st = lp_tracer_state(self);
     if (self->enabled && lp_raise_recorded_error(st) < 0) {
         return NULL;
+    }
+    if (self->enabled) {
+        lp_threadstate_charge_so_far(st);
     }
     PyObject *result = PyList_New(self->nregs);
     if (result == NULL) {

@@ -229,6 +229,25 @@ lp_charge_in_progress(const LPModuleState *st, LPThreadState *ts, int64_t now)
     }
 }
 
+/* Every thread's lines in progress charged up to `now` and timed on from there.  Splitting an
+ * interval in two changes no total, so this may run at any time, under the GIL. */
+static void
+lp_charge_every_thread(const LPModuleState *st, int64_t now)
+{
+    pthread_mutex_lock(&lp_threads_lock);
+    LPThreadState *next;
+    for (LPThreadState *ts = lp_threads; ts != NULL; ts = next) {
+        next = ts->next;
+        if (ts->fork_gen != lp_fork_gen) { /* a thread fork() did not copy */
+            lp_list_remove(ts);
+            lp_free_stack(ts);
+            continue;
+        }
+        lp_charge_in_progress(st, ts, now);
+    }
+    pthread_mutex_unlock(&lp_threads_lock);
+}
+
 /* Profiling stops: charge the lines in progress up to now, on this thread and on every other
  * (a worker waiting in a profiled line, a daemon thread still running at exit), so the time
  * already spent on them is not lost.  The memory figures of other threads' lines in progress
@@ -237,36 +256,26 @@ lp_charge_in_progress(const LPModuleState *st, LPThreadState *ts, int64_t now)
 void
 lp_threadstate_flush(LPModuleState *st)
 {
-    int64_t now = lp_timer_now(st);
+    lp_charge_every_thread(st, lp_timer_now(st));
     LPThreadState *ts = lp_threadstate_current;
-    if (ts != NULL) {
-        lp_charge_in_progress(st, ts, now);
-        if (st->memory) {
-            /* Top down, so each frame's peak reaches the frames below before they are
-             * charged. */
-            for (int i = ts->depth - 1; i >= 0; i--) {
-                lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
-            }
-            for (int i = 0; i < ts->depth; i++) {
-                lp_mem_start(st, ts, &ts->frames[i]);
-            }
+    if (ts != NULL && st->memory) {
+        /* Top down, so each frame's peak reaches the frames below before they are charged. */
+        for (int i = ts->depth - 1; i >= 0; i--) {
+            lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
+        }
+        for (int i = 0; i < ts->depth; i++) {
+            lp_mem_start(st, ts, &ts->frames[i]);
         }
     }
-    pthread_mutex_lock(&lp_threads_lock);
-    LPThreadState *next;
-    for (LPThreadState *other = lp_threads; other != NULL; other = next) {
-        next = other->next;
-        if (other == ts) {
-            continue;
-        }
-        if (other->fork_gen != lp_fork_gen) { /* a thread fork() did not copy */
-            lp_list_remove(other);
-            lp_free_stack(other);
-            continue;
-        }
-        lp_charge_in_progress(st, other, now);
-    }
-    pthread_mutex_unlock(&lp_threads_lock);
+}
+
+/* Results are read while profiling goes on (get_stats(), lineprof -i): the time of the lines in
+ * progress so far is in them, so a line a long call keeps running (a server loop, a blocking
+ * read) does not read 0.  Memory figures are not split: they come when the line ends. */
+void
+lp_threadstate_charge_so_far(LPModuleState *st)
+{
+    lp_charge_every_thread(st, lp_timer_now(st));
 }
 
 void

@@ -511,6 +511,38 @@ def test_stopping_charges_other_threads_lines_in_progress_up_to_the_stop(make: M
     assert by_mark(lp, targets.around_another_profiler) == {"before": (1, 3), "nested": (1, 5)}
 
 
+def test_results_read_while_profiling_count_lines_in_progress_so_far(make: Make) -> None:
+    """get_stats() while a thread is inside a profiled line (a server loop, a blocking read,
+    what ``lineprof -i`` saves): the line shows the time it has run so far, and reading takes
+    nothing away from what it reads at the end."""
+    started, go = threading.Event(), threading.Event()
+
+    def waits() -> None:
+        started.set()
+        go.wait()
+
+    lp = make(targets.around_another_profiler)
+    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+    lp.enable()
+    try:
+        thread.start()
+        started.wait()
+        targets.tick(5)
+        assert by_mark(lp, targets.around_another_profiler) == {"before": (1, 3), "nested": (1, 5)}
+        targets.tick(4)
+        assert by_mark(lp, targets.around_another_profiler)["nested"] == (1, 9)
+        go.set()
+        thread.join()
+    finally:
+        lp.disable()
+    assert by_mark(lp, targets.around_another_profiler) == {
+        "before": (1, 3),
+        "nested": (1, 9),
+        "after": (1, 2),
+        "done": (1, 0),
+    }
+
+
 def test_a_profiler_of_many_functions_stopping_leaves_other_threads_lines_whole(
     make: Make,
 ) -> None:

@@ -198,6 +198,49 @@ lp_adopt_running_frames(LPModuleState *st)
     return 0;
 }
 
+/* The other threads already inside a profiled frame when every thread gets the profile
+ * function (a worker looping in a profiled function when `with lp:` starts): their trace
+ * function goes on now, and their next line event in that frame puts it on their stack
+ * (lp_settrace_line), as under the settrace backend.  Otherwise they would record nothing until
+ * the function is called again, which a loop that runs all session long never is.  The garbage
+ * collector is off meanwhile: a finalizer run by an allocation here (a frame object) could let
+ * another thread run and exit, and free the thread state this loop stands on. */
+static void
+lp_trace_threads_inside_profiled_frames(LPModuleState *st)
+{
+    int gc_was_on = PyGC_Disable();
+    PyThreadState *self = PyThreadState_Get();
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(self);
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts == self) {
+            continue;
+        }
+        int inside = 0;
+        PyFrameObject *frame = PyThreadState_GetFrame(ts);
+        while (frame != NULL && !inside) {
+            LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
+            inside = entry != NULL && entry->nsinks > 0;
+            PyFrameObject *back = PyFrame_GetBack(frame);
+            Py_DECREF(frame);
+            frame = back;
+        }
+        Py_XDECREF(frame);
+        if (!inside) {
+            continue;
+        }
+        if (ts->c_tracefunc == NULL) {
+            lp_thread_set_trace(ts, lp_settrace_callback, st->module);
+        }
+        else if (ts->c_tracefunc != lp_settrace_callback && ts->c_tracefunc != lp_wrap_callback) {
+            st->hooks_displaced++; /* another tool traces it: as in lp_line_events */
+        }
+    }
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
+}
+
 int
 lp_setprofile_install(LPModuleState *st, int entry_mode)
 {
@@ -218,7 +261,11 @@ lp_setprofile_install(LPModuleState *st, int entry_mode)
 int
 lp_setprofile_start(LPModuleState *st)
 {
-    return st->entry_mode ? 0 : lp_adopt_running_frames(st);
+    if (st->entry_mode) {
+        return 0;
+    }
+    lp_trace_threads_inside_profiled_frames(st);
+    return lp_adopt_running_frames(st);
 }
 
 /* Leave entry mode: from now on every thread, and every thread started later, has the profile
@@ -239,6 +286,7 @@ lp_setprofile_hook_every_thread(LPModuleState *st)
     /* As lp_setprofile_install: another tool's profile function here goes back at the end. */
     lp_displaced_hook_save(st, 1, lp_setprofile_callback);
     PyEval_SetProfileAllThreads(lp_setprofile_callback, st->module);
+    lp_trace_threads_inside_profiled_frames(st);
     return inside ? 0 : lp_adopt_running_frames(st);
 }
 

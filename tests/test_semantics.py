@@ -248,6 +248,30 @@ def test_threads_started_before_profiling(make: Make) -> None:
     assert by_mark(lp, body) == {"t": (1, 7)}
 
 
+def test_a_thread_already_inside_a_profiled_function_is_recorded_from_its_next_line(
+    make: Make,
+) -> None:
+    """A worker is waiting inside the function when profiling starts (a loop that runs all
+    session long is never called again): its lines are recorded from the next one on, on every
+    backend (setprofile recorded nothing there)."""
+    started, go = threading.Event(), threading.Event()
+
+    def inside() -> None:
+        started.set()  # @set
+        go.wait()  # @wait
+        targets.tick(4)  # @tick
+        targets.tick(1)  # @tick1
+
+    thread = threading.Thread(target=inside)
+    thread.start()
+    started.wait()
+    lp = make(inside)
+    with lp:
+        go.set()
+        thread.join()
+    assert by_mark(lp, inside) == {"tick": (1, 4), "tick1": (1, 1)}
+
+
 def test_two_profilers_on_one_function(make: Make) -> None:
     lp1, lp2 = make(targets.basic), make(targets.basic)
     with lp1:

@@ -15,7 +15,7 @@ from time import time as wall_clock
 from lineprof import _lineprof, _types, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
-from lineprof.stats import Metadata, capture_sources
+from lineprof.stats import capture_sources
 
 if TYPE_CHECKING:
     import functools
@@ -86,7 +86,7 @@ class LineProfiler:
         self.enable_count = 0
         # For the results' metadata: when profiling first started, and how long it has been
         # on (closed periods, plus the open one since _enabled_since).
-        self._started_at: float | None = None  # POSIX seconds: see Metadata.current
+        self._started_at: float | None = None  # POSIX seconds: see stats.Metadata.current
         self._enabled_seconds = 0.0
         self._enabled_since: float | None = None
         # Whether enable() already said another tool's hook keeps lineprof from recording.
@@ -583,15 +583,16 @@ class LineProfiler:
             duration = self._enabled_seconds
             if self._enabled_since is not None:
                 duration += perf_counter() - self._enabled_since
-        return LineStats(
+        stats = LineStats(
             timings,
             1e-9,
             sources=capture_sources(timings),
-            metadata=Metadata.current(self._started_at, duration),
             subtracted=subtracted if subtract else None,
             raw=not subtract,
             memory=self._memory_figures() if self._tracer.memory else None,
         )
+        stats._metadata_of_this_process(self._started_at, duration)
+        return stats
 
     def _memory_figures(self) -> dict[tuple[str, int, str], dict[int, tuple[int, int, int]]]:
         figures: dict[tuple[str, int, str], dict[int, tuple[int, int, int]]] = {}

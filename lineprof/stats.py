@@ -34,14 +34,23 @@ if TYPE_CHECKING:
     from typing import Any, BinaryIO, Self, TypeGuard, TypeVar
 
     _Stats = TypeVar("_Stats", bound="LineStats")
-else:
+    # What Metadata.current captures when results are taken, to make the Metadata from later:
+    # (command line, start in POSIX seconds, duration in seconds).
+    _Deferred = tuple[tuple[str, ...], float | None, float | None]
+
+
+def _datetime_classes() -> tuple[type[datetime], type[timedelta], timezone]:
+    """datetime's classes and its UTC, imported when first needed: a profiled program that
+    writes only a ``.lprof`` and the text report never reads a start time (importing the module
+    cost it ~0.3 ms of start-up, CPython 3.13).  They come from the C module datetime.py takes
+    them from: on 3.10 and 3.11 datetime.py defines them all in Python first and then replaces
+    them (~2 ms)."""
     try:
-        # The C module datetime.py takes its classes from.  On 3.10 and 3.11 datetime.py
-        # defines them all in Python first and then replaces them: importing it cost every
-        # profiled program ~2 ms of start-up (3.12+ imports the C module first, ~0.3 ms).
-        from _datetime import datetime, timedelta, timezone
+        import _datetime as module  # type: ignore[import-not-found]  # noqa: PLC0415
     except ImportError:  # an interpreter built without it
-        from datetime import datetime, timedelta, timezone
+        import datetime as module  # noqa: PLC0415
+    return module.datetime, module.timedelta, module.timezone.utc
+
 
 __all__ = [
     "LineStats",
@@ -107,9 +116,22 @@ class Metadata(NamedTuple):
     def current(cls, started: float | None = None, duration: float | None = None) -> Metadata:
         """This process: lineprof and Python versions and its command line; ``started`` in
         POSIX seconds (``time.time()``)."""
+        return cls._made(cls._deferred(started, duration))
+
+    @staticmethod
+    def _deferred(started: float | None, duration: float | None) -> _Deferred:
+        """What ``current`` needs from this moment (the command line now), for ``_made``."""
         argv = getattr(sys, "orig_argv", None) or [sys.executable, *sys.argv]
-        start = datetime.fromtimestamp(started, timezone.utc) if started is not None else None
-        return cls(__version__, sys.version.split()[0], tuple(argv), start, duration)
+        return tuple(argv), started, duration
+
+    @classmethod
+    def _made(cls, deferred: _Deferred) -> Metadata:
+        argv, started, duration = deferred
+        start = None
+        if started is not None:
+            datetime, _, utc = _datetime_classes()
+            start = datetime.fromtimestamp(started, utc)
+        return cls(__version__, sys.version.split()[0], argv, start, duration)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -144,7 +166,7 @@ class Metadata(NamedTuple):
             try:
                 # Python < 3.11 does not take the "Z" other tools write for UTC.
                 zulu = start_text[:-1] + "+00:00" if start_text.endswith("Z") else start_text
-                start = datetime.fromisoformat(zulu)
+                start = _datetime_classes()[0].fromisoformat(zulu)
             except ValueError:
                 raise ValueError(f"metadata 'start_time' is not ISO 8601: {start_text!r}") from None
             if start.tzinfo is None:
@@ -186,6 +208,7 @@ class Metadata(NamedTuple):
         start = min((m.start_time for m in items if m.start_time is not None), default=None)
         duration = None
         if timed:
+            timedelta = _datetime_classes()[1]
             first = min(s for s, _ in timed)
             last = max(s + timedelta(seconds=d) for s, d in timed)
             duration = (last - first).total_seconds()
@@ -245,7 +268,8 @@ class LineStats:
         self.sources: dict[FunctionKey, list[str]] = {
             key: list(lines) for key, lines in (sources or {}).items() if key in self.timings
         }
-        self.metadata = metadata if metadata is not None else Metadata()
+        self._metadata = metadata
+        self._deferred_metadata: _Deferred | None = None
         if raw and subtracted is not None:
             raise ValueError("raw times have nothing subtracted: pass subtracted=None")
         self._raw = raw
@@ -272,6 +296,24 @@ class LineStats:
                     int(line): (int(a), int(n), int(p))
                     for line, (a, n, p) in sorted(figures.items())
                 }
+
+    @property
+    def metadata(self) -> Metadata:
+        if self._metadata is None:
+            deferred, self._deferred_metadata = self._deferred_metadata, None
+            self._metadata = Metadata._made(deferred) if deferred is not None else Metadata()
+        return self._metadata
+
+    @metadata.setter
+    def metadata(self, value: Metadata) -> None:
+        self._metadata = value
+        self._deferred_metadata = None
+
+    def _metadata_of_this_process(self, started: float | None, duration: float | None) -> None:
+        """``metadata`` is ``Metadata.current(started, duration)``, as of now, made when first
+        read (profiler.py's ``get_stats``): most results are written where it is not read."""
+        self._metadata = None
+        self._deferred_metadata = Metadata._deferred(started, duration)
 
     @property
     def times(self) -> str | None:

@@ -84,6 +84,7 @@ NEVER_UNDER_LINE_PROFILE = {
     "encodings.ascii",  # the kernel's clocksource is read as bytes
     "linecache",  # sources.py: on 3.10-3.12 it imports tokenize, re, enum
     "datetime",  # its classes come from _datetime (3.10/3.11: datetime.py ~2 ms)
+    "_datetime",  # only to read a start time, which a .lprof and the text report do not
 }  # fmt: skip
 
 # The probes print with repr, not json: importing json first would hide re, enum, functools and

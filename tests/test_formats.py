@@ -114,6 +114,20 @@ def test_start_time_and_duration_when_the_profiler_keeps_them(make: Make) -> Non
     assert meta.duration is not None and 0 <= meta.duration <= (after - before).total_seconds()
 
 
+def test_results_pickle_with_metadata_not_yet_made(make: Make) -> None:
+    """get_stats() makes the Metadata when it is first read: a copy pickled before that makes
+    the same one, and a value set replaces it."""
+    lp = make(targets.basic)
+    lp.runcall(targets.basic, 1)
+    stats = lp.get_stats()
+    copy = pickle.loads(pickle.dumps(stats))
+    assert copy.metadata == stats.metadata
+    assert copy.metadata.start_time is not None and copy.metadata.command_line
+    fresh = lp.get_stats()
+    fresh.metadata = fresh.metadata._replace(command_line=("prog",))
+    assert fresh.metadata.command_line == ("prog",)
+
+
 def test_report_from_json_where_the_source_file_is_gone(make: Make, tmp_path: Path) -> None:
     lp, script = run_script(tmp_path, make)
     here = report(lp.get_stats())

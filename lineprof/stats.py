@@ -309,6 +309,15 @@ class LineStats:
         self._metadata = value
         self._deferred_metadata = None
 
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        """Unpickling: results pickled by a lineprof from before ``metadata`` was a property
+        keep theirs."""
+        state = dict(state)
+        if "metadata" in state:
+            state["_metadata"] = state.pop("metadata")
+        state.setdefault("_deferred_metadata", None)
+        self.__dict__.update(state)
+
     def _metadata_of_this_process(self, started: float | None, duration: float | None) -> None:
         """``metadata`` is ``Metadata.current(started, duration)``, as of now, made when first
         read (profiler.py's ``get_stats``): most results are written where it is not read."""

@@ -126,6 +126,11 @@ def test_results_pickle_with_metadata_not_yet_made(make: Make) -> None:
     fresh = lp.get_stats()
     fresh.metadata = fresh.metadata._replace(command_line=("prog",))
     assert fresh.metadata.command_line == ("prog",)
+    # Pickled by a lineprof whose LineStats kept metadata as a plain attribute.
+    old = LineStats.__new__(LineStats)
+    old.__dict__.update({k: v for k, v in fresh.__dict__.items() if "metadata" not in k})
+    old.__dict__["metadata"] = fresh.metadata
+    assert pickle.loads(pickle.dumps(old)).metadata.command_line == ("prog",)
 
 
 def test_report_from_json_where_the_source_file_is_gone(make: Make, tmp_path: Path) -> None:

@@ -407,13 +407,13 @@ def startup_table(interp: dict[str, Any]) -> str:
     fixed = start.get("fixed") or {}
     for name, row in fixed.items():
         out.append(
-            f"{name + ', 0 work':<14} {row['unprofiled_fastest_ms']:>8.1f} ms {'':>19} "
+            f"{name + ' idle':<14} {row['unprofiled_fastest_ms']:>8.1f} ms {'':>19} "
             f"{row['added_fastest_ms']:>6.1f} ms  (medians: {row['added_median_ms']:.1f} ms)"
         )
     if fixed:
         out.append(
-            f"the same programs with no work: fastest of {start['fixed_runs']} runs of each side "
-            "(startup.py says why)"
+            f"idle: the same programs with no work, fastest of {start['fixed_runs']} runs of each "
+            "side (startup.py says why)"
         )
     return "\n".join(out)
 

@@ -59,6 +59,7 @@ _LAST_PRIORITY = -(2**31)
 # This process, when a profiled program started it (child_process.bootstrap sets it).
 _current_child: Any = None
 _watched: set[int] = set()  # ids of the sessions multiprocessing's after-fork hook finishes
+_datetime_before_fork = False  # see Collector.start
 
 
 # ---- the program's own process ------------------------------------------------------------
@@ -127,6 +128,7 @@ class Collector:
         command has it, line_profiler_alias.py).  None, after a line on stderr, when that
         fails."""
         leave()  # a lineprof command run by a profiled program: a collection of its own
+        _import_datetime_before_forking()
         try:
             directory = _make_private_directory("lineprof-children-")
         except OSError as exc:
@@ -210,6 +212,19 @@ class Collector:
                 os.environ[name] = value
         self._saved_environment = {}
         _remove_tree(directory or self.directory)
+
+
+def _import_datetime_before_forking() -> None:
+    """A forked child's results carry their start time, which takes datetime's classes
+    (stats.datetime_classes), and so does merging them: a program that forks imports them
+    once, before its first fork, instead of each child at its exit (on the way to the
+    program's join) and the program again at the merge.  One that never forks never does."""
+    global _datetime_before_fork
+    if not _datetime_before_fork and hasattr(os, "register_at_fork"):
+        from lineprof.stats import datetime_classes  # noqa: PLC0415 (loaded by the session)
+
+        os.register_at_fork(before=datetime_classes)
+        _datetime_before_fork = True
 
 
 def _let_multiprocessing_finish() -> None:

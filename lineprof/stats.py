@@ -39,7 +39,7 @@ if TYPE_CHECKING:
     _Deferred = tuple[tuple[str, ...], float | None, float | None]
 
 
-def _datetime_classes() -> tuple[type[datetime], type[timedelta], timezone]:
+def datetime_classes() -> tuple[type[datetime], type[timedelta], timezone]:
     """datetime's classes and its UTC, imported when first needed: a profiled program that
     writes only a ``.lprof`` and the text report never reads a start time (importing the module
     cost it ~0.3 ms of start-up, CPython 3.13).  They come from the C module datetime.py takes
@@ -129,7 +129,7 @@ class Metadata(NamedTuple):
         argv, started, duration = deferred
         start = None
         if started is not None:
-            datetime, _, utc = _datetime_classes()
+            datetime, _, utc = datetime_classes()
             start = datetime.fromtimestamp(started, utc)
         return cls(__version__, sys.version.split()[0], argv, start, duration)
 
@@ -166,7 +166,7 @@ class Metadata(NamedTuple):
             try:
                 # Python < 3.11 does not take the "Z" other tools write for UTC.
                 zulu = start_text[:-1] + "+00:00" if start_text.endswith("Z") else start_text
-                start = _datetime_classes()[0].fromisoformat(zulu)
+                start = datetime_classes()[0].fromisoformat(zulu)
             except ValueError:
                 raise ValueError(f"metadata 'start_time' is not ISO 8601: {start_text!r}") from None
             if start.tzinfo is None:
@@ -208,7 +208,7 @@ class Metadata(NamedTuple):
         start = min((m.start_time for m in items if m.start_time is not None), default=None)
         duration = None
         if timed:
-            timedelta = _datetime_classes()[1]
+            timedelta = datetime_classes()[1]
             first = min(s for s, _ in timed)
             last = max(s + timedelta(seconds=d) for s, d in timed)
             duration = (last - first).total_seconds()

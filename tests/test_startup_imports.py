@@ -115,6 +115,33 @@ def test_a_line_profile_program_imports_only_what_it_needs(tmp_path: Path) -> No
     assert not new & kept_off, sorted(new & kept_off)
 
 
+FORKING = """\
+import os, sys
+from lineprof import profile
+@profile
+def f(n):
+    return sum(range(n))
+f(10)
+print("before", "_datetime" in sys.modules, flush=True)
+pid = os.fork()
+if pid == 0:
+    print("child", "_datetime" in sys.modules, flush=True)
+    os._exit(0)
+os.waitpid(pid, 0)
+"""
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="os.fork")
+def test_a_program_that_forks_imports_datetime_once_before(tmp_path: Path) -> None:
+    """Forked children write their results with a start time (and the program merges them):
+    datetime's classes come in once, before the fork, not in each child at its exit."""
+    script = tmp_path / "prog.py"
+    script.write_text(FORKING)
+    run = _python(str(script), cwd=tmp_path, LINE_PROFILE="1")
+    assert run.returncode == 0, run.stderr
+    assert "before False" in run.stdout and "child True" in run.stdout, run.stdout
+
+
 COMMAND = """\
 import runpy, sys
 before = set(sys.modules)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import pytest
 
@@ -484,23 +485,33 @@ def test_a_profiler_stopping_in_its_own_function_leaves_the_frames_around_it(mak
     }
 
 
-def test_a_profiler_stopping_leaves_other_threads_lines_in_progress(make: Make) -> None:
+@contextlib.contextmanager
+def a_thread_waiting_in_nested() -> Iterator[None]:
+    """Another thread runs targets.around_another_profiler and waits in its 'nested' line
+    ('before' has ticked 3) for as long as the block runs; then it finishes and is joined."""
     started, go = threading.Event(), threading.Event()
 
     def waits() -> None:
         started.set()
         go.wait()
 
+    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
+    thread.start()
+    try:
+        started.wait()
+        yield
+    finally:
+        go.set()
+        thread.join()
+
+
+def test_a_profiler_stopping_leaves_other_threads_lines_in_progress(make: Make) -> None:
     lp = make(targets.around_another_profiler)
     lp.enable()
     try:
-        thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
-        thread.start()
-        started.wait()
-        inner = make(targets.briefly_profiled)
-        inner.runcall(targets.briefly_profiled)  # the fake clock moves 7 for both threads
-        go.set()
-        thread.join()
+        with a_thread_waiting_in_nested():
+            inner = make(targets.briefly_profiled)
+            inner.runcall(targets.briefly_profiled)  # the fake clock moves 7 for both threads
     finally:
         lp.disable()
     assert by_mark(lp, targets.around_another_profiler) == {
@@ -515,23 +526,13 @@ def test_stopping_charges_other_threads_lines_in_progress_up_to_the_stop(make: M
     """Profiling stops while another thread is inside a profiled line (a worker waiting, a
     daemon thread at exit): that line keeps the time it ran until the stop, as the stopping
     thread's own lines in progress do, instead of reading its hit with no time."""
-    started, go = threading.Event(), threading.Event()
-
-    def waits() -> None:
-        started.set()
-        go.wait()
-
     lp = make(targets.around_another_profiler)
-    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
     lp.enable()
-    try:
-        thread.start()
-        started.wait()
-        targets.tick(5)  # the thread has been in 'nested' for 5 when profiling stops
-    finally:
-        lp.disable()
-        go.set()
-        thread.join()
+    with a_thread_waiting_in_nested():
+        try:
+            targets.tick(5)  # the thread has been in 'nested' for 5 when profiling stops
+        finally:
+            lp.disable()
     assert by_mark(lp, targets.around_another_profiler) == {"before": (1, 3), "nested": (1, 5)}
 
 
@@ -539,24 +540,17 @@ def test_results_read_while_profiling_count_lines_in_progress_so_far(make: Make)
     """get_stats() while a thread is inside a profiled line (a server loop, a blocking read,
     what ``lineprof -i`` saves): the line shows the time it has run so far, and reading takes
     nothing away from what it reads at the end."""
-    started, go = threading.Event(), threading.Event()
-
-    def waits() -> None:
-        started.set()
-        go.wait()
-
     lp = make(targets.around_another_profiler)
-    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
     lp.enable()
     try:
-        thread.start()
-        started.wait()
-        targets.tick(5)
-        assert by_mark(lp, targets.around_another_profiler) == {"before": (1, 3), "nested": (1, 5)}
-        targets.tick(4)
-        assert by_mark(lp, targets.around_another_profiler)["nested"] == (1, 9)
-        go.set()
-        thread.join()
+        with a_thread_waiting_in_nested():
+            targets.tick(5)
+            assert by_mark(lp, targets.around_another_profiler) == {
+                "before": (1, 3),
+                "nested": (1, 5),
+            }
+            targets.tick(4)
+            assert by_mark(lp, targets.around_another_profiler)["nested"] == (1, 9)
     finally:
         lp.disable()
     assert by_mark(lp, targets.around_another_profiler) == {
@@ -573,26 +567,16 @@ def test_a_profiler_of_many_functions_stopping_leaves_other_threads_lines_whole(
     """Each function whose last profiler stops is taken off every thread's stack at once: a
     profiler of 100 functions stopping takes nothing from another profiler's line in progress
     on another thread (it did when threads caught up later, from a record of the last 64)."""
-    started, go = threading.Event(), threading.Event()
-
-    def waits() -> None:
-        started.set()
-        go.wait()
-
     namespace: dict[str, object] = {}
     exec("\n".join(f"def f{i}(): pass" for i in range(100)), namespace)
     many = make(*(namespace[f"f{i}"] for i in range(100)))
     lp = make(targets.around_another_profiler)
-    thread = threading.Thread(target=targets.around_another_profiler, args=(waits,))
     lp.enable()
     try:
-        thread.start()
-        started.wait()
-        many.enable()
-        many.disable()
-        targets.tick(5)
-        go.set()
-        thread.join()
+        with a_thread_waiting_in_nested():
+            many.enable()
+            many.disable()
+            targets.tick(5)
     finally:
         lp.disable()
     assert by_mark(lp, targets.around_another_profiler) == {

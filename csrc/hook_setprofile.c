@@ -345,6 +345,18 @@ lp_setprofile_leave(LPModuleState *st)
     }
 }
 
+/* A greenlet switch has just brought another stack in (lp_threadstate_switch): line events
+ * are on exactly when its top frame is the running one, as after a call or return. */
+void
+lp_setprofile_switched(LPModuleState *st)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (st->backend != LP_BACKEND_SETPROFILE || ts == NULL) {
+        return;
+    }
+    lp_line_events(st, ts->depth > 0 && ts->unprofiled_depth == 0);
+}
+
 void
 lp_setprofile_uninstall(LPModuleState *st)
 {
@@ -413,6 +425,12 @@ lp_setprofile_leave(LPModuleState *st)
 
 void
 lp_setprofile_uninstall(LPModuleState *st)
+{
+    (void)st;
+}
+
+void
+lp_setprofile_switched(LPModuleState *st)
 {
     (void)st;
 }

@@ -82,6 +82,17 @@ typedef struct {
                        * since its last reset aside (events.h folds it in) */
 } LPFrame;
 
+/* A greenlet's profiled frames while another greenlet runs on the same thread
+ * (lp_threadstate_switch).  The fields are LPThreadState's of the same names. */
+typedef struct LPSavedStack {
+    const void *greenlet; /* whose stack: compared, never read */
+    uint64_t epoch;
+    int depth;
+    int cap;
+    int unprofiled_depth;
+    LPFrame *frames; /* owned */
+} LPSavedStack;
+
 typedef struct LPThreadState {
     uint64_t epoch; /* the module epoch this stack belongs to; a stale stack is emptied */
     uint64_t spent; /* clock units this thread's callbacks for profiled events took between
@@ -114,6 +125,13 @@ typedef struct LPThreadState {
     struct LPThreadState *prev, *next;
     uint64_t fork_gen; /* the process's fork count when this thread's stack was made: a stack
                         * of an older one belongs to a thread fork() did not copy */
+    /* The stacks of greenlets switched out on this thread with profiled frames on them, by
+     * greenlet: a table of saved_cap slots (a power of two, or 0), open addressing; the stack
+     * above is the running greenlet's.  Changed only by this thread, with the GIL. */
+    LPSavedStack **saved; /* owned, and each stack in it */
+    int saved_cap;
+    int nsaved;
+    LPSavedStack *spare; /* owned, with its frames: kept from one switch for the next */
 } LPThreadState;
 
 /* ---- module state (module.c) ------------------------------------------------------------- */
@@ -209,6 +227,7 @@ typedef struct {
      * the results are incomplete. */
     Py_ssize_t hooks_displaced;
     PyObject *str_f_trace_lines; /* owned, interned */
+    PyObject *str_dead;          /* owned, interned: greenlet's attribute (module.c) */
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
     PyObject *entry_type;  /* owned: the EntryWrapper heap type (entry.c) */
@@ -254,6 +273,8 @@ void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_free_current(void);
+void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended,
+                           const void *target);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS
  * space glibc keeps for modules loaded later. */
@@ -300,6 +321,7 @@ int lp_setprofile_hook_every_thread(LPModuleState *st);
 void lp_setprofile_enter(LPModuleState *st);
 void lp_setprofile_leave(LPModuleState *st);
 void lp_setprofile_uninstall(LPModuleState *st);
+void lp_setprofile_switched(LPModuleState *st);
 int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
 
 /* hook_wrap.c (before 3.12) */

@@ -1,6 +1,6 @@
 /* module.c: lineprof._lineprof module initialisation (multi-phase, PEP 489) and module state.
  * No logic lives here. */
-#include "lineprof.h"
+#include "events.h"
 
 #include <limits.h>
 
@@ -40,6 +40,41 @@ lp_py_take_hooks_displaced(PyObject *module, PyObject *Py_UNUSED(unused))
     Py_ssize_t count = st->hooks_displaced;
     st->hooks_displaced = 0;
     return PyLong_FromSsize_t(count);
+}
+
+/* greenlet_switched(event, (origin, target)): the greenlet tracing function
+ * (greenlet.settrace) lineprof/greenlets.py installs.  Never raises: it runs inside the
+ * program's switch. */
+static PyObject *
+lp_py_greenlet_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    if (nargs != 2 || st->nactive == 0 || st->error || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != 2) {
+        Py_RETURN_NONE;
+    }
+    int64_t t_in = lp_timer_now(st);
+    PyObject *origin = PyTuple_GET_ITEM(args[1], 0);
+    LPThreadState *ts = lp_threadstate_current;
+    int origin_ended = 0;
+    if (ts != NULL && ts->depth > 0) {
+        /* greenlet's own attribute (a C getter): true once the greenlet has finished.  Read
+         * with any exception of the switch ('throw') set aside, and no error of ours left. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *dead = PyObject_GetAttr(origin, st->str_dead);
+        origin_ended = dead != NULL && PyObject_IsTrue(dead) == 1;
+        Py_XDECREF(dead);
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
+    lp_threadstate_switch(st, origin, origin_ended, PyTuple_GET_ITEM(args[1], 1));
+    lp_setprofile_switched(st);
+    if (ts != NULL) {
+        /* lineprof's own time, taken out of the lines running around it like a callback's */
+        lp_spend(ts, t_in, lp_timer_now(st));
+    }
+    Py_RETURN_NONE;
 }
 
 /* Tests: lower the per-thread frame limit to reach the event path's error handling. */
@@ -86,6 +121,9 @@ static PyMethodDef lp_module_methods[] = {
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
+    {"greenlet_switched", (PyCFunction)(void (*)(void))lp_py_greenlet_switched, METH_FASTCALL,
+     "greenlet_switched(event, (origin, target)): greenlet's tracing function; tells the "
+     "profiler which greenlet's frames run from now on (lineprof/greenlets.py)."},
     {"take_hooks_displaced", lp_py_take_hooks_displaced, METH_NOARGS,
      "take_hooks_displaced() -> int: times another tool's hook stood where lineprof's had to "
      "be since the last call (3.10/3.11); resets the count."},
@@ -141,6 +179,10 @@ lp_module_exec(PyObject *module)
     if (PyModule_AddIntConstant(module, "HAVE_SYS_MONITORING", LP_HAVE_SYS_MONITORING) < 0) {
         return -1;
     }
+    st->str_dead = PyUnicode_InternFromString("dead");
+    if (st->str_dead == NULL) {
+        return -1;
+    }
     /* The backends this interpreter has, preferred first. */
     PyObject *backends = LP_HAVE_SYS_MONITORING ? Py_BuildValue("(ss)", "monitoring", "settrace")
                          : LP_HAVE_CHEAP_TRACE_SWITCH
@@ -185,6 +227,7 @@ lp_module_clear(PyObject *module)
     Py_CLEAR(st->entry_type);
     st->displaced_func = NULL;
     Py_CLEAR(st->str_f_trace_lines);
+    Py_CLEAR(st->str_dead);
     return 0;
 }
 

@@ -28,6 +28,8 @@ static pthread_mutex_t lp_threads_lock = PTHREAD_MUTEX_INITIALIZER;
 static uint64_t lp_fork_gen = 0; /* fork()s this process has come out of as the child */
 
 #define LP_INITIAL_FRAMES 64
+/* A greenlet's own stack starts small: a gevent server may keep thousands of them aside. */
+#define LP_GREENLET_FRAMES 8
 
 static void
 lp_list_add(LPThreadState *ts)
@@ -58,6 +60,17 @@ lp_list_remove(LPThreadState *ts)
 static void
 lp_free_stack(LPThreadState *ts)
 {
+    for (int i = 0; i < ts->saved_cap; i++) {
+        if (ts->saved[i] != NULL) {
+            PyMem_RawFree(ts->saved[i]->frames);
+            PyMem_RawFree(ts->saved[i]);
+        }
+    }
+    PyMem_RawFree(ts->saved);
+    if (ts->spare != NULL) {
+        PyMem_RawFree(ts->spare->frames);
+        PyMem_RawFree(ts->spare);
+    }
     PyMem_RawFree(ts->frames);
     PyMem_RawFree(ts);
 }
@@ -165,40 +178,54 @@ lp_threadstate_grow(LPModuleState *st, LPThreadState *ts)
     return &ts->frames[ts->depth++];
 }
 
-/* The thread's stack, which last saw epoch ts->epoch, as of st->epoch (LPModuleState.gone). */
-void
-lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts)
+/* A stack (a thread's, or a greenlet's put aside) which last saw `*epoch`, as of st->epoch
+ * (LPModuleState.gone). */
+static void
+lp_stack_catch_up(const LPModuleState *st, uint64_t *epoch, LPFrame *frames, int *depth,
+                  int *unprofiled_depth)
 {
-    if (ts->epoch == st->epoch) {
+    if (*epoch == st->epoch) {
         return;
     }
     /* A session began or ended since; or, which lp_threadstate_catch_up_all rules out, more
      * than one code object left since this stack last caught up. */
-    if (ts->epoch < st->reset_epoch || st->epoch - ts->epoch > 1) {
-        ts->depth = 0;
-        ts->unprofiled_depth = 0;
-        ts->epoch = st->epoch;
+    if (*epoch < st->reset_epoch || st->epoch - *epoch > 1) {
+        *depth = 0;
+        *unprofiled_depth = 0;
+        *epoch = st->epoch;
         return;
     }
-    ts->epoch = st->epoch;
+    *epoch = st->epoch;
     int kept = 0;
-    for (int i = 0; i < ts->depth; i++) {
-        LPFrame *frame = &ts->frames[i];
+    for (int i = 0; i < *depth; i++) {
+        LPFrame *frame = &frames[i];
         if (frame->entry != st->gone) {
-            ts->frames[kept++] = *frame;
+            frames[kept++] = *frame;
             continue;
         }
         /* The frame runs on as unprofiled code: it, and the unprofiled frames it ran above,
          * now run above the profiled frame next below it, if any (setprofile counts
          * unprofiled frames only above a profiled one). */
-        int *above = i + 1 < ts->depth ? &ts->frames[i + 1].saved_depth : &ts->unprofiled_depth;
+        int *above = i + 1 < *depth ? &frames[i + 1].saved_depth : unprofiled_depth;
         *above = kept > 0 ? *above + frame->saved_depth + 1 : 0;
         /* Its memory peak so far belongs to the line that called it, as at its exit. */
         if (st->memory && kept > 0 && frame->mem_gen == st->mem_gen) {
-            lp_mem_fold(&ts->frames[kept - 1], frame->mem_peak);
+            lp_mem_fold(&frames[kept - 1], frame->mem_peak);
         }
     }
-    ts->depth = kept;
+    *depth = kept;
+}
+
+void
+lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts)
+{
+    lp_stack_catch_up(st, &ts->epoch, ts->frames, &ts->depth, &ts->unprofiled_depth);
+}
+
+static void
+lp_saved_catch_up(const LPModuleState *st, LPSavedStack *saved)
+{
+    lp_stack_catch_up(st, &saved->epoch, saved->frames, &saved->depth, &saved->unprofiled_depth);
 }
 
 /* A code object has just lost its last profiler (LPModuleState.gone): every thread's stack lets
@@ -210,22 +237,42 @@ lp_threadstate_catch_up_all(const LPModuleState *st)
     for (LPThreadState *ts = lp_threads; ts != NULL; ts = ts->next) {
         if (ts->fork_gen == lp_fork_gen) { /* not a thread fork() left behind */
             lp_threadstate_catch_up(st, ts);
+            for (int i = 0; i < ts->saved_cap; i++) {
+                if (ts->saved[i] != NULL) {
+                    lp_saved_catch_up(st, ts->saved[i]);
+                }
+            }
         }
     }
     pthread_mutex_unlock(&lp_threads_lock);
 }
 
-/* Charge each of `ts`'s frames' line in progress up to `now`, and time them on from there. */
+/* Charge each frame's line in progress up to `now`, and time them on from there. */
 static void
-lp_charge_in_progress(const LPModuleState *st, LPThreadState *ts, int64_t now)
+lp_charge_frames(const LPThreadState *ts, LPFrame *frames, int depth, int64_t now)
 {
-    lp_threadstate_catch_up(st, ts);
-    for (int i = 0; i < ts->depth; i++) {
-        LPFrame *frame = &ts->frames[i];
+    for (int i = 0; i < depth; i++) {
+        LPFrame *frame = &frames[i];
         if (frame->row >= 0) {
             lp_charge(ts, frame, now);
         }
         lp_start_interval(ts, frame, now);
+    }
+}
+
+/* The same for `ts`'s stack and for its greenlets' put aside: a greenlet switched out waits in
+ * its line as a blocked thread does (lp_threadstate_switch). */
+static void
+lp_charge_in_progress(const LPModuleState *st, LPThreadState *ts, int64_t now)
+{
+    lp_threadstate_catch_up(st, ts);
+    lp_charge_frames(ts, ts->frames, ts->depth, now);
+    for (int i = 0; i < ts->saved_cap; i++) {
+        LPSavedStack *saved = ts->saved[i];
+        if (saved != NULL) {
+            lp_saved_catch_up(st, saved);
+            lp_charge_frames(ts, saved->frames, saved->depth, now);
+        }
     }
 }
 
@@ -290,4 +337,185 @@ lp_threadstate_free_current(void)
         pthread_setspecific(lp_key, NULL);
     }
     lp_threadstate_destroy(ts);
+}
+
+/* ---- greenlets' stacks put aside, by greenlet ------------------------------------------- */
+
+static size_t
+lp_saved_home(const void *greenlet, int cap)
+{
+    uint64_t h = (uint64_t)(uintptr_t)greenlet * UINT64_C(0x9E3779B97F4A7C15);
+    return (size_t)(h >> 32) & (size_t)(cap - 1);
+}
+
+/* The slot of `greenlet`'s stack, or -1. */
+static long
+lp_saved_find(const LPThreadState *ts, const void *greenlet)
+{
+    if (ts->nsaved == 0) {
+        return -1;
+    }
+    size_t mask = (size_t)ts->saved_cap - 1;
+    for (size_t i = lp_saved_home(greenlet, ts->saved_cap); ts->saved[i] != NULL;
+         i = (i + 1) & mask) {
+        if (ts->saved[i]->greenlet == greenlet) {
+            return (long)i;
+        }
+    }
+    return -1;
+}
+
+static void
+lp_saved_put(LPThreadState *ts, LPSavedStack *saved)
+{
+    size_t mask = (size_t)ts->saved_cap - 1;
+    size_t i = lp_saved_home(saved->greenlet, ts->saved_cap);
+    while (ts->saved[i] != NULL) {
+        i = (i + 1) & mask;
+    }
+    ts->saved[i] = saved;
+    ts->nsaved++;
+}
+
+/* Room for one more stack, the table at most half full: 0, or -1 out of memory. */
+static int
+lp_saved_reserve(LPThreadState *ts)
+{
+    if ((ts->nsaved + 1) * 2 <= ts->saved_cap) {
+        return 0;
+    }
+    int old_cap = ts->saved_cap;
+    LPSavedStack **old = ts->saved;
+    int cap = old_cap > 0 ? old_cap * 2 : 16;
+    LPSavedStack **table = PyMem_RawCalloc((size_t)cap, sizeof(LPSavedStack *));
+    if (table == NULL) {
+        return -1;
+    }
+    ts->saved = table;
+    ts->saved_cap = cap;
+    ts->nsaved = 0;
+    for (int i = 0; i < old_cap; i++) {
+        if (old[i] != NULL) {
+            lp_saved_put(ts, old[i]);
+        }
+    }
+    PyMem_RawFree(old);
+    return 0;
+}
+
+/* Take the stack out of `slot`; the entries after it that probed past it move back, so every
+ * entry stays reachable from its home slot (no tombstones). */
+static LPSavedStack *
+lp_saved_take(LPThreadState *ts, size_t slot)
+{
+    LPSavedStack *taken = ts->saved[slot];
+    size_t mask = (size_t)ts->saved_cap - 1;
+    size_t hole = slot;
+    for (size_t j = (slot + 1) & mask; ts->saved[j] != NULL; j = (j + 1) & mask) {
+        size_t home = lp_saved_home(ts->saved[j]->greenlet, ts->saved_cap);
+        if (((j - home) & mask) >= ((j - hole) & mask)) { /* the hole is on its probe path */
+            ts->saved[hole] = ts->saved[j];
+            hole = j;
+        }
+    }
+    ts->saved[hole] = NULL;
+    ts->nsaved--;
+    return taken;
+}
+
+/* Greenlets (lineprof/greenlets.py): on this thread, greenlet `origin` has just switched to
+ * greenlet `target`, with no return or yield event: to the hooks, the target's frames simply
+ * carry on where the origin's ran.  Each greenlet has a stack of its own, as a thread has: the
+ * origin's is put aside, its lines in progress timing on (a greenlet switched out waits in its
+ * line as a blocked thread does: a gevent socket read is charged the wait), and the target's
+ * comes back if it had one.  Frames keep their `spent` baselines: what the thread's callbacks
+ * take while a greenlet is out is lineprof's, taken out of its waiting line as out of a line
+ * whose callee they ran in.  A greenlet that ends has unwound its frames, so its stack is empty
+ * at its last switch (`origin_ended`) and nothing of it is kept. */
+void
+lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended, const void *target)
+{
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL || origin == target) {
+        return; /* no profiled event on this thread yet: no stack to put aside */
+    }
+    lp_threadstate_catch_up(st, ts);
+    if (origin_ended) {
+        /* Frames whose exit no hook reported: they will not run again, and nothing says when
+         * their lines ended, so they are let go uncharged rather than timed on for ever. */
+        ts->depth = 0;
+    }
+    long slot = lp_saved_find(ts, target);
+    if (slot < 0 && ts->depth > 0 && lp_saved_reserve(ts) < 0) {
+        st->error = LP_ERR_NOMEM;
+        return;
+    }
+    LPSavedStack *back = slot >= 0 ? lp_saved_take(ts, (size_t)slot) : NULL;
+    LPSavedStack out = {origin, ts->epoch, ts->depth, ts->cap, ts->unprofiled_depth, ts->frames};
+    LPSavedStack in = {target, st->epoch, 0, LP_GREENLET_FRAMES, 0, NULL};
+    if (back != NULL) {
+        in = *back;
+    }
+    else if (ts->depth > 0) {
+        /* The origin keeps its frames; the target starts a stack of its own. */
+        if (ts->spare != NULL) {
+            in.frames = ts->spare->frames;
+            in.cap = ts->spare->cap;
+        }
+        else {
+            in.frames = PyMem_RawCalloc(LP_GREENLET_FRAMES, sizeof(LPFrame));
+            if (in.frames == NULL) {
+                st->error = LP_ERR_NOMEM;
+                return;
+            }
+        }
+    }
+    else {
+        in.frames = ts->frames; /* neither has frames: the array stays */
+        in.cap = ts->cap;
+    }
+    if (ts->depth > 0) {
+        LPSavedStack *aside = back;
+        if (aside == NULL && ts->spare != NULL) {
+            aside = ts->spare; /* its array went to the target above */
+            ts->spare = NULL;
+        }
+        else if (aside == NULL) {
+            aside = PyMem_RawMalloc(sizeof(LPSavedStack));
+        }
+        if (aside == NULL) {
+            if (back == NULL) {
+                PyMem_RawFree(in.frames);
+            }
+            st->error = LP_ERR_NOMEM;
+            return;
+        }
+        if (st->memory) {
+            lp_mem_fold(&ts->frames[ts->depth - 1], ts->mem_peak);
+        }
+        *aside = out;
+        lp_saved_put(ts, aside); /* room reserved, or made by the target's leaving */
+    }
+    else if (back != NULL && ts->spare == NULL) {
+        /* The origin's empty array and the target's record, kept for the next switch: in a
+         * ping-pong between a greenlet in profiled code and one outside it, nothing is
+         * allocated after the first. */
+        back->frames = ts->frames;
+        back->cap = ts->cap;
+        ts->spare = back;
+    }
+    else if (back != NULL) {
+        PyMem_RawFree(ts->frames);
+        PyMem_RawFree(back);
+    }
+    ts->epoch = in.epoch;
+    ts->depth = in.depth;
+    ts->cap = in.cap;
+    ts->unprofiled_depth = in.unprofiled_depth;
+    ts->frames = in.frames;
+    ts->pair_frame = NULL;
+    lp_threadstate_catch_up(st, ts);
+    if (st->memory) {
+        ts->mem_peak = lp_mem_live(ts); /* the target's line in progress goes on from here */
+    }
 }

@@ -241,6 +241,10 @@ class LineProfiler:
             # NumPy imported since recording began (a script's imports run under the command's
             # session, before its @profile lines): from now on its array data is seen too.
             _watch_numpy()
+        if self._tracer.enabled:
+            # greenlet imported since recording began (gevent's monkey-patching at the top of a
+            # script the command runs): its switches are followed from now on.
+            _follow_greenlets()
         return added
 
     def _add_entered_through_wrapper(self, function: types.FunctionType) -> Callable[..., Any]:
@@ -273,6 +277,7 @@ class LineProfiler:
             except BaseException:
                 self._tracer.disable()
                 raise
+        _follow_greenlets()
         self._note_foreign_hooks(tracer, profiler)
         if self._started_at is None:
             self._started_at = wall_clock()
@@ -331,6 +336,10 @@ class LineProfiler:
             self._enabled_seconds += perf_counter() - self._enabled_since
             self._enabled_since = None
         self._tracer.disable()
+        if _lineprof.active_backend() is None and "greenlet" in sys.modules:
+            from lineprof import greenlets  # noqa: PLC0415  (not on every session's path)
+
+            greenlets.unfollow()
         displaced = _lineprof.take_hooks_displaced()  # read always: it resets the count
         if displaced and not self._said_incomplete:
             _warn(
@@ -864,6 +873,14 @@ def _new_cached_property(prop: functools.cached_property[Any]) -> Callable[..., 
         return new
 
     return make
+
+
+def _follow_greenlets() -> None:
+    """If greenlet is imported, time each greenlet of this thread as a thread (greenlets.py)."""
+    if "greenlet" in sys.modules:
+        from lineprof import greenlets  # noqa: PLC0415  (not on every session's path)
+
+        greenlets.follow()
 
 
 def _watch_numpy() -> None:

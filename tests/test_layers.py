@@ -18,8 +18,9 @@ ROOT = Path(__file__).resolve().parent.parent
 LAYERS: list[tuple[str, set[str]]] = [
     ("core: the C extension and process-wide settings",
      {"_lineprof", "environment", "_typing", "_types", "_version"}),
-    ("engine: the clock, source lines and how code maps to rows, what add_class/add_module take",
-     {"clock", "sources", "codemap", "scoping"}),
+    ("engine: the clock, source lines and how code maps to rows, what add_class/add_module take,"
+     " greenlet switches",
+     {"clock", "sources", "codemap", "scoping", "greenlets"}),
     ("results model and its file formats", {"lprof_format", "stats"}),
     ("renderers: text, HTML, %lprun display, diffs",
      {"report", "html", "lprun_display", "diff", "diff_html"}),

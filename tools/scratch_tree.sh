@@ -12,5 +12,5 @@ trap 'rm -rf "$work"' EXIT
     xargs -0 cp --parents -t "$work")
 "$py" -m venv "$work/venv"
 vpy="$work/venv/bin/python"
-"$vpy" -m pip install -q setuptools pytest line_profiler ipython jsonschema numpy 2>&1 | { grep -v "^WARNING: Location" || true; }
+"$vpy" -m pip install -q setuptools pytest line_profiler ipython jsonschema numpy greenlet 2>&1 | { grep -v "^WARNING: Location" || true; }
 cd "$work"

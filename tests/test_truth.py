@@ -24,6 +24,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -151,6 +152,22 @@ async def coroutine(wait: Wait, n: int) -> None:
     for _ in range(n):  # @for
         wait()  # @call
         await asyncio.sleep(0)  # @await
+
+
+def greenlet_worker(wait: Wait, main: Any, n: int) -> None:
+    for _ in range(n):  # @for
+        wait()  # @call
+        main.switch()  # @switch
+
+
+def greenlet_driver(wait: Wait, worker_wait: Wait, n: int) -> None:
+    import greenlet  # noqa: PLC0415  (the test skips without it)
+
+    g = greenlet.greenlet(greenlet_worker)  # @make
+    g.switch(worker_wait, greenlet.getcurrent(), n)  # @first
+    while not g.dead:  # @while
+        wait()  # @call
+        g.switch()  # @switch
 
 
 def handlers(wait: Wait) -> None:
@@ -319,6 +336,27 @@ def test_second_thread(backend: str, wait: Wait) -> None:
             thread.join()
         assert hits(lp, loop)["call"] == 4
         check(lp, loop, {"call": sum(took)})
+
+    tries(trial)
+
+
+def test_two_greenlets_switching(backend: str, wait: Wait) -> None:
+    """Each greenlet is timed as a thread: a line reads its own callee's waits, and a line
+    that switches out reads what the other greenlet did until it switched back."""
+    pytest.importorskip("greenlet")
+
+    def trial() -> None:
+        worker_took: list[float] = []
+        driver_took: list[float] = []
+        lp = LineProfiler(greenlet_worker, greenlet_driver, backend=backend)
+        lp.runcall(greenlet_driver, timed(wait, driver_took), timed(wait, worker_took), 3)
+        assert hits(lp, greenlet_worker) == {"for": 4, "call": 3, "switch": 3}
+        check(lp, greenlet_worker, {"call": sum(worker_took), "switch": sum(driver_took)})
+        driver = by_mark(lp, greenlet_driver)
+        switched = (driver["first"][1] + driver["switch"][1]) * lp.get_stats().unit
+        ratio = switched / sum(worker_took)
+        assert UNDER_VALGRIND or LOW <= ratio <= HIGH, ratio
+        check(lp, greenlet_driver, {"call": sum(driver_took)})
 
     tries(trial)
 

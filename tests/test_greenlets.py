@@ -12,6 +12,7 @@ import pytest
 from lineprof import LineProfiler, _lineprof
 from tests import targets
 from tests.conftest import by_mark, run_code
+from tests.test_memory import SLACK, MiB, memory_by_mark
 
 greenlet = pytest.importorskip("greenlet")
 
@@ -97,6 +98,20 @@ def test_a_greenlet_switched_out_when_profiling_stops(make: Make) -> None:
     assert by_mark(lp, waiter) == {"before": (1, 1), "out": (1, 5)}
 
 
+def test_a_greenlet_killed_while_switched_out(make: Make) -> None:
+    """GreenletExit thrown into it (gevent's kill, a greenlet collected while suspended): the
+    line it waited in ends there, and its frames leave its stack."""
+    lp = make(waiter)
+    g = greenlet.greenlet(waiter)
+    with lp:
+        g.switch(greenlet.getcurrent())
+        targets.tick(5)
+        g.throw()
+        assert g.dead
+        targets.tick(7)  # the main greenlet's, not the waiter's
+    assert by_mark(lp, waiter) == {"before": (1, 1), "out": (1, 5)}
+
+
 def test_the_programs_greenlet_tracer_still_runs_and_comes_back(make: Make) -> None:
     seen: list[str] = []
 
@@ -171,3 +186,30 @@ def test_greenlet_imported_after_profiling_began() -> None:
         "[(3, 0), (2, 4), (2, 6)]",
         "[(1, 0), (1, 2), (3, 0), (2, 6), (2, 2)]",
     ]
+
+
+def allocating_worker(main: greenlet.greenlet, kept: list[bytearray]) -> None:
+    kept.append(bytearray(2**20))  # @alloc
+    main.switch()  # @out
+
+
+def allocating_driver(kept: list[bytearray]) -> None:
+    g = greenlet.greenlet(allocating_worker)  # @make
+    g.switch(greenlet.getcurrent(), kept)  # @first
+    kept.append(bytearray(3 * 2**20))  # @alloc
+    g.switch()  # @last
+
+
+def test_memory_mode_follows_greenlets_too(backend: str) -> None:
+    """Alloc is inclusive like time: the worker's allocation is its line's and, since the
+    driver's switch line waited for it, that line's too; the driver's own is its own line's,
+    and the worker's line switched out meanwhile is charged it (docs/limitations.md)."""
+    kept: list[bytearray] = []
+    lp = LineProfiler(allocating_worker, allocating_driver, backend=backend, memory=True)
+    lp.runcall(allocating_driver, kept)
+    worker = memory_by_mark(lp, allocating_worker)
+    driver = memory_by_mark(lp, allocating_driver)
+    assert MiB <= worker["alloc"][0] <= MiB + SLACK
+    assert MiB <= driver["first"][0] <= MiB + SLACK
+    assert 3 * MiB <= driver["alloc"][0] <= 3 * MiB + SLACK
+    assert 3 * MiB <= worker["out"][0] <= 3 * MiB + SLACK

@@ -160,7 +160,7 @@ lp_thread(LPModuleState *st)
         }
     }
     if (ts->epoch != st->epoch) {
-        lp_threadstate_catch_up(st, ts);
+        lp_threadstate_catch_up_own(st, ts);
     }
     if (st->memory && ts->mem_npy_gen != st->npy_gen) {
         lp_memhook_thread_numpy(st, ts);

@@ -106,11 +106,14 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
     }
     case PyTrace_RETURN: {
         LPThreadState *ts = lp_threadstate_current;
+        if (ts == NULL && st->nrunning > 0 && !st->error) {
+            ts = lp_thread(st); /* a frame running since before the session may be returning */
+        }
         if (st->error || ts == NULL) {
             return 0;
         }
         if (ts->epoch != st->epoch) {
-            lp_threadstate_catch_up(st, ts);
+            lp_threadstate_catch_up_own(st, ts);
         }
         if (ts->depth == 0) {
             return 0;
@@ -334,7 +337,7 @@ lp_setprofile_leave(LPModuleState *st)
     }
     ts->entry_hooked = 0;
     if (ts->epoch != st->epoch) {
-        lp_threadstate_catch_up(st, ts);
+        lp_threadstate_catch_up_own(st, ts);
     }
     /* Every profiled frame this thread entered since has returned, unless the session stopped
      * hooking on entry meanwhile: then the profile function stays. */

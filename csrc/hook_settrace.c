@@ -85,11 +85,14 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     }
     case PyTrace_RETURN: {
         LPThreadState *ts = lp_threadstate_current;
+        if (ts == NULL && st->nrunning > 0 && !st->error) {
+            ts = lp_thread(st); /* a frame running since before the session may be returning */
+        }
         if (st->error || ts == NULL) {
             return 0;
         }
         if (ts->epoch != st->epoch) {
-            lp_threadstate_catch_up(st, ts);
+            lp_threadstate_catch_up_own(st, ts);
         }
         if (ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
             return 0;

@@ -134,6 +134,16 @@ typedef struct LPThreadState {
     LPSavedStack *spare; /* owned, with its frames: kept from one switch for the next */
 } LPThreadState;
 
+/* A profiled frame another thread was running when the session started (threadstate.c,
+ * lp_threadstate_note_running): its line in progress is timed from then. */
+typedef struct {
+    PyObject *frame;     /* owned: the frame object, compared by identity */
+    LPCodeEntry *entry;  /* borrowed, as LPFrame.entry */
+    int row;             /* the line in progress then */
+    int hit;             /* its one hit is counted (at its first charge) */
+    int64_t t_start;     /* when its time starts (the session's start, or the last charge) */
+} LPRunning;
+
 /* ---- module state (module.c) ------------------------------------------------------------- */
 
 /* The timestamp-counter clock (timer.h) exists on x86-64 with GCC or Clang only (__rdtsc);
@@ -211,6 +221,14 @@ typedef struct {
     uint64_t reset_epoch;
     const LPCodeEntry *gone;
 
+    /* Profiled frames other threads were running when the session started, not yet on their
+     * stacks: each thread's first event of the session puts its own there (with their lines
+     * in progress since the start), and a stop charges those of threads that had none. */
+    LPRunning *running;
+    Py_ssize_t nrunning;
+    Py_ssize_t running_cap;
+    uint64_t running_fork_gen;
+
     /* sys.monitoring (3.12+); unused before. */
     PyObject *monitoring;                 /* owned: the sys.monitoring module */
     PyObject *callbacks[LP_NUM_EVENTS];   /* owned: our C callbacks */
@@ -271,6 +289,10 @@ LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
+void lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts);
+void lp_threadstate_note_running(LPModuleState *st);
+void lp_threadstate_drop_running(LPModuleState *st);
+void lp_threadstate_forget_running(LPModuleState *st, const LPCodeEntry *entry);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_free_current(void);
 void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended,

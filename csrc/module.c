@@ -228,6 +228,7 @@ lp_module_clear(PyObject *module)
     st->displaced_func = NULL;
     Py_CLEAR(st->str_f_trace_lines);
     Py_CLEAR(st->str_dead);
+    lp_threadstate_drop_running(st);
     return 0;
 }
 

@@ -71,6 +71,7 @@ lp_reg_unlisten(LPModuleState *st, LPReg *reg)
         st->epoch++;
         st->gone = reg->entry;
         lp_threadstate_catch_up_all(st);
+        lp_threadstate_forget_running(st, reg->entry);
     }
 }
 
@@ -114,6 +115,7 @@ lp_session_end(LPModuleState *st)
     }
     st->backend = LP_BACKEND_NONE;
     st->reset_epoch = ++st->epoch;
+    lp_threadstate_drop_running(st);
 }
 
 /* Raise the error the event path recorded, if any.  Returns -1 if one was raised. */
@@ -226,6 +228,9 @@ Tracer_enable(TracerObject *self, PyObject *arg)
     if (starting && st->backend == LP_BACKEND_SETPROFILE && lp_setprofile_start(st) < 0) {
         lp_tracer_stop(st, self);
         return NULL;
+    }
+    if (starting) {
+        lp_threadstate_note_running(st); /* after setprofile put trace functions in */
     }
     Py_RETURN_NONE;
 }

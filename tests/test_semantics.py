@@ -249,28 +249,108 @@ def test_threads_started_before_profiling(make: Make) -> None:
     assert by_mark(lp, body) == {"t": (1, 7)}
 
 
-def test_a_thread_already_inside_a_profiled_function_is_recorded_from_its_next_line(
-    make: Make,
-) -> None:
-    """A worker is waiting inside the function when profiling starts (a loop that runs all
-    session long is never called again): its lines are recorded from the next one on, on every
-    backend (setprofile recorded nothing there)."""
-    started, go = threading.Event(), threading.Event()
+def blocked(started: threading.Event, go: threading.Event) -> None:
+    """Unprofiled: say so, then wait for ``go`` (the calling line is in progress meanwhile)."""
+    started.set()
+    go.wait()
 
-    def inside() -> None:
-        started.set()  # @set
-        go.wait()  # @wait
-        targets.tick(4)  # @tick
-        targets.tick(1)  # @tick1
 
-    thread = threading.Thread(target=inside)
-    thread.start()
-    started.wait()
+def loops_blocking(started: threading.Event, gates: list[threading.Event]) -> None:
+    for gate in gates:  # @for
+        blocked(started, gate)  # @wait
+
+
+def returns_blocking(started: threading.Event, go: threading.Event) -> None:
+    return blocked(started, go)  # @wait
+
+
+def inside(started: threading.Event, go: threading.Event) -> None:
+    blocked(started, go)  # @wait
+    targets.tick(4)  # @tick
+    targets.tick(1)  # @tick1
+
+
+class Blocked:
+    """Another thread running a function until it blocks in its 'wait' line (blocked())."""
+
+    def __init__(self, func: Callable[..., None], gates: int) -> None:
+        self.started = threading.Event()
+        self.gates = [threading.Event() for _ in range(gates)]
+        args = (self.started, self.gates) if gates > 1 else (self.started, self.gates[0])
+        self.thread = threading.Thread(target=func, args=args)
+
+    def release(self, gate: int = 0) -> None:
+        """Let it go on past gate ``gate``; return once it blocks again or ends."""
+        self.started.clear()
+        self.gates[gate].set()
+        while self.thread.is_alive() and not self.started.wait(0.001):
+            pass
+
+
+@contextlib.contextmanager
+def a_thread_blocked_in(func: Callable[..., None], gates: int = 1) -> Iterator[Blocked]:
+    """The thread is blocked when the block starts; at its end it is let go and joined."""
+    blocked_thread = Blocked(func, gates)
+    blocked_thread.thread.start()
+    try:
+        blocked_thread.started.wait()
+        yield blocked_thread
+    finally:
+        for gate in blocked_thread.gates:
+            gate.set()
+        blocked_thread.thread.join()
+
+
+def test_a_thread_blocked_in_a_profiled_line_when_profiling_starts(make: Make) -> None:
+    """Its line in progress is timed from the start, and counts one hit, on every backend;
+    before, the thread was recorded only from its next line."""
     lp = make(inside)
-    with lp:
-        go.set()
-        thread.join()
-    assert by_mark(lp, inside) == {"tick": (1, 4), "tick1": (1, 1)}
+    with a_thread_blocked_in(inside) as other:
+        with lp:
+            targets.tick(6)
+            other.release()  # it ends
+    assert by_mark(lp, inside) == {"wait": (1, 6), "tick": (1, 4), "tick1": (1, 1)}
+
+
+def test_a_line_blocked_from_start_to_stop_reads_the_whole_session(make: Make) -> None:
+    lp = make(inside)
+    with a_thread_blocked_in(inside):
+        with lp:
+            targets.tick(6)
+        # the thread goes on once profiling has stopped: unrecorded
+    assert by_mark(lp, inside) == {"wait": (1, 6)}
+
+
+def test_results_read_meanwhile_show_a_blocked_lines_time_so_far(make: Make) -> None:
+    lp = make(inside)
+    with a_thread_blocked_in(inside):
+        with lp:
+            targets.tick(3)
+            assert by_mark(lp, inside) == {"wait": (1, 3)}
+            targets.tick(4)
+    assert by_mark(lp, inside) == {"wait": (1, 7)}
+
+
+def test_a_blocked_line_run_again_is_not_counted_twice(make: Make) -> None:
+    """The line in progress at the start ends; the loop comes back to it and blocks again."""
+    lp = make(loops_blocking)
+    with a_thread_blocked_in(loops_blocking, gates=2) as other:
+        with lp:
+            targets.tick(5)
+            other.release(0)  # blocked again, at the second gate
+            targets.tick(3)
+    assert by_mark(lp, loops_blocking) == {"for": (1, 0), "wait": (2, 8)}
+
+
+def test_a_blocked_line_that_returns(make: Make) -> None:
+    """The thread's first event after the start is its frame's return."""
+    lp = make(returns_blocking)
+    with a_thread_blocked_in(returns_blocking) as other:
+        with lp:
+            targets.tick(5)
+            other.release()  # it returns and ends
+            targets.tick(100)  # not the line's
+    assert by_mark(lp, returns_blocking) == {"wait": (1, 5)}
 
 
 def test_two_profilers_on_one_function(make: Make) -> None:

@@ -170,6 +170,10 @@ def greenlet_driver(wait: Wait, worker_wait: Wait, n: int) -> None:
         g.switch()  # @switch
 
 
+def waiting(wait: Wait) -> None:
+    wait()  # @call
+
+
 def handlers(wait: Wait) -> None:
     try:
         wait_then_raise(wait)  # @raise
@@ -357,6 +361,32 @@ def test_two_greenlets_switching(backend: str, wait: Wait) -> None:
         ratio = switched / sum(worker_took)
         assert UNDER_VALGRIND or LOW <= ratio <= HIGH, ratio
         check(lp, greenlet_driver, {"call": sum(driver_took)})
+
+    tries(trial)
+
+
+def test_a_thread_already_waiting_when_profiling_starts(backend: str) -> None:
+    """Its line reads what is left of the wait from the start: at least the wall time from
+    just after the start to the wait's end."""
+
+    def trial() -> None:
+        started = threading.Event()
+        ends: list[float] = []
+
+        def wait() -> None:
+            started.set()
+            time.sleep(0.03)
+            ends.append(time.perf_counter())
+
+        thread = threading.Thread(target=waiting, args=(wait,))
+        thread.start()
+        started.wait()
+        lp = LineProfiler(waiting, backend=backend)
+        with lp:
+            after_start = time.perf_counter()
+            thread.join()
+        assert hits(lp, waiting) == {"call": 1}
+        check(lp, waiting, {"call": ends[0] - after_start})
 
     tries(trial)
 

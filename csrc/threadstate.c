@@ -331,6 +331,7 @@ lp_threadstate_flush(LPModuleState *st)
     lp_charge_running(st, now);
     LPThreadState *ts = lp_threadstate_current;
     if (ts != NULL && st->memory) {
+        lp_threadstate_catch_up_own(st, ts); /* a stack of an earlier session has nothing here */
         /* Top down, so each frame's peak reaches the frames below before they are charged. */
         for (int i = ts->depth - 1; i >= 0; i--) {
             lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
@@ -466,7 +467,7 @@ lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended, c
     if (ts == NULL || origin == target) {
         return; /* no profiled event on this thread yet: no stack to put aside */
     }
-    lp_threadstate_catch_up(st, ts);
+    lp_threadstate_catch_up_own(st, ts);
     if (origin_ended) {
         /* Frames whose exit no hook reported: they will not run again, and nothing says when
          * their lines ended, so they are let go uncharged rather than timed on for ever. */

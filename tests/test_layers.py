@@ -36,7 +36,16 @@ LAYERS: list[tuple[str, set[str]]] = [
 BENCHMARK_LAYERS: list[tuple[str, set[str]]] = [
     (
         "shared",
-        {"envs", "tables", "workloads", "profilers", "quick_overhead", "startup", "memory_mode"},
+        {
+            "envs",
+            "tables",
+            "workloads",
+            "profilers",
+            "quick_overhead",
+            "startup",
+            "memory_mode",
+            "greenlet_switch",
+        },
     ),
     ("measurements", {"accuracy", "memory"}),
     ("entry points", {"child", "run"}),

@@ -140,7 +140,6 @@ typedef struct {
     PyObject *frame;     /* owned: the frame object, compared by identity */
     LPCodeEntry *entry;  /* borrowed, as LPFrame.entry */
     int row;             /* the line in progress then */
-    int hit;             /* its one hit is counted (at its first charge) */
     int64_t t_start;     /* when its time starts (the session's start, or the last charge) */
 } LPRunning;
 

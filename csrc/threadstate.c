@@ -683,7 +683,7 @@ lp_note_frame(LPModuleState *st, PyFrameObject *frame, void *arg)
         st->running = bigger;
         st->running_cap = cap;
     }
-    st->running[st->nrunning++] = (LPRunning){Py_NewRef(frame), entry, row, 0, *(int64_t *)arg};
+    st->running[st->nrunning++] = (LPRunning){Py_NewRef(frame), entry, row, *(int64_t *)arg};
     return 0;
 }
 
@@ -714,9 +714,8 @@ lp_find_noted(LPModuleState *st, PyFrameObject *frame, void *arg)
 }
 
 /* This thread's first event of the session: its noted frames go on its stack, outermost first,
- * their lines in progress since they were noted.  Each such line counts one hit (once), as a
- * line that ran in the session: a row with time and no hit would read as nothing per hit, and
- * line_profiler's viewer divides by the hits of a .lprof row. */
+ * their lines in progress since they were noted.  No hit: the line started before (Python
+ * reports a line with time and no hit as one hit, profiler.py). */
 static void
 lp_adopt_running(LPModuleState *st, LPThreadState *ts)
 {
@@ -740,9 +739,6 @@ lp_adopt_running(LPModuleState *st, LPThreadState *ts)
         const void *key = st->backend == LP_BACKEND_MONITORING ? NULL : (const void *)noted->frame;
         if (lp_push(st, ts, noted->entry, key, noted->row, noted->t_start) == NULL) {
             break; /* the error is recorded: profiling stops */
-        }
-        if (!noted->hit) {
-            lp_hit(noted->entry, noted->row);
         }
     }
     /* Taken, highest index first so the ones still to drop keep theirs. */
@@ -800,10 +796,6 @@ lp_charge_running(LPModuleState *st, int64_t now)
         const LPCodeEntry *entry = noted->entry;
         for (int k = 0; k < entry->nsinks; k++) {
             entry->sinks[k][noted->row].time += elapsed;
-        }
-        if (!noted->hit) {
-            lp_hit(entry, noted->row);
-            noted->hit = 1;
         }
         noted->t_start = now;
     }

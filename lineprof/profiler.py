@@ -578,7 +578,13 @@ class LineProfiler:
         scale = clock.ns_per_unit() if table else 1.0
         for code, units in table:
             key = (code.co_filename, code.co_firstlineno, self._qualnames[id(code)])
-            rows = [(line, hits, round(t * scale), round(s * scale)) for line, hits, t, s in units]
+            # A line that ran with no start of its own here (in progress when profiling
+            # started, or where a generator resumed) counts one hit: a row with time and no
+            # hit has no time per hit, and line_profiler's viewer divides by it.
+            rows = [
+                (line, hits or (1 if t else 0), round(t * scale), round(s * scale))
+                for line, hits, t, s in units
+            ]
             lines = [(line, hits, ns - spent if subtract else ns) for line, hits, ns, spent in rows]
             # Distinct code objects with one name and place (e.g. a function defined again by
             # exec) are reported together.

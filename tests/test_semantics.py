@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
 import threading
 from collections.abc import Callable, Iterator
+from pathlib import Path
 
 import pytest
 
@@ -43,6 +45,30 @@ def test_recursion_charges_the_calling_line_the_whole_call(make: Make) -> None:
         "call": (3, 36),
         "tick10": (3, 30),
     }
+
+
+def resumes_inside_a_line() -> Iterator[None]:
+    targets.tick((yield))  # @resume
+    targets.tick(1)  # @next
+
+
+def test_a_line_with_time_and_no_start_of_its_own_reads_one_hit(make: Make, tmp_path: Path) -> None:
+    """The generator started before profiling and was suspended inside its 'resume' line:
+    resumed, the line runs on (5) with no start of its own in the session.  It reads one hit,
+    and line_profiler's viewer, which divides by the hits, shows the saved .lprof."""
+    generator = resumes_inside_a_line()
+    next(generator)
+    lp = make(resumes_inside_a_line)
+    with lp, contextlib.suppress(StopIteration):
+        generator.send(5)
+    assert by_mark(lp, resumes_inside_a_line) == {"resume": (1, 5), "next": (1, 1)}
+    line_profiler = pytest.importorskip("line_profiler")
+    path = str(tmp_path / "out.lprof")
+    lp.dump_stats(path)
+    saved = line_profiler.load_stats(path)
+    shown = io.StringIO()
+    line_profiler.show_text(saved.timings, saved.unit, stream=shown)
+    assert "targets.tick((yield))" in shown.getvalue()
 
 
 def test_generator_suspension_is_not_charged(make: Make) -> None:
@@ -302,8 +328,8 @@ def a_thread_blocked_in(func: Callable[..., None], gates: int = 1) -> Iterator[B
 
 
 def test_a_thread_blocked_in_a_profiled_line_when_profiling_starts(make: Make) -> None:
-    """Its line in progress is timed from the start, and counts one hit, on every backend;
-    before, the thread was recorded only from its next line."""
+    """Its line in progress is timed from the start, on every backend, and reads one hit (it
+    has time; profiler.py); before, the thread was recorded only from its next line."""
     lp = make(inside)
     with a_thread_blocked_in(inside) as other:
         with lp:
@@ -332,14 +358,15 @@ def test_results_read_meanwhile_show_a_blocked_lines_time_so_far(make: Make) -> 
 
 
 def test_a_blocked_line_run_again_is_not_counted_twice(make: Make) -> None:
-    """The line in progress at the start ends; the loop comes back to it and blocks again."""
+    """The line in progress at the start ends; the loop comes back to it and blocks again: one
+    start in the session, both runs' time."""
     lp = make(loops_blocking)
     with a_thread_blocked_in(loops_blocking, gates=2) as other:
         with lp:
             targets.tick(5)
             other.release(0)  # blocked again, at the second gate
             targets.tick(3)
-    assert by_mark(lp, loops_blocking) == {"for": (1, 0), "wait": (2, 8)}
+    assert by_mark(lp, loops_blocking) == {"for": (1, 0), "wait": (1, 8)}
 
 
 def test_a_blocked_line_that_returns(make: Make) -> None:

@@ -296,6 +296,8 @@ void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_free_current(void);
 void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended,
                            const void *target);
+PyObject *lp_threadstate_py_greenlet_switched(PyObject *module, PyObject *const *args,
+                                              Py_ssize_t nargs);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS
  * space glibc keeps for modules loaded later. */

@@ -1,6 +1,6 @@
 /* module.c: lineprof._lineprof module initialisation (multi-phase, PEP 489) and module state.
  * No logic lives here. */
-#include "events.h"
+#include "lineprof.h"
 
 #include <limits.h>
 
@@ -40,41 +40,6 @@ lp_py_take_hooks_displaced(PyObject *module, PyObject *Py_UNUSED(unused))
     Py_ssize_t count = st->hooks_displaced;
     st->hooks_displaced = 0;
     return PyLong_FromSsize_t(count);
-}
-
-/* greenlet_switched(event, (origin, target)): the greenlet tracing function
- * (greenlet.settrace) lineprof/greenlets.py installs.  Never raises: it runs inside the
- * program's switch. */
-static PyObject *
-lp_py_greenlet_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
-{
-    LPModuleState *st = lp_state(module);
-    if (nargs != 2 || st->nactive == 0 || st->error || !PyTuple_Check(args[1]) ||
-        PyTuple_GET_SIZE(args[1]) != 2) {
-        Py_RETURN_NONE;
-    }
-    int64_t t_in = lp_timer_now(st);
-    PyObject *origin = PyTuple_GET_ITEM(args[1], 0);
-    LPThreadState *ts = lp_threadstate_current;
-    int origin_ended = 0;
-    if (ts != NULL && ts->depth > 0) {
-        /* greenlet's own attribute (a C getter): true once the greenlet has finished.  Read
-         * with any exception of the switch ('throw') set aside, and no error of ours left. */
-        PyObject *type, *value, *tb;
-        PyErr_Fetch(&type, &value, &tb);
-        PyObject *dead = PyObject_GetAttr(origin, st->str_dead);
-        origin_ended = dead != NULL && PyObject_IsTrue(dead) == 1;
-        Py_XDECREF(dead);
-        PyErr_Clear();
-        PyErr_Restore(type, value, tb);
-    }
-    lp_threadstate_switch(st, origin, origin_ended, PyTuple_GET_ITEM(args[1], 1));
-    lp_setprofile_switched(st);
-    if (ts != NULL) {
-        /* lineprof's own time, taken out of the lines running around it like a callback's */
-        lp_spend(ts, t_in, lp_timer_now(st));
-    }
-    Py_RETURN_NONE;
 }
 
 /* Tests: lower the per-thread frame limit to reach the event path's error handling. */
@@ -121,7 +86,8 @@ static PyMethodDef lp_module_methods[] = {
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
-    {"greenlet_switched", (PyCFunction)(void (*)(void))lp_py_greenlet_switched, METH_FASTCALL,
+    {"greenlet_switched", (PyCFunction)(void (*)(void))lp_threadstate_py_greenlet_switched,
+     METH_FASTCALL,
      "greenlet_switched(event, (origin, target)): greenlet's tracing function; tells the "
      "profiler which greenlet's frames run from now on (lineprof/greenlets.py)."},
     {"take_hooks_displaced", lp_py_take_hooks_displaced, METH_NOARGS,

@@ -311,7 +311,7 @@ lp_charge_every_thread(const LPModuleState *st, int64_t now)
             continue;
         }
         if (ts->epoch < st->reset_epoch) {
-            continue; /* no event this session: nothing on it to charge (its own thread empties it) */
+            continue; /* no event this session: nothing to charge; its own thread empties it */
         }
         lp_charge_in_progress(st, ts, now);
     }
@@ -546,6 +546,41 @@ lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended, c
     if (st->memory) {
         ts->mem_peak = lp_mem_live(ts); /* the target's line in progress goes on from here */
     }
+}
+
+/* greenlet_switched(event, (origin, target)): the greenlet tracing function
+ * (greenlet.settrace) lineprof/greenlets.py installs.  Never raises: it runs inside the
+ * program's switch. */
+PyObject *
+lp_threadstate_py_greenlet_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_state(module);
+    if (nargs != 2 || st->nactive == 0 || st->error || !PyTuple_Check(args[1]) ||
+        PyTuple_GET_SIZE(args[1]) != 2) {
+        Py_RETURN_NONE;
+    }
+    int64_t t_in = lp_timer_now(st);
+    PyObject *origin = PyTuple_GET_ITEM(args[1], 0);
+    LPThreadState *ts = lp_threadstate_current;
+    int origin_ended = 0;
+    if (ts != NULL && ts->depth > 0) {
+        /* greenlet's own attribute (a C getter): true once the greenlet has finished.  Read
+         * with any exception of the switch ('throw') set aside, and no error of ours left. */
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyObject *dead = PyObject_GetAttr(origin, st->str_dead);
+        origin_ended = dead != NULL && PyObject_IsTrue(dead) == 1;
+        Py_XDECREF(dead);
+        PyErr_Clear();
+        PyErr_Restore(type, value, tb);
+    }
+    lp_threadstate_switch(st, origin, origin_ended, PyTuple_GET_ITEM(args[1], 1));
+    lp_setprofile_switched(st);
+    if (ts != NULL) {
+        /* lineprof's own time, taken out of the lines running around it like a callback's */
+        lp_spend(ts, t_in, lp_timer_now(st));
+    }
+    Py_RETURN_NONE;
 }
 
 /* ---- frames other threads were running when the session started ----------------------------

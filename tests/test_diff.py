@@ -193,9 +193,11 @@ def test_fail_over(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[s
 
 def test_real_clock_ten_times_slower_line(backend: str, tmp_path: Path) -> None:
     def wait(n: int) -> None:
-        """n / 10 µs of sleep: a known wait, so the ratio holds on a slow build too (a busy
-        loop under ASan read 1.2x where it should 10x)."""
-        time.sleep(n * 1e-7)
+        """n / 2 µs of sleep: a known wait, so the ratio holds on a slow build too (a busy
+        loop under ASan read 1.2x where it should 10x), and long enough (10 ms against
+        100 ms) that a sleep overshooting by a few ms on a loaded machine does not bend it
+        (at 2 against 20 ms, 2 read 5.9 once: a ratio of 3.4)."""
+        time.sleep(n * 5e-7)
 
     path = tmp_path / "program.py"
     extra: dict[str, Callable[..., Any]] = {"tick": wait}

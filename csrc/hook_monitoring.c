@@ -1,6 +1,9 @@
 /* hook_monitoring.c: the sys.monitoring hook (PEP 669, CPython 3.12+).
  *
- * Our callbacks are C builtins (METH_FASTCALL) registered with sys.monitoring.register_callback.
+ * Our callbacks are objects of a small type of ours whose vectorcall is the C function itself
+ * (LPCallback below), registered with sys.monitoring.register_callback: CPython calls the
+ * function directly, without a builtin function's recursion check and argument checks, and
+ * the function finds the module state in the object, without a call to reach it.
  * Events are switched on with set_local_events on registered code objects only, so code that
  * is not profiled runs untouched.  PY_UNWIND and PY_THROW cannot be set locally (they are not
  * tied to an instruction), so they are set for our tool globally while profiling is on; for
@@ -16,10 +19,57 @@
  */
 #include "events.h"
 
+#include <stddef.h> /* offsetof */
+
 #if LP_HAVE_SYS_MONITORING
 
 static const char *const lp_event_names[LP_NUM_EVENTS] = {
     "PY_START", "PY_RESUME", "PY_RETURN", "PY_YIELD", "LINE", "PY_UNWIND", "PY_THROW",
+};
+
+/* A callback: CPython calls `vectorcall` with the event's arguments.  The object holds its type,
+ * which holds the module, so `st` lives as long as the object. */
+typedef struct {
+    PyObject_HEAD
+    vectorcallfunc vectorcall;
+    LPModuleState *st;
+} LPCallback;
+
+static int
+LPCallback_traverse(PyObject *self, visitproc visit, void *arg)
+{
+    Py_VISIT(Py_TYPE(self));
+    return 0;
+}
+
+static void
+LPCallback_dealloc(PyObject *self)
+{
+    PyTypeObject *tp = Py_TYPE(self);
+    PyObject_GC_UnTrack(self);
+    tp->tp_free(self);
+    Py_DECREF(tp);
+}
+
+static PyMemberDef LPCallback_members[] = {
+    {"__vectorcalloffset__", Py_T_PYSSIZET, offsetof(LPCallback, vectorcall), Py_READONLY, NULL},
+    {NULL, 0, 0, 0, NULL},
+};
+
+static PyType_Slot LPCallback_slots[] = {
+    {Py_tp_traverse, LPCallback_traverse},
+    {Py_tp_dealloc, LPCallback_dealloc},
+    {Py_tp_call, PyVectorcall_Call},
+    {Py_tp_members, LPCallback_members},
+    {0, NULL},
+};
+
+static PyType_Spec LPCallback_spec = {
+    .name = "lineprof._lineprof.MonitoringCallback",
+    .basicsize = sizeof(LPCallback),
+    .flags = Py_TPFLAGS_DEFAULT | Py_TPFLAGS_HAVE_GC | Py_TPFLAGS_HAVE_VECTORCALL |
+             Py_TPFLAGS_IMMUTABLETYPE | Py_TPFLAGS_DISALLOW_INSTANTIATION,
+    .slots = LPCallback_slots,
 };
 
 /* The entry for `code` if some enabled profiler listens to it. */
@@ -39,9 +89,10 @@ lp_listened_entry(LPModuleState *st, PyObject *code)
 
 /* LINE(code, line_number) */
 static PyObject *
-lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+lp_mon_line(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LPModuleState *st = lp_state(module);
+    LPModuleState *st = ((LPCallback *)callback)->st;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int64_t t = lp_timer_now(st);
     if (nargs < 2) {
         st->error = LP_ERR_BAD_EVENT;
@@ -56,9 +107,10 @@ lp_mon_line(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_START(code, instruction_offset) */
 static PyObject *
-lp_mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+lp_mon_start(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LPModuleState *st = lp_state(module);
+    LPModuleState *st = ((LPCallback *)callback)->st;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int64_t t = lp_timer_now(st);
     if (nargs < 2) {
         st->error = LP_ERR_BAD_EVENT;
@@ -74,9 +126,10 @@ lp_mon_start(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 /* PY_RESUME(code, instruction_offset) and PY_THROW(code, instruction_offset, exception): the
  * frame continues the line it was suspended on. */
 static PyObject *
-lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LPModuleState *st = lp_state(module);
+    LPModuleState *st = ((LPCallback *)callback)->st;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int64_t t = lp_timer_now(st);
     if (nargs < 2) {
         st->error = LP_ERR_BAD_EVENT;
@@ -91,9 +144,10 @@ lp_mon_resume(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
 
 /* PY_RETURN, PY_YIELD, PY_UNWIND: (code, instruction_offset, value) */
 static PyObject *
-lp_mon_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
+lp_mon_exit(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
 {
-    LPModuleState *st = lp_state(module);
+    LPModuleState *st = ((LPCallback *)callback)->st;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
     int64_t t = lp_timer_now(st);
     if (nargs < 1) {
         st->error = LP_ERR_BAD_EVENT;
@@ -106,20 +160,11 @@ lp_mon_exit(PyObject *module, PyObject *const *args, Py_ssize_t nargs)
     Py_RETURN_NONE;
 }
 
-static PyMethodDef lp_callback_defs[LP_NUM_EVENTS] = {
-    [LP_EV_PY_START] = {"_on_py_start", (PyCFunction)(void (*)(void))lp_mon_start, METH_FASTCALL,
-                        NULL},
-    [LP_EV_PY_RESUME] = {"_on_py_resume", (PyCFunction)(void (*)(void))lp_mon_resume,
-                         METH_FASTCALL, NULL},
-    [LP_EV_PY_RETURN] = {"_on_py_return", (PyCFunction)(void (*)(void))lp_mon_exit,
-                         METH_FASTCALL, NULL},
-    [LP_EV_PY_YIELD] = {"_on_py_yield", (PyCFunction)(void (*)(void))lp_mon_exit, METH_FASTCALL,
-                        NULL},
-    [LP_EV_LINE] = {"_on_line", (PyCFunction)(void (*)(void))lp_mon_line, METH_FASTCALL, NULL},
-    [LP_EV_PY_UNWIND] = {"_on_py_unwind", (PyCFunction)(void (*)(void))lp_mon_exit,
-                         METH_FASTCALL, NULL},
-    [LP_EV_PY_THROW] = {"_on_py_throw", (PyCFunction)(void (*)(void))lp_mon_resume,
-                        METH_FASTCALL, NULL},
+static const vectorcallfunc lp_callback_funcs[LP_NUM_EVENTS] = {
+    [LP_EV_PY_START] = lp_mon_start,   [LP_EV_PY_RESUME] = lp_mon_resume,
+    [LP_EV_PY_RETURN] = lp_mon_exit,   [LP_EV_PY_YIELD] = lp_mon_exit,
+    [LP_EV_LINE] = lp_mon_line,        [LP_EV_PY_UNWIND] = lp_mon_exit,
+    [LP_EV_PY_THROW] = lp_mon_resume,
 };
 
 /* The tool ids lineprof may take, in the order it tries them.  The ids CPython names are a
@@ -155,6 +200,7 @@ int
 lp_monitoring_init(LPModuleState *st, PyObject *module)
 {
     PyObject *events = NULL;
+    PyTypeObject *callback_type = NULL;
     st->monitoring = PyImport_ImportModule("sys.monitoring");
     if (st->monitoring == NULL) {
         /* sys.monitoring is an attribute of sys, not an importable submodule. */
@@ -173,6 +219,10 @@ lp_monitoring_init(LPModuleState *st, PyObject *module)
     if (events == NULL) {
         return -1;
     }
+    callback_type = (PyTypeObject *)PyType_FromModuleAndSpec(module, &LPCallback_spec, NULL);
+    if (callback_type == NULL) {
+        goto error;
+    }
     for (int i = 0; i < LP_NUM_EVENTS; i++) {
         PyObject *bit = PyObject_GetAttrString(events, lp_event_names[i]);
         if (bit == NULL) {
@@ -183,11 +233,17 @@ lp_monitoring_init(LPModuleState *st, PyObject *module)
         if (st->event_bits[i] == -1 && PyErr_Occurred()) {
             goto error;
         }
-        st->callbacks[i] = PyCFunction_NewEx(&lp_callback_defs[i], module, NULL);
-        if (st->callbacks[i] == NULL) {
+        LPCallback *callback = PyObject_GC_New(LPCallback, callback_type);
+        if (callback == NULL) {
             goto error;
         }
+        Py_INCREF(callback_type); /* each object holds its heap type */
+        callback->vectorcall = lp_callback_funcs[i];
+        callback->st = st;
+        PyObject_GC_Track(callback);
+        st->callbacks[i] = (PyObject *)callback;
     }
+    Py_CLEAR(callback_type);
     Py_CLEAR(events);
     /* TOOL_IDS: the ids lineprof tries, in order; tool_id() says which one it holds. */
     PyObject *ids = lp_monitoring_tool_ids();
@@ -199,6 +255,7 @@ lp_monitoring_init(LPModuleState *st, PyObject *module)
     return 0;
 
 error:
+    Py_XDECREF(callback_type);
     Py_XDECREF(events);
     return -1;
 }

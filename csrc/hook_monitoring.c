@@ -87,6 +87,21 @@ lp_listened_entry(LPModuleState *st, PyObject *code)
 }
 
 
+/* The entry of the frame on top of this thread's stack when `code` is its code: almost every
+ * line event is the running frame's, and this saves the code-extra lookup.  A stack of the
+ * current epoch holds no frame of code that lost its last listening profiler (threadstate.c,
+ * lp_threadstate_catch_up_all), so the entry is listened to, as lp_listened_entry's. */
+static inline LPCodeEntry *
+lp_top_entry(const LPModuleState *st, PyObject *code)
+{
+    const LPThreadState *ts = lp_threadstate_current;
+    if (ts == NULL || ts->depth == 0 || ts->epoch != st->epoch || st->error) {
+        return NULL;
+    }
+    LPCodeEntry *entry = ts->frames[ts->depth - 1].entry;
+    return entry->code == code ? entry : NULL;
+}
+
 /* LINE(code, line_number) */
 static PyObject *
 lp_mon_line(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
@@ -98,7 +113,10 @@ lp_mon_line(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *
         st->error = LP_ERR_BAD_EVENT;
         Py_RETURN_NONE;
     }
-    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    LPCodeEntry *entry = lp_top_entry(st, args[0]);
+    if (entry == NULL) {
+        entry = lp_listened_entry(st, args[0]);
+    }
     if (entry != NULL) {
         lp_event_line(st, entry, NULL, lp_row_for_line(entry, lp_long_value(args[1])), t);
     }

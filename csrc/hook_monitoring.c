@@ -88,7 +88,7 @@ lp_listened_entry(LPModuleState *st, PyObject *code)
 
 
 /* The entry of the frame on top of this thread's stack when `code` is its code: almost every
- * line event is the running frame's, and this saves the code-extra lookup.  A stack of the
+ * line, return or yield event is the running frame's, and this saves the code-extra lookup.  A stack of the
  * current epoch holds no frame of code that lost its last listening profiler (threadstate.c,
  * lp_threadstate_catch_up_all), so the entry is listened to, as lp_listened_entry's. */
 static inline LPCodeEntry *
@@ -171,7 +171,10 @@ lp_mon_exit(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *
         st->error = LP_ERR_BAD_EVENT;
         Py_RETURN_NONE;
     }
-    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    LPCodeEntry *entry = lp_top_entry(st, args[0]); /* the frame leaving is the top one */
+    if (entry == NULL) {
+        entry = lp_listened_entry(st, args[0]);
+    }
     if (entry != NULL) {
         lp_event_exit(st, entry, NULL, t);
     }

@@ -22,6 +22,7 @@ while one is running.  A process forked later keeps the choice and the start of 
 
 from __future__ import annotations
 
+import _thread
 import os
 import sys
 import time
@@ -49,12 +50,20 @@ def current() -> str:
     return _lineprof.clock_name()
 
 
+# Two threads starting the first session at once: the second waits for the first's choice, which
+# may release the GIL (it reads files), instead of choosing again once the first's session has
+# started and the clock can no longer change.
+_choosing = _thread.allocate_lock()
+
+
 def ensure() -> str:
     """Choose the clock if this process has not yet (LINEPROF_CLOCK decides); return it.
     Call only while no profiler is enabled."""
     global _chosen
     if _chosen is None:
-        _chosen = choose(environment.clock())
+        with _choosing:
+            if _chosen is None:
+                _chosen = choose(environment.clock())
     return _chosen
 
 

@@ -267,3 +267,41 @@ def test_first_session_chooses_the_clock(setting: str) -> None:
     assert result.stdout.split() == ["monotonic", expected]
     warned = "TSC clock cannot be used" in result.stderr
     assert warned == (setting == "tsc" and not TSC_USABLE)
+
+
+def test_two_threads_starting_the_first_session_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """While one thread chooses the clock (reading files, the GIL let go), another starts its
+    first session: it waits for the choice instead of choosing again once a session runs
+    ("cannot change the clock while profiling" raised from enable(); a stress run on 3.12)."""
+    monkeypatch.setattr(clock, "_chosen", None)
+    real_check = clock.tsc_unusable
+    other = LineProfiler(targets.basic)
+    other_done = threading.Event()
+    errors: list[BaseException] = []
+
+    def other_thread() -> None:
+        try:
+            other.enable()
+        except BaseException as exc:  # noqa: BLE001 - reported by the assertion below
+            errors.append(exc)
+        other_done.set()
+
+    calls = 0
+
+    def slow_check() -> str | None:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            threading.Thread(target=other_thread).start()
+            other_done.wait(0.5)  # without the lock, the other thread's session starts here
+        return real_check()
+
+    monkeypatch.setattr(clock, "tsc_unusable", slow_check)
+    lp = LineProfiler(targets.basic)
+    try:
+        lp.enable()
+        assert other_done.wait(10)
+    finally:
+        lp.disable()
+        other.disable()
+    assert errors == []

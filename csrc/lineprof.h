@@ -245,6 +245,10 @@ typedef struct {
     Py_ssize_t hooks_displaced;
     PyObject *str_f_trace_lines; /* owned, interned */
     PyObject *str_dead;          /* owned, interned: greenlet's attribute (module.c) */
+    /* owned, or NULL: what each thread does for itself at its first event of a session, set by
+     * Python (set_thread_setup: greenlets.follow, since greenlet's tracing function belongs
+     * to a thread and only that thread can set it); see lp_thread_setup. */
+    PyObject *thread_setup;
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
     PyObject *entry_type;  /* owned: the EntryWrapper heap type (entry.c) */
@@ -298,6 +302,7 @@ void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_end
                            const void *target);
 PyObject *lp_threadstate_py_greenlet_switched(PyObject *module, PyObject *const *args,
                                               Py_ssize_t nargs);
+PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS
  * space glibc keeps for modules loaded later. */

@@ -90,6 +90,9 @@ static PyMethodDef lp_module_methods[] = {
      METH_FASTCALL,
      "greenlet_switched(event, (origin, target)): greenlet's tracing function; tells the "
      "profiler which greenlet's frames run from now on (lineprof/greenlets.py)."},
+    {"set_thread_setup", lp_threadstate_py_set_thread_setup, METH_O,
+     "set_thread_setup(func or None): func() is called by each thread at its first event of a "
+     "session, in that thread (lineprof/greenlets.py)."},
     {"take_hooks_displaced", lp_py_take_hooks_displaced, METH_NOARGS,
      "take_hooks_displaced() -> int: times another tool's hook stood where lineprof's had to "
      "be since the last call (3.10/3.11); resets the count."},
@@ -175,6 +178,7 @@ lp_module_traverse(PyObject *module, visitproc visit, void *arg)
     Py_VISIT(st->prev_thread_hook);
     Py_VISIT(st->displaced_obj);
     Py_VISIT(st->entry_type);
+    Py_VISIT(st->thread_setup);
     return 0;
 }
 
@@ -194,6 +198,7 @@ lp_module_clear(PyObject *module)
     st->displaced_func = NULL;
     Py_CLEAR(st->str_f_trace_lines);
     Py_CLEAR(st->str_dead);
+    Py_CLEAR(st->thread_setup);
     lp_threadstate_drop_running(st);
     return 0;
 }

@@ -29,6 +29,7 @@ static uint64_t lp_fork_gen = 0; /* fork()s this process has come out of as the 
 
 static void lp_adopt_running(LPModuleState *st, LPThreadState *ts);
 static void lp_charge_running(LPModuleState *st, int64_t now);
+static void lp_thread_setup(LPModuleState *st);
 
 #define LP_INITIAL_FRAMES 64
 /* A greenlet's own stack starts small: a gevent server may keep thousands of them aside. */
@@ -157,6 +158,7 @@ lp_threadstate_create(LPModuleState *st)
     if (st->nrunning > 0) {
         lp_adopt_running(st, ts);
     }
+    lp_thread_setup(st);
     return ts;
 }
 
@@ -238,6 +240,44 @@ lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts)
     if (new_session && st->nrunning > 0) {
         lp_adopt_running(st, ts);
     }
+    if (new_session) {
+        lp_thread_setup(st);
+    }
+}
+
+/* This thread's first event of a session: what Python asked each thread to do for itself
+ * (set_thread_setup), now, in it.  Its stack has caught up, so the events the call raises, if
+ * any reach lineprof, find it so and do not call again.  An exception in flight (an unwind
+ * event) is set aside meanwhile; a failure is reported as unraisable, never raised into the
+ * program. */
+static void
+lp_thread_setup(LPModuleState *st)
+{
+    if (st->thread_setup == NULL || st->nactive == 0) {
+        return;
+    }
+    PyObject *setup = Py_NewRef(st->thread_setup); /* the call may replace it */
+    PyObject *type, *value, *tb;
+    PyErr_Fetch(&type, &value, &tb);
+    PyObject *result = PyObject_CallNoArgs(setup);
+    if (result == NULL) {
+        PyErr_WriteUnraisable(setup);
+    }
+    Py_XDECREF(result);
+    Py_DECREF(setup);
+    PyErr_Restore(type, value, tb);
+}
+
+PyObject *
+lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup)
+{
+    LPModuleState *st = lp_state(module);
+    if (setup != Py_None && !PyCallable_Check(setup)) {
+        PyErr_SetString(PyExc_TypeError, "set_thread_setup() takes a callable or None");
+        return NULL;
+    }
+    Py_XSETREF(st->thread_setup, setup == Py_None ? NULL : Py_NewRef(setup));
+    Py_RETURN_NONE;
 }
 
 static void

@@ -56,6 +56,9 @@ def greenlet_switched(event: str, args: tuple[object, object], /) -> None:
     """greenlet's tracing function (greenlets.py): the greenlet args[0] has just switched to
     args[1] on this thread."""
 
+def set_thread_setup(setup: Callable[[], object] | None, /) -> None:
+    """setup() is called by each thread, in it, at its first event of each session."""
+
 def take_hooks_displaced() -> int:
     """How often, since the last call, another tool's profile or trace function stood where
     lineprof's had to be (3.10/3.11: a debugger, coverage or cProfile started after lineprof);

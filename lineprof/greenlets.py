@@ -10,10 +10,14 @@ aside and brings the target's back.  A greenlet is then timed as a thread: a lin
 out (a gevent socket read, ``gevent.sleep``) is charged the wall time until its greenlet runs
 on, what it waited, and what the greenlets that ran meanwhile did is theirs.
 
-greenlet's tracing function belongs to a thread: lineprof's goes in on the thread that starts
-profiling, or that registers a function while profiling (profiler.py), once greenlet is
-imported.  It stands in front of one already there, which is called after it.  greenlet is
-never imported here.
+greenlet's tracing function belongs to a thread, and only the thread can set its own.
+lineprof's goes in on the thread that starts profiling, or that registers a function while
+profiling (profiler.py), once greenlet is imported; from then on every other thread puts it in
+itself at its first profiled event of each session (``_lineprof.set_thread_setup``), before
+any of its greenlets can have a profiled frame.  It stands in front of one already there, which
+is called after it.  The thread that ends the session takes it out again; in other threads it
+stays, doing nothing between sessions (it cannot be taken out from another thread).  greenlet
+is never imported here.
 """
 
 from __future__ import annotations
@@ -28,6 +32,12 @@ if TYPE_CHECKING:
     from typing import Any
 
     Tracer = Callable[[str, Any], Any]
+
+
+def follow_every_thread() -> None:
+    """Follow this thread's switches, and each other thread's from its next profiled event."""
+    _lineprof.set_thread_setup(follow)
+    follow()
 
 
 def follow() -> None:

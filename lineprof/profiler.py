@@ -882,11 +882,12 @@ def _new_cached_property(prop: functools.cached_property[Any]) -> Callable[..., 
 
 
 def _follow_greenlets() -> None:
-    """If greenlet is imported, time each greenlet of this thread as a thread (greenlets.py)."""
+    """If greenlet is imported, time each greenlet as a thread (greenlets.py): this thread's
+    now, every other thread's from its first profiled event of the session."""
     if "greenlet" in sys.modules:
         from lineprof import greenlets  # noqa: PLC0415  (not on every session's path)
 
-        greenlets.follow()
+        greenlets.follow_every_thread()
 
 
 def _watch_numpy() -> None:

@@ -5,6 +5,7 @@ the program ran."""
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -48,6 +49,42 @@ def test_two_greenlets_switching_back_and_forth(make: Make) -> None:
         "dtick": (3, 9),
         "dswitch": (3, 4),  # the last one: the worker ends at once
     }
+
+
+WORKER = {"wfor": (4, 0), "wtick": (3, 6), "wswitch": (3, 9)}
+DRIVER = {"make": (1, 0), "first": (1, 2), "while": (4, 0), "dtick": (3, 9), "dswitch": (3, 4)}
+
+
+def test_greenlets_of_a_thread_started_while_profiling(make: Make) -> None:
+    """greenlet's tracing function is per thread: a thread other than the one that started
+    profiling puts lineprof's in itself at its first profiled event."""
+    lp = make(worker, driver)
+    with lp:
+        thread = threading.Thread(target=driver)
+        thread.start()
+        thread.join()
+    assert by_mark(lp, worker) == WORKER
+    assert by_mark(lp, driver) == DRIVER
+
+
+def test_greenlets_of_a_thread_running_before_profiling_began(make: Make) -> None:
+    go = threading.Event()
+    tracers: list[object] = []
+
+    def later() -> None:
+        go.wait()
+        driver()
+        tracers.append(greenlet.gettrace())
+
+    thread = threading.Thread(target=later)
+    thread.start()
+    lp = make(worker, driver)
+    with lp:
+        go.set()
+        thread.join()
+    assert by_mark(lp, worker) == WORKER
+    assert by_mark(lp, driver) == DRIVER
+    assert tracers == [_lineprof.greenlet_switched]
 
 
 def handler(main: greenlet.greenlet, k: int) -> None:

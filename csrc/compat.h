@@ -165,6 +165,30 @@ lp_thread_trace_func(void)
     return PyThreadState_Get()->c_tracefunc;
 }
 
+static inline Py_tracefunc
+lp_thread_profile_func(void)
+{
+    return PyThreadState_Get()->c_profilefunc;
+}
+
+/* The profile and trace functions of `target`, a thread state of this interpreter that may
+ * have been deleted since it was recorded (so it is looked for, never read unless found).
+ * Returns 0 if it is gone. */
+static inline int
+lp_thread_hooks_of(const PyThreadState *target, Py_tracefunc *profile, Py_tracefunc *trace)
+{
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *ts = PyInterpreterState_ThreadHead(interp); ts != NULL;
+         ts = PyThreadState_Next(ts)) {
+        if (ts == target) {
+            *profile = ts->c_profilefunc;
+            *trace = ts->c_tracefunc;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 static inline void
 lp_thread_hook_get(int profile, Py_tracefunc *func, PyObject **obj)
 {

@@ -339,6 +339,11 @@ lp_setprofile_leave(LPModuleState *st)
     if (ts->epoch != st->epoch) {
         lp_threadstate_catch_up_own(st, ts);
     }
+    if (ts->depth > 0 && lp_thread_hooks_lost(st, PyThreadState_Get())) {
+        /* The call took lineprof's hooks away (cProfile run inside it): the exits of the
+         * frames it entered went unreported, and they would time on under the next call's. */
+        lp_threadstate_drop_frames(st, ts);
+    }
     /* Every profiled frame this thread entered since has returned, unless the session stopped
      * hooking on entry meanwhile: then the profile function stays. */
     if (st->backend == LP_BACKEND_SETPROFILE && st->entry_mode &&

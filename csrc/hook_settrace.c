@@ -46,6 +46,19 @@ lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off)
     lp_event_line(st, entry, frame, lp_row_for_line(entry, PyFrame_GetLineNumber(frame)), t);
 }
 
+/* Under SETPROFILE: whether this thread has lost lineprof's profile function.  The program
+ * may have replaced it (cProfile's enable(), another profiler) or removed it (cProfile's
+ * disable(), sys.setprofile(None)) from inside a profiled frame, where this trace function is
+ * on: it then takes the calls and returns of profiled frames itself, as under SETTRACE, so
+ * the frames' lines end where they do instead of timing on to the stop.  Asked only for a
+ * call or return, never for a line. */
+static inline int
+lp_profile_hook_lost(const LPModuleState *st)
+{
+    return st->backend == LP_BACKEND_SETPROFILE &&
+           lp_thread_profile_func() != lp_setprofile_callback;
+}
+
 int
 lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *Py_UNUSED(arg))
 {
@@ -58,21 +71,20 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         if (st->error) {
             return 0;
         }
-        if (st->backend != LP_BACKEND_SETTRACE) {
+        LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
+        int profiled = entry != NULL && entry->nsinks > 0;
+        if (st->backend != LP_BACKEND_SETTRACE && !lp_profile_hook_lost(st)) {
             /* Under SETPROFILE the profile function handles calls, and CPython calls it right
              * after this function: for a profiled frame, from here on the time is lineprof's
              * (the profile function takes it out: lineprof.h, pair_frame). */
-            LPCodeEntry *callee = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
             LPThreadState *ts = lp_threadstate_current;
-            if (callee != NULL && callee->nsinks > 0 && ts != NULL) {
+            if (profiled && ts != NULL) {
                 /* Read once the frame is known to be ours: unprofiled calls are not timed. */
                 ts->pair_frame = frame;
                 ts->pair_t = lp_timer_now(st);
             }
             return 0;
         }
-        LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
-        int profiled = entry != NULL && entry->nsinks > 0;
         if (!profiled) {
             if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
                 PyErr_Clear();
@@ -97,7 +109,7 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         if (ts->depth == 0 || ts->frames[ts->depth - 1].key != frame) {
             return 0;
         }
-        if (st->backend != LP_BACKEND_SETTRACE) {
+        if (st->backend != LP_BACKEND_SETTRACE && !lp_profile_hook_lost(st)) {
             /* Under SETPROFILE the profile function ends the frame right after this call: the
              * time from here on is lineprof's (taken out there, as for calls). */
             ts->pair_frame = frame;
@@ -113,6 +125,30 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
     default:
         return 0;
     }
+}
+
+/* Whether the thread of `tstate`, which has profiled frames on its stack, has lost the hook
+ * that would report their lines and exits: the program set or cleared the hook lineprof needs
+ * there (sys.settrace(None), pdb under SETTRACE; cProfile's enable() and disable() in an
+ * unprofiled function under SETPROFILE, where lineprof's trace function is off).  Nothing of
+ * that thread reaches lineprof since, so its lines in progress say nothing true about when
+ * they ended (lp_charge_every_thread).  Under SETPROFILE lineprof's trace function alone is
+ * enough (it takes calls and returns over: lp_profile_hook_lost); lineprof's trace function
+ * wrapping another tool's is not (it passes lines only). */
+int
+lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate)
+{
+    Py_tracefunc profile, trace;
+    if (!lp_thread_hooks_of(tstate, &profile, &trace)) {
+        return 0; /* the thread is ending: its stack goes with it */
+    }
+    if (st->backend == LP_BACKEND_SETPROFILE) {
+        return profile != lp_setprofile_callback && trace != lp_settrace_callback;
+    }
+    if (st->backend == LP_BACKEND_SETTRACE) {
+        return trace != lp_settrace_callback;
+    }
+    return 0;
 }
 
 /* threading.settrace()/setprofile() target: a new thread's first call installs our C hook. */

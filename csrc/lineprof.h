@@ -125,6 +125,8 @@ typedef struct LPThreadState {
     struct LPThreadState *prev, *next;
     uint64_t fork_gen; /* the process's fork count when this thread's stack was made: a stack
                         * of an older one belongs to a thread fork() did not copy */
+    const PyThreadState *tstate; /* borrowed, compared only: the thread's, to find its hooks
+                                  * (lp_thread_hooks_lost) */
     /* The stacks of greenlets switched out on this thread with profiled frames on them, by
      * greenlet: a table of saved_cap slots (a power of two, or 0), open addressing; the stack
      * above is the running greenlet's.  Changed only by this thread, with the GIL. */
@@ -297,6 +299,7 @@ void lp_threadstate_note_running(LPModuleState *st);
 void lp_threadstate_drop_running(LPModuleState *st);
 void lp_threadstate_forget_running(LPModuleState *st, const LPCodeEntry *entry);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
+void lp_threadstate_drop_frames(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_free_current(void);
 void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended,
                            const void *target);
@@ -354,6 +357,7 @@ int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyO
 
 /* hook_wrap.c (before 3.12) */
 int lp_wrap_callback(PyObject *capsule, PyFrameObject *frame, int what, PyObject *arg);
+int lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate);
 void lp_wrap_thread_trace(LPModuleState *st);
 void lp_unwrap_thread_trace(void);
 void lp_unwrap_all_threads(void);

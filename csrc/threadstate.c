@@ -147,6 +147,7 @@ lp_threadstate_create(LPModuleState *st)
     }
     ts->cap = LP_INITIAL_FRAMES;
     ts->epoch = st->epoch;
+    ts->tstate = PyThreadState_Get();
     pthread_mutex_lock(&lp_threads_lock);
     ts->fork_gen = lp_fork_gen;
     lp_list_add(ts);
@@ -241,6 +242,7 @@ lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts)
         lp_adopt_running(st, ts);
     }
     if (new_session) {
+        ts->tstate = PyThreadState_Get(); /* a thread C code attaches anew each time */
         lp_thread_setup(st);
     }
 }
@@ -336,10 +338,45 @@ lp_charge_in_progress(const LPModuleState *st, LPThreadState *ts, int64_t now)
     }
 }
 
+/* Whether `ts` has profiled frames, running or put aside with its greenlets. */
+static int
+lp_has_frames(const LPThreadState *ts)
+{
+    if (ts->depth > 0) {
+        return 1;
+    }
+    for (int i = 0; i < ts->saved_cap; i++) {
+        if (ts->saved[i] != NULL && ts->saved[i]->depth > 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A thread whose hook the program took away (lp_thread_hooks_lost): its frames are let go
+ * uncharged.  Their lines in progress ended at some moment nothing reported, and charging them
+ * up to now would give them everything the thread ran since, the rest of the session (a
+ * `return` line read 55 ms where it took none).  Counted as a displaced hook, so Python says
+ * the results are incomplete. */
+void
+lp_threadstate_drop_frames(LPModuleState *st, LPThreadState *ts)
+{
+    ts->depth = 0;
+    ts->unprofiled_depth = 0;
+    ts->pair_frame = NULL;
+    for (int i = 0; i < ts->saved_cap; i++) {
+        if (ts->saved[i] != NULL) {
+            ts->saved[i]->depth = 0;
+            ts->saved[i]->unprofiled_depth = 0;
+        }
+    }
+    st->hooks_displaced++;
+}
+
 /* Every thread's lines in progress charged up to `now` and timed on from there.  Splitting an
  * interval in two changes no total, so this may run at any time, under the GIL. */
 static void
-lp_charge_every_thread(const LPModuleState *st, int64_t now)
+lp_charge_every_thread(LPModuleState *st, int64_t now)
 {
     pthread_mutex_lock(&lp_threads_lock);
     LPThreadState *next;
@@ -352,6 +389,11 @@ lp_charge_every_thread(const LPModuleState *st, int64_t now)
         }
         if (ts->epoch < st->reset_epoch) {
             continue; /* no event this session: nothing to charge; its own thread empties it */
+        }
+        lp_threadstate_catch_up(st, ts);
+        if (lp_has_frames(ts) && lp_thread_hooks_lost(st, ts->tstate)) {
+            lp_threadstate_drop_frames(st, ts);
+            continue;
         }
         lp_charge_in_progress(st, ts, now);
     }

@@ -1,0 +1,173 @@
+"""The program takes lineprof's hook away inside a profiled function (CPython 3.10/3.11, where a
+thread has one profile and one trace function): cProfile run inside it, ``sys.setprofile(None)``,
+``sys.settrace(None)``.  Lines must end where they do, or, where nothing tells lineprof when
+they ended, read only what it saw and say the results are incomplete: never the rest of the
+session (before, the ``return`` after such a line read everything the program ran until the
+stop).  Under ``sys.monitoring`` nothing is taken, and every backend reads the same where it can
+see.  Exact times with the fake clock."""
+
+from __future__ import annotations
+
+import cProfile
+import os
+import sys
+from collections.abc import Callable, Iterator
+
+import pytest
+
+from lineprof import LineProfiler, _lineprof
+from lineprof.decorator import GlobalProfiler
+from lineprof.session import Session
+from tests import targets
+from tests.conftest import by_mark
+
+pytestmark = pytest.mark.usefixtures("fake_clock", "no_hooks_left")
+
+Make = Callable[..., LineProfiler]
+
+
+@pytest.fixture
+def no_hooks_left() -> Iterator[None]:
+    """Each test takes this thread's hooks away: none is left for the next."""
+    yield
+    sys.setprofile(None)
+    sys.settrace(None)
+
+
+def drops_profile() -> int:
+    targets.tick(2)  # @before
+    sys.setprofile(None)  # @drop
+    targets.tick(5)  # @after
+    return 1  # @ret
+
+
+def caller_of_drops_profile() -> int:
+    x = drops_profile()  # @call
+    targets.tick(10)  # @next
+    return x  # @cret
+
+
+def test_profile_function_removed_in_a_profiled_line(make: Make) -> None:
+    """setprofile: lineprof's trace function, on in the profiled frame, takes its calls and
+    returns over."""
+    lp = make(drops_profile, caller_of_drops_profile)
+    with lp:
+        caller_of_drops_profile()
+        targets.tick(1000)  # after the profiled code: nobody's
+    assert by_mark(lp, drops_profile) == {
+        "before": (1, 2),
+        "drop": (1, 0),
+        "after": (1, 5),
+        "ret": (1, 0),
+    }
+    assert by_mark(lp, caller_of_drops_profile) == {"call": (1, 7), "next": (1, 10), "cret": (1, 0)}
+
+
+def runs_cprofile() -> None:
+    targets.tick(2)  # @before
+    profiler = cProfile.Profile()  # @make
+    profiler.enable()  # @enable
+    targets.tick(5)  # @inside
+    profiler.disable()  # @disable
+    targets.tick(3)  # @after
+
+
+def test_cprofile_enabled_and_disabled_in_profiled_lines(make: Make) -> None:
+    lp = make(runs_cprofile)
+    with lp:
+        runs_cprofile()
+        targets.tick(1000)
+    assert by_mark(lp, runs_cprofile) == {
+        "before": (1, 2),
+        "make": (1, 0),
+        "enable": (1, 0),
+        "inside": (1, 5),
+        "disable": (1, 0),
+        "after": (1, 3),
+    }
+
+
+def cprofile_run_inside() -> None:
+    targets.tick(2)  # @before
+    cProfile.runctx("targets.tick(5)", {"targets": targets}, {}, os.devnull)  # @run
+    targets.tick(3)  # @after
+
+
+def caller_of_cprofile_run() -> None:
+    cprofile_run_inside()  # @call
+    targets.tick(10)  # @next
+
+
+def test_cprofile_run_from_a_profiled_line(make: Make, backend: str) -> None:
+    """setprofile: cProfile's enable() and disable() run in its own (unprofiled) functions,
+    where lineprof's trace function is off, so the thread is left with no hook of lineprof's:
+    nothing tells when the lines in progress ended.  They keep only what lineprof saw, and the
+    results say they are incomplete."""
+    lp = make(cprofile_run_inside, caller_of_cprofile_run)
+    if backend == "setprofile":
+        with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
+            caller_of_cprofile_run()
+            targets.tick(1000)
+        assert by_mark(lp, cprofile_run_inside) == {"before": (1, 2), "run": (1, 0)}
+        assert by_mark(lp, caller_of_cprofile_run) == {"call": (1, 0)}
+        return
+    with lp:
+        caller_of_cprofile_run()
+        targets.tick(1000)
+    # cProfile's own callbacks between the clock reads are the program's: the fake clock has
+    # no cost, so the lines read exactly what they ticked.
+    assert by_mark(lp, cprofile_run_inside) == {"before": (1, 2), "run": (1, 5), "after": (1, 3)}
+    assert by_mark(lp, caller_of_cprofile_run) == {"call": (1, 10), "next": (1, 10)}
+
+
+def drops_trace() -> None:
+    targets.tick(2)  # @before
+    sys.settrace(None)  # @drop
+    targets.tick(5)  # @after
+
+
+def caller_of_drops_trace() -> None:
+    drops_trace()  # @call
+    targets.tick(10)  # @next
+
+
+@pytest.mark.skipif("settrace" not in _lineprof.BACKENDS, reason="needs the settrace backend")
+def test_trace_function_removed_under_settrace() -> None:
+    """The settrace backend's one hook gone: the lines in progress then keep what was seen."""
+    lp = LineProfiler(drops_trace, caller_of_drops_trace, backend="settrace")
+    with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
+        caller_of_drops_trace()
+        targets.tick(1000)
+    assert by_mark(lp, drops_trace) == {"before": (1, 2), "drop": (1, 0)}
+    assert by_mark(lp, caller_of_drops_trace) == {"call": (1, 0)}
+
+
+@pytest.mark.skipif("setprofile" not in _lineprof.BACKENDS, reason="CPython 3.10/3.11's @profile")
+def test_cprofile_run_inside_a_function_under_profile() -> None:
+    """@profile's wrapper hooks the thread only during the call (tests/test_entry.py): the
+    frames of a call that lost the hook go when it returns, not at the stop, which may come
+    while the hook is in again (here, in a later profiled call)."""
+    lp = LineProfiler(backend="setprofile")
+    decorator = GlobalProfiler()
+    decorator._use_session(Session(lp, lambda stats: None))
+    with pytest.warns(RuntimeWarning, match="results are incomplete"):
+        lp.enable()
+
+        @decorator
+        def entered() -> None:
+            targets.tick(2)  # @before
+            cProfile.runctx("targets.tick(5)", {"targets": targets}, {}, os.devnull)  # @run
+            targets.tick(3)  # @after
+
+        @decorator
+        def stops() -> None:
+            targets.tick(7)  # @work
+            lp.disable()  # @stop
+
+        assert isinstance(entered, _lineprof.EntryWrapper)
+        assert isinstance(stops, _lineprof.EntryWrapper)
+        entered()
+        targets.tick(100)
+        stops()
+    assert by_mark(lp, entered) == {"before": (1, 2), "run": (1, 0)}
+    assert by_mark(lp, stops) == {"work": (1, 7), "stop": (1, 0)}

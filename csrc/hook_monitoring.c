@@ -7,8 +7,9 @@
  * Events are switched on with set_local_events on registered code objects only, so code that
  * is not profiled runs untouched.  PY_UNWIND and PY_THROW cannot be set locally (they are not
  * tied to an instruction), so they are set for our tool globally while profiling is on; for
- * code we do not know, their callbacks return after one pointer lookup.  We never touch another
- * tool's id, callbacks or events.
+ * code we do not know, their callbacks return after a compare with the code of the frame on
+ * top of this thread's stack and one code-extra lookup.  We never touch another tool's id,
+ * callbacks or events.
  *
  * The tool id and the global events live for a profiling session, not for one enable() of one
  * profiler: changing a tool's global events makes CPython re-instrument every code object.  The

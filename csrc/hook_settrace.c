@@ -138,17 +138,17 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
 int
 lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate)
 {
+    if (st->backend != LP_BACKEND_SETPROFILE && st->backend != LP_BACKEND_SETTRACE) {
+        return 0; /* sys.monitoring: events are set on the code, and no program takes them */
+    }
     Py_tracefunc profile, trace;
     if (!lp_thread_hooks_of(tstate, &profile, &trace)) {
         return 0; /* the thread is ending: its stack goes with it */
     }
-    if (st->backend == LP_BACKEND_SETPROFILE) {
-        return profile != lp_setprofile_callback && trace != lp_settrace_callback;
+    if (trace == lp_settrace_callback) {
+        return 0;
     }
-    if (st->backend == LP_BACKEND_SETTRACE) {
-        return trace != lp_settrace_callback;
-    }
-    return 0;
+    return st->backend == LP_BACKEND_SETTRACE || profile != lp_setprofile_callback;
 }
 
 /* threading.settrace()/setprofile() target: a new thread's first call installs our C hook. */

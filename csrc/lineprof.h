@@ -340,6 +340,7 @@ int lp_settrace_install(LPModuleState *st);
 void lp_settrace_uninstall(LPModuleState *st);
 int lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
 void lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off);
+int lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate);
 int lp_thread_hook_install(LPModuleState *st, const char *setter);
 void lp_thread_hook_uninstall(LPModuleState *st, const char *setter);
 void lp_displaced_hook_save(LPModuleState *st, int profile, Py_tracefunc ours);
@@ -357,7 +358,6 @@ int lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyO
 
 /* hook_wrap.c (before 3.12) */
 int lp_wrap_callback(PyObject *capsule, PyFrameObject *frame, int what, PyObject *arg);
-int lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate);
 void lp_wrap_thread_trace(LPModuleState *st);
 void lp_unwrap_thread_trace(void);
 void lp_unwrap_all_threads(void);

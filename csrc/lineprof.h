@@ -134,6 +134,10 @@ typedef struct LPThreadState {
     int saved_cap;
     int nsaved;
     LPSavedStack *spare; /* owned, with its frames: kept from one switch for the next */
+    /* The greenlet the stack above is, as of the last switch seen this session, or NULL:
+     * compared, never read.  A switch reported twice (lineprof's tracing function reached
+     * twice through another tool's chain) is seen once. */
+    const void *greenlet;
 } LPThreadState;
 
 /* A profiled frame another thread was running when the session started (threadstate.c,

@@ -242,6 +242,7 @@ lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts)
         lp_adopt_running(st, ts);
     }
     if (new_session) {
+        ts->greenlet = NULL; /* switches went unseen between sessions */
         ts->tstate = PyThreadState_Get(); /* a thread C code attaches anew each time */
         lp_thread_setup(st);
     }
@@ -550,6 +551,9 @@ lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended, c
         return; /* no profiled event on this thread yet: no stack to put aside */
     }
     lp_threadstate_catch_up_own(st, ts);
+    if (ts->greenlet == target) {
+        return; /* this switch, reported again */
+    }
     if (origin_ended) {
         /* Frames whose exit no hook reported: they will not run again, and nothing says when
          * their lines ended, so they are let go uncharged rather than timed on for ever. */
@@ -623,6 +627,7 @@ lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended, c
     ts->cap = in.cap;
     ts->unprofiled_depth = in.unprofiled_depth;
     ts->frames = in.frames;
+    ts->greenlet = target;
     ts->pair_frame = NULL;
     lp_threadstate_catch_up(st, ts);
     if (st->memory) {

@@ -168,6 +168,31 @@ def test_the_programs_greenlet_tracer_still_runs_and_comes_back(make: Make) -> N
         greenlet.settrace(previous)
 
 
+def test_a_tool_that_chains_to_lineprofs_tracer(make: Make) -> None:
+    """A tool that puts its greenlet tracer in front of lineprof's and calls it (gevent's
+    monitor thread does) keeps lineprof's inside its chain after a session: the next session
+    puts lineprof's in front again, and each switch then reaches lineprof twice.  The second
+    report of the same switch changes nothing."""
+    lp = make(worker, driver)
+    with lp:
+        pass
+    with lp:
+        inner = greenlet.gettrace()
+
+        def tool(event: str, args: object) -> object:
+            return inner(event, args)
+
+        greenlet.settrace(tool)
+    try:
+        with lp:
+            assert greenlet.gettrace() is not tool  # lineprof's again, in front of the tool
+            driver()
+    finally:
+        greenlet.settrace(None)
+    assert by_mark(lp, worker) == WORKER
+    assert by_mark(lp, driver) == DRIVER
+
+
 def test_no_tracer_left_behind(make: Make) -> None:
     lp = make(worker, driver)
     with lp:

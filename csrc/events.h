@@ -249,7 +249,7 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         if (frame->row >= 0) {
             lp_charge(ts, frame, t_end);
         }
-        else {
+        else if (frame->row == -1) {
             /* The frame's first line.  Since its start callback's last clock read nothing of
              * the program has run, only the interpreter getting from that callback to this
              * one: lineprof's own cost, measured by its two clock reads, taken out of the lines

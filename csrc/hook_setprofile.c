@@ -29,8 +29,9 @@
 
 /* Switch this thread's line events on or off.  Never removes another tool's trace function:
  * while one is installed, this thread's profiled lines go unrecorded, unless wrap_trace has
- * lineprof's stand in front of it, passing every event on (hook_wrap.c). */
-static void
+ * lineprof's stand in front of it, passing every event on (hook_wrap.c).  Returns 0 when line
+ * events were asked for and another tool's trace function keeps them. */
+static int
 lp_line_events(LPModuleState *st, int on)
 {
     Py_tracefunc current = lp_thread_trace_func();
@@ -41,12 +42,12 @@ lp_line_events(LPModuleState *st, int on)
         else if (current != lp_settrace_callback && current != lp_wrap_callback) {
             if (st->nwrap_trace > 0) {
                 lp_wrap_thread_trace(st);
+                return lp_thread_trace_func() == lp_wrap_callback;
             }
-            else {
-                /* Another tool traces this thread (pdb, coverage): it keeps its trace function,
-                 * and this frame's lines go unrecorded. */
-                st->hooks_displaced++;
-            }
+            /* Another tool traces this thread (pdb, coverage): it keeps its trace function,
+             * and this frame's lines go unrecorded. */
+            st->hooks_displaced++;
+            return 0;
         }
     }
     else if (current == lp_settrace_callback) {
@@ -55,6 +56,32 @@ lp_line_events(LPModuleState *st, int on)
     else if (current == lp_wrap_callback) {
         lp_unwrap_thread_trace();
     }
+    return 1;
+}
+
+/* The running profiled frame goes on with its line events going to another tool (a breakpoint
+ * set, coverage started, from the line that called what just returned): its line in progress
+ * ends now, and what the frame runs until its line events come back is charged to no line
+ * (LP_ROW_UNSEEN), where it would all have gone to this one. */
+static void
+lp_lines_unseen(LPModuleState *st, LPThreadState *ts)
+{
+    if (ts->depth == 0) {
+        return;
+    }
+    int64_t t = lp_timer_now(st);
+    LPFrame *frame = &ts->frames[ts->depth - 1];
+    if (frame->row >= 0) {
+        lp_charge(ts, frame, t);
+    }
+    if (st->memory) {
+        lp_mem_end(st, ts, frame, ts->depth > 1 ? frame - 1 : NULL);
+    }
+    frame->row = LP_ROW_UNSEEN;
+    if (st->memory) {
+        lp_mem_start(st, ts, frame);
+    }
+    lp_start_interval(ts, frame, t);
 }
 
 /* The trace function ran for this same call or return just before (hook_settrace.c): from its
@@ -88,12 +115,15 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             lp_take_pair(ts, frame, t);
             int depth = ts->unprofiled_depth;
             /* Switched before the frame's time starts, so the switch is measured as ours. */
-            lp_line_events(st, 1);
+            int seen = lp_line_events(st, 1);
             LPFrame *top =
                 lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)), t);
             if (top != NULL) {
                 top->saved_depth = depth;
                 ts->unprofiled_depth = 0;
+                if (!seen) {
+                    top->row = LP_ROW_UNSEEN; /* its lines go to another tool from the start */
+                }
             }
         }
         else {
@@ -125,13 +155,17 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             lp_take_pair(ts, frame, t);
             int saved = top->saved_depth;
             /* Switched before the exit's last clock read, so the switch is measured as ours. */
-            lp_line_events(st, ts->depth > 1 && saved == 0);
+            int seen = lp_line_events(st, ts->depth > 1 && saved == 0);
             lp_event_exit(st, top->entry, frame, t);
             ts->unprofiled_depth = saved;
+            if (!seen) {
+                lp_lines_unseen(st, ts);
+            }
         }
         else {
-            if (ts->unprofiled_depth > 0 && --ts->unprofiled_depth == 0) {
-                lp_line_events(st, 1);
+            if (ts->unprofiled_depth > 0 && --ts->unprofiled_depth == 0 &&
+                !lp_line_events(st, 1)) {
+                lp_lines_unseen(st, ts);
             }
         }
         return 0;

@@ -64,11 +64,17 @@ typedef struct LPCodeEntry {
 
 /* ---- per-thread state (threadstate.c) ----------------------------------------------------- */
 
+/* LPFrame.row of a frame whose line events stopped reaching lineprof while it runs on
+ * (another tool's trace function took the thread, hook_setprofile.c): no line in progress,
+ * and the time until its next line is the program's, not lineprof's own as before a first
+ * line. */
+#define LP_ROW_UNSEEN (-2)
+
 /* One profiled frame on this thread's stack. */
 typedef struct {
     LPCodeEntry *entry; /* borrowed; valid while the stack's epoch is current */
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
-    int row;            /* the line in progress, or -1 */
+    int row;            /* the line in progress, -1 before the first, or LP_ROW_UNSEEN */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
     int64_t t_start;    /* when that line started (clock units) */
     uint64_t spent_at_start; /* the thread's `spent` when it started */

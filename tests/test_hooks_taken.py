@@ -171,3 +171,72 @@ def test_cprofile_run_inside_a_function_under_profile() -> None:
         stops()
     assert by_mark(lp, entered) == {"before": (1, 2), "run": (1, 0)}
     assert by_mark(lp, stops) == {"work": (1, 7), "stop": (1, 0)}
+
+
+def another_tools_tracer(frame: object, event: str, arg: object) -> None:
+    return None
+
+
+def installs_a_tracer() -> None:
+    """Unprofiled, as pdb.set_trace() (breakpoint()) or coverage's start() would be."""
+    sys.settrace(another_tools_tracer)
+
+
+def removes_the_tracer() -> None:
+    """Unprofiled, as pdb's continue or coverage's stop() would be."""
+    sys.settrace(None)
+
+
+def traced_meanwhile() -> None:
+    targets.tick(2)  # @before
+    installs_a_tracer()  # @install
+    targets.tick(5)  # @unseen
+    removes_the_tracer()  # @off
+    targets.tick(3)  # @back
+    targets.tick(7)  # @after
+
+
+@pytest.mark.skipif("setprofile" not in _lineprof.BACKENDS, reason="CPython 3.10/3.11's default")
+def test_another_tools_trace_function_set_inside_a_profiled_function() -> None:
+    """setprofile: the frame's lines stop reaching lineprof when another tool's trace function
+    takes the thread (a breakpoint, coverage started there).  The line that was running ends
+    there, and what the frame runs until lineprof's trace function is back (at the next Python
+    call or return once the tool's is gone) goes to no line, where it all went to that line
+    before (here, @install read 5 and no line after it was seen)."""
+    lp = LineProfiler(traced_meanwhile, backend="setprofile")
+    with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
+        traced_meanwhile()
+        targets.tick(1000)
+    assert by_mark(lp, traced_meanwhile) == {
+        "before": (1, 2),
+        "install": (1, 0),
+        "back": (1, 3),
+        "after": (1, 7),
+    }
+
+
+def returns_with_a_tracer() -> None:
+    targets.tick(2)  # @work
+    installs_a_tracer()  # @install
+
+
+def caller_of_returns_with_a_tracer() -> None:
+    returns_with_a_tracer()  # @call
+    targets.tick(5)  # @unseen
+    removes_the_tracer()  # @off
+    targets.tick(3)  # @back
+    targets.tick(7)  # @after
+
+
+@pytest.mark.skipif("setprofile" not in _lineprof.BACKENDS, reason="CPython 3.10/3.11's default")
+def test_another_tools_trace_function_in_place_when_returning_into_a_profiled_frame() -> None:
+    lp = LineProfiler(returns_with_a_tracer, caller_of_returns_with_a_tracer, backend="setprofile")
+    with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
+        caller_of_returns_with_a_tracer()
+        targets.tick(1000)
+    assert by_mark(lp, returns_with_a_tracer) == {"work": (1, 2), "install": (1, 0)}
+    assert by_mark(lp, caller_of_returns_with_a_tracer) == {
+        "call": (1, 2),
+        "back": (1, 3),
+        "after": (1, 7),
+    }

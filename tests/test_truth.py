@@ -344,16 +344,25 @@ def test_second_thread(backend: str, wait: Wait) -> None:
     tries(trial)
 
 
-def test_two_greenlets_switching(backend: str, wait: Wait) -> None:
+@pytest.mark.parametrize("where", ["this thread", "another thread"])
+def test_two_greenlets_switching(backend: str, wait: Wait, where: str) -> None:
     """Each greenlet is timed as a thread: a line reads its own callee's waits, and a line
-    that switches out reads what the other greenlet did until it switched back."""
+    that switches out reads what the other greenlet did until it switched back.  In a thread
+    other than the one that started profiling too (it follows its own switches)."""
     pytest.importorskip("greenlet")
 
     def trial() -> None:
         worker_took: list[float] = []
         driver_took: list[float] = []
         lp = LineProfiler(greenlet_worker, greenlet_driver, backend=backend)
-        lp.runcall(greenlet_driver, timed(wait, driver_took), timed(wait, worker_took), 3)
+        args = (timed(wait, driver_took), timed(wait, worker_took), 3)
+        if where == "this thread":
+            lp.runcall(greenlet_driver, *args)
+        else:
+            thread = threading.Thread(target=greenlet_driver, args=args)
+            with lp:
+                thread.start()
+                thread.join()
         assert hits(lp, greenlet_worker) == {"for": 4, "call": 3, "switch": 3}
         check(lp, greenlet_worker, {"call": sum(worker_took), "switch": sum(driver_took)})
         driver = by_mark(lp, greenlet_driver)

@@ -13,8 +13,9 @@ on, what it waited, and what the greenlets that ran meanwhile did is theirs.
 greenlet's tracing function belongs to a thread, and only the thread can set its own.
 lineprof's goes in on the thread that starts profiling, or that registers a function while
 profiling (profiler.py), once greenlet is imported; from then on every other thread puts it in
-itself at its first profiled event of each session (``_lineprof.set_thread_setup``), before
-any of its greenlets can have a profiled frame.  It stands in front of one already there, which
+itself at its first event of each session that reaches lineprof, at the latest its first
+profiled call (``_lineprof.set_thread_setup``), before any of its greenlets can have a profiled
+frame.  It stands in front of one already there, which
 is called after it.  The thread that ends the session takes it out again; in other threads it
 stays, doing nothing between sessions (it cannot be taken out from another thread).  greenlet
 is never imported here.
@@ -35,7 +36,8 @@ if TYPE_CHECKING:
 
 
 def follow_every_thread() -> None:
-    """Follow this thread's switches, and each other thread's from its next profiled event."""
+    """Follow this thread's switches, and each other thread's from its first event of each
+    session."""
     _lineprof.set_thread_setup(follow)
     follow()
 

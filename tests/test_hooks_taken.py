@@ -202,7 +202,7 @@ def test_another_tools_trace_function_set_inside_a_profiled_function() -> None:
     takes the thread (a breakpoint, coverage started there).  The line that was running ends
     there, and what the frame runs until lineprof's trace function is back (at the next Python
     call or return once the tool's is gone) goes to no line, where it all went to that line
-    before (here, @install read 5 and no line after it was seen)."""
+    before (here, @install read the 5 of @unseen)."""
     lp = LineProfiler(traced_meanwhile, backend="setprofile")
     with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
         traced_meanwhile()

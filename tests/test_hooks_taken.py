@@ -1,8 +1,9 @@
 """The program takes lineprof's hook away inside a profiled function (CPython 3.10/3.11, where a
 thread has one profile and one trace function): cProfile run inside it, ``sys.setprofile(None)``,
-``sys.settrace(None)``.  Lines must end where they do, or, where nothing tells lineprof when
-they ended, read only what it saw and say the results are incomplete: never the rest of the
-session (before, the ``return`` after such a line read everything the program ran until the
+``sys.settrace(None)``, another tool's trace function set there (a breakpoint, coverage).
+Lines must end where they do, or, where nothing tells lineprof when they ended, read only what
+it saw and say the results are incomplete: never the rest of the session, nor what the frame
+ran unseen (before, the ``return`` after such a line read everything the program ran until the
 stop).  Under ``sys.monitoring`` nothing is taken, and every backend reads the same where it can
 see.  Exact times with the fake clock."""
 

@@ -145,6 +145,41 @@ def test_many_threads_started_and_finished_while_profiling(make: Make) -> None:
     assert hits["tick5"][0] == 20 and hits["body"][0] == 40
 
 
+def test_a_thread_setup_that_fails_is_reported_never_raised(
+    make: Make, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What each thread does for itself at its first event of a session (greenlet's tracing
+    function, lineprof/greenlets.py) runs inside lineprof's hook: a failure there is reported
+    as unraisable, and the thread's program and its lines go on as if nothing happened."""
+    reported: list[BaseException | None] = []
+    monkeypatch.setattr(sys, "unraisablehook", lambda info: reported.append(info.exc_value))
+    setup_ran: list[int] = []
+
+    def failing_setup() -> None:
+        setup_ran.append(threading.get_ident())
+        raise RuntimeError("setup failed")
+
+    results: list[int] = []
+    lp = make(targets.basic)
+    with lp:
+        _lineprof.set_thread_setup(failing_setup)
+        try:
+            thread = threading.Thread(target=lambda: results.append(targets.basic(2)))
+            thread.start()
+            thread.join()
+        finally:
+            _lineprof.set_thread_setup(None)
+    assert results == [targets.basic(2)]
+    assert thread.ident in setup_ran
+    assert any(isinstance(exc, RuntimeError) for exc in reported)
+    assert by_mark(lp, targets.basic)["body"][0] == 2
+
+
+def test_thread_setup_takes_a_callable_or_none() -> None:
+    with pytest.raises(TypeError, match="callable or None"):
+        _lineprof.set_thread_setup(42)  # type: ignore[arg-type]
+
+
 def test_enable_and_disable_from_another_thread(make: Make) -> None:
     stop = threading.Event()
     counted = {"calls": 0}

@@ -1,8 +1,8 @@
 """LineProfiler: line_profiler's API over the C tracer.
 
-This layer decides what to profile (it finds the code objects under functions, methods,
-properties, partials, classes and modules), which hook to use, and when to switch profiling on
-and off.  The C ``Tracer`` only records.
+This layer decides what to profile (the code objects under functions, methods, properties,
+partials, classes and modules, which callables.py finds), which hook to use, and when to switch
+profiling on and off.  The C ``Tracer`` only records.
 """
 
 from __future__ import annotations
@@ -12,13 +12,12 @@ import sys
 from time import perf_counter
 from time import time as wall_clock
 
-from lineprof import _lineprof, _types, clock, codemap, environment
+from lineprof import _lineprof, _types, callables, clock, codemap, environment
 from lineprof._typing import TYPE_CHECKING
 from lineprof.results import LineStats, load_stats
 from lineprof.stats import capture_sources
 
 if TYPE_CHECKING:
-    import functools
     import types
     from collections.abc import Callable, Iterator
     from typing import IO, Any
@@ -133,7 +132,7 @@ class LineProfiler:
         all raises TypeError."""
         if self._add_callable(obj) is None:
             return 0
-        if isinstance(obj, type) and not _has_own_functions(obj):
+        if isinstance(obj, type) and not callables.has_own_functions(obj):
             return 0  # a class with no method of its own (line_profiler: 0)
         return 1
 
@@ -196,7 +195,7 @@ class LineProfiler:
                 if admit_module(value):
                     added += self._add_namespace(value, policies, wrap, seen)
             else:
-                functions = [f for f in _underlying_functions(value) if admit_function(f)]
+                functions = [f for f in callables.underlying_functions(value) if admit_function(f)]
                 if functions:
                     added += sum(self._add_function(function) for function in functions)
                     registered[name] = value
@@ -212,10 +211,10 @@ class LineProfiler:
             from lineprof.scoping import OWN_MEMBERS  # ~2 ms (enum): only for classes
 
             return self.add_class(obj, scoping_policy=OWN_MEMBERS)
-        functions = _underlying_functions(obj)
+        functions = callables.underlying_functions(obj)
         if functions:
             return sum(self._add_function(function) for function in functions)
-        if not callable(obj) and not _is_descriptor(obj):
+        if not callable(obj) and not callables.is_descriptor(obj):
             raise TypeError(
                 f"lineprof can only profile Python functions; got {obj!r} "
                 f"({type(obj).__name__}), which is not callable"
@@ -427,19 +426,25 @@ class LineProfiler:
             return self._wrap_function(obj)
         if isinstance(obj, _types.MethodType):
             bound_to = obj.__self__
-            return _rebuilt(
+            return callables.rebuilt(
                 obj, [obj.__func__], self._wrap, lambda f: _types.MethodType(f, bound_to)
             )
         if isinstance(obj, staticmethod | classmethod):
-            return _rebuilt(obj, [obj.__func__], self._wrap, type(obj))
-        if _is_partial(obj):
+            return callables.rebuilt(obj, [obj.__func__], self._wrap, type(obj))
+        if callables.is_partial(obj):
             args, keywords = obj.args, obj.keywords
-            return _rebuilt(obj, [obj.func], self._wrap, lambda f: type(obj)(f, *args, **keywords))
+            return callables.rebuilt(
+                obj, [obj.func], self._wrap, lambda f: type(obj)(f, *args, **keywords)
+            )
         if isinstance(obj, property):
-            return _rebuilt(obj, [obj.fget, obj.fset, obj.fdel], self._wrap, _new_property(obj))
-        if _is_cached_property(obj):
-            return _rebuilt(obj, [obj.func], self._wrap, _new_cached_property(obj))
-        if callable(obj) and _underlying_functions(obj):
+            return callables.rebuilt(
+                obj, [obj.fget, obj.fset, obj.fdel], self._wrap, callables.new_property(obj)
+            )
+        if callables.is_cached_property(obj):
+            return callables.rebuilt(
+                obj, [obj.func], self._wrap, callables.new_cached_property(obj)
+            )
+        if callable(obj) and callables.underlying_functions(obj):
             # A callable object with Python code under it (its class's __call__, a decorated
             # function's __wrapped__): a function around it, as line_profiler does.
             return self._wrap_function(obj)
@@ -447,7 +452,7 @@ class LineProfiler:
 
     def _wrap_members(self, cls: type) -> None:
         """Replace each member ``cls`` defines itself by its profiling counterpart."""
-        self._replace_members(cls, {name: member for name, member, _ in _own_members(cls)})
+        self._replace_members(cls, {name: member for name, member, _ in callables.own_members(cls)})
 
     def _replace_members(self, namespace: type | types.ModuleType, members: dict[str, Any]) -> None:
         """Set each of ``members`` in ``namespace`` to its profiling counterpart."""
@@ -468,14 +473,14 @@ class LineProfiler:
             )
 
     def _wrap_function(self, func: Any) -> Callable[..., Any]:
-        flags = _code_flags(func)
-        if flags & _CO_ASYNC_GENERATOR:
+        flags = callables.code_flags(func)
+        if flags & callables.CO_ASYNC_GENERATOR:
             wrapper: Callable[..., Any] = self._wrap_async_generator(func)
-        elif flags & _CO_COROUTINE:
+        elif flags & callables.CO_COROUTINE:
             wrapper = self._wrap_coroutine(func)
-        elif flags & _CO_GENERATOR:
+        elif flags & callables.CO_GENERATOR:
             wrapper = self._wrap_generator(func)
-            if flags & _CO_ITERABLE_COROUTINE:
+            if flags & callables.CO_ITERABLE_COROUTINE:
                 # @types.coroutine: the wrapper must be awaitable too.
                 import types  # noqa: PLC0415 (only here)
 
@@ -489,7 +494,7 @@ class LineProfiler:
                 finally:
                     self.disable_by_count()
 
-        import functools  # wrapping only: see _loaded_functools
+        import functools  # wrapping only: see callables._loaded_functools
 
         functools.update_wrapper(wrapper, func)
         # Set after update_wrapper, which copies the __dict__ (and so another profiler's mark)
@@ -678,32 +683,8 @@ class LineProfiler:
 # Whether this interpreter has sys.monitoring (CPython 3.12+).
 _HAVE_MONITORING = "monitoring" in _lineprof.BACKENDS
 
-# Code flags (inspect's CO_* values): what kind of function a code object makes.  Read here
-# rather than through inspect, which would add some ms to every profiled program's start-up.
-_CO_GENERATOR, _CO_COROUTINE, _CO_ITERABLE_COROUTINE, _CO_ASYNC_GENERATOR = 0x20, 0x80, 0x100, 0x200
-
-
-def _code_flags(func: Any) -> int:
-    """co_flags of the code behind ``func`` (through partials and methods), 0 without one."""
-    functools = _loaded_functools()
-    while functools is not None and isinstance(func, functools.partial):
-        func = func.func
-    func = getattr(func, "__func__", func)
-    code = getattr(func, "__code__", None)
-    return code.co_flags if isinstance(code, _types.CodeType) else 0
-
-
-def _unwrap(func: Any) -> Any:
-    """The end of the ``__wrapped__`` chain (inspect.unwrap), or ``func`` itself when the chain
-    loops."""
-    seen = {id(func)}
-    current = func
-    while hasattr(current, "__wrapped__"):
-        current = current.__wrapped__
-        if id(current) in seen:
-            return func
-        seen.add(id(current))
-    return current
+# Set on a wrapper from LineProfiler._wrap_function: the profiler it switches on.
+_WRAPPER_MARK = "__lineprof_profiler__"
 
 
 def _warn(message: str) -> None:
@@ -726,159 +707,6 @@ def _merge_lines(
         h, t = merged.get(line, (0, 0))
         merged[line] = (h + hits, t + time)
     return [(line, h, t) for line, (h, t) in sorted(merged.items())]
-
-
-def _loaded_functools() -> types.ModuleType | None:
-    """functools, if the program has imported it.  lineprof does not import it to recognise
-    its wrappers: no partialmethod or cached_property can exist before the program imports
-    functools, and importing it (collections with it) costs a program that does not ~2 ms of
-    start-up (CPython 3.13)."""
-    return sys.modules.get("functools")
-
-
-def _is_partial(obj: object) -> bool:
-    """A functools.partial or partialmethod."""
-    functools = _loaded_functools()
-    return functools is not None and isinstance(obj, functools.partial | functools.partialmethod)
-
-
-def _is_cached_property(obj: object) -> bool:
-    functools = _loaded_functools()
-    return functools is not None and isinstance(obj, functools.cached_property)
-
-
-def _is_descriptor(obj: object) -> bool:
-    """A wrapper of callables that is not callable itself (a classmethod, say)."""
-    return (
-        isinstance(obj, property | staticmethod | classmethod)
-        or _is_partial(obj)
-        or _is_cached_property(obj)
-    )
-
-
-# Set on a wrapper from LineProfiler._wrap_function: the profiler it switches on.
-_WRAPPER_MARK = "__lineprof_profiler__"
-
-
-def _underlying_functions(obj: Any) -> list[types.FunctionType]:
-    """The Python functions behind ``obj``; [] when there are none (a C function, a class,
-    data)."""
-    seen: set[int] = set()
-    found: list[types.FunctionType] = []
-
-    def visit(item: Any) -> None:
-        if item is None or id(item) in seen:
-            return
-        seen.add(id(item))
-        if isinstance(item, _types.FunctionType):
-            inner = _unwrap(item)
-            if inner is not item:
-                before = len(found)
-                visit(inner)
-                if len(found) > before:
-                    return
-            # Not a decorated Python function: this one's own code (@functools.wraps(print)).
-            found.append(item)
-        elif isinstance(item, _types.MethodType):
-            visit(item.__func__)
-        elif isinstance(item, staticmethod | classmethod):
-            visit(item.__func__)
-        elif isinstance(item, property):
-            for accessor in (item.fget, item.fset, item.fdel):
-                visit(accessor)
-        elif _is_partial(item):
-            visit(item.func)
-        elif _is_cached_property(item):
-            visit(item.func)
-        elif isinstance(item, type):
-            return  # a namespace, not a function: add_class
-        elif hasattr(item, "__wrapped__"):
-            visit(item.__wrapped__)
-        elif callable(item):
-            # Its class's __call__ (that of the class, not of its metaclass).
-            for klass in type(item).__mro__:
-                if "__call__" in vars(klass):
-                    call = vars(klass)["__call__"]
-                    if isinstance(call, _types.FunctionType):
-                        visit(call)
-                    break
-
-    visit(obj)
-    return found
-
-
-def _own_members(cls: type) -> list[tuple[str, Any, list[types.FunctionType]]]:
-    """The members ``cls`` defines itself: (name, class, []) for a class defined in it, and
-    (name, member, its functions defined in it) for a member with such functions.  A function
-    or class assigned in from another class or module is not one: its ``__qualname__`` and
-    ``__module__`` say where it was defined."""
-    members: list[tuple[str, Any, list[types.FunctionType]]] = []
-    for name, value in list(vars(cls).items()):
-        if isinstance(value, type):
-            if _defined_in(value, cls):
-                members.append((name, value, []))
-            continue
-        functions = [f for f in _underlying_functions(value) if _defined_in(f, cls)]
-        if functions:
-            members.append((name, value, functions))
-    return members
-
-
-def _has_own_functions(cls: type) -> bool:
-    """Whether ``cls`` or a class nested in it defines a Python function itself."""
-    return any(
-        functions or (isinstance(member, type) and _has_own_functions(member))
-        for _, member, functions in _own_members(cls)
-    )
-
-
-def _defined_in(obj: types.FunctionType | type, cls: type) -> bool:
-    # A lambda in the class body is Cls.<lambda>, a method of a nested class Cls.Inner.m.
-    parent = str(getattr(obj, "__qualname__", "")).rpartition(".")[0]
-    return obj.__module__ == cls.__module__ and parent == cls.__qualname__
-
-
-def _rebuilt(
-    obj: Any, parts: list[Any], wrap: Callable[[Any], Any], make: Callable[..., Any]
-) -> Any:
-    """``make(*parts)`` with each part wrapped, keeping the attributes set on ``obj``; ``obj``
-    itself when wrapping changes none of its parts (it profiles already, or has nothing to
-    profile)."""
-    wrapped = [None if part is None else wrap(part) for part in parts]
-    if all(new is old for new, old in zip(wrapped, parts, strict=True)):
-        return obj
-    new = make(*wrapped)
-    old_vars = getattr(obj, "__dict__", None)
-    new_vars = getattr(new, "__dict__", None)
-    if isinstance(old_vars, dict) and isinstance(new_vars, dict):
-        for key, value in old_vars.items():
-            new_vars.setdefault(key, value)
-    return new
-
-
-def _new_property(prop: property) -> Callable[..., property]:
-    # A doc given to the property itself is kept; one it took from its getter it takes again
-    # from the wrapped getter (which has the same).
-    doc = prop.__doc__ if prop.__doc__ != getattr(prop.fget, "__doc__", None) else None
-    name = getattr(prop, "__name__", None)  # CPython 3.13+
-
-    def make(fget: Any, fset: Any, fdel: Any) -> property:
-        new = type(prop)(fget, fset, fdel, doc)
-        if name is not None and getattr(new, "__name__", None) != name:
-            new.__name__ = name  # type: ignore[attr-defined, unused-ignore]
-        return new
-
-    return make
-
-
-def _new_cached_property(prop: functools.cached_property[Any]) -> Callable[..., Any]:
-    def make(func: Any) -> functools.cached_property[Any]:
-        new = type(prop)(func)
-        # Set by __set_name__ when the class was made, which does not happen again.
-        new.attrname = prop.attrname
-        return new
-
-    return make
 
 
 def _follow_greenlets() -> None:

@@ -20,7 +20,7 @@ LAYERS: list[tuple[str, set[str]]] = [
      {"_lineprof", "environment", "_typing", "_types", "_version"}),
     ("engine: the clock, source lines and how code maps to rows, what add_class/add_module take,"
      " greenlet switches",
-     {"clock", "sources", "codemap", "scoping", "greenlets"}),
+     {"clock", "sources", "codemap", "scoping", "callables", "greenlets"}),
     ("results model and its file formats", {"lprof_format", "stats"}),
     ("renderers: text, HTML, %lprun display, diffs",
      {"report", "html", "lprun_display", "diff", "diff_html"}),

@@ -6,15 +6,15 @@ Writing, the file name's extension chooses the format (``results_format``):
   ``python -m line_profiler out.lprof`` shows lineprof's results;
 - ``.html`` / ``.htm``: the HTML report (``lineprof.html``), which cannot be read back;
 - ``.json`` and every other name: lineprof's own format, JSON described by the versioned JSON
-  Schema in ``lineprof/results.schema.json``.
+  Schema in ``lineprof/results.schema.json`` (see ``json_format``).
 
 Reading looks at the content, never the name (JSON starts with ``{``, a pickle with byte 0x80),
 and never executes anything from the file: JSON is parsed as data, and pickles go through an
 unpickler that admits line_profiler's ``LineStats`` and plain data only.  Every file is written
 atomically (temporary file in the same directory, then rename).
 
-``json`` is imported where JSON is written or read, not with this module: every profiled
-program imports this module, most never write JSON, and the import costs ~2.5 ms (CPython 3.13).
+``json`` is imported where JSON is read, not with this module: every profiled program imports
+this module, most never write or read JSON, and the import costs ~2.5 ms (CPython 3.13).
 """
 
 from __future__ import annotations
@@ -23,15 +23,16 @@ import os
 import stat
 import sys
 
-from lineprof import codemap, lprof_format
+from lineprof import codemap, json_format, lprof_format
 from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof._version import __version__
+from lineprof.json_format import FORMAT_NAME, SCHEMA_VERSION, TIMES_CORRECTED, TIMES_RAW
 from lineprof.sources import lines as source_lines
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Iterable, Mapping, Sequence
+    from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
     from datetime import datetime, timedelta, timezone
-    from typing import Any, BinaryIO, Self, TypeGuard, TypeVar
+    from typing import Any, BinaryIO, Self, TypeVar
 
     _Stats = TypeVar("_Stats", bound="LineStats")
     # What Metadata.current captures when results are taken, to make the Metadata from later:
@@ -53,6 +54,8 @@ def datetime_classes() -> tuple[type[datetime], type[timedelta], timezone]:
 
 
 __all__ = [
+    "TIMES_CORRECTED",
+    "TIMES_RAW",
     "LineStats",
     "Metadata",
     "ResultsFileError",
@@ -61,23 +64,9 @@ __all__ = [
     "results_format",
 ]
 
-FORMAT_NAME = "lineprof-results"
-# The major version of the JSON format.  Adding an optional field keeps it (readers ignore
-# fields they do not know); a change an older reader would misread bumps it.  Version 2 added
-# memory figures (an older lineprof would show such results without them, as if they had
-# none); results without memory figures are still written as version 1, which they are, so
-# older readers keep reading them.
-SCHEMA_VERSION = 2
-
 FunctionKey = tuple[str, int, str]  # (filename, first line, qualified name)
 LineTiming = tuple[int, int, int]  # (line, hits, time in units)
 LineMemory = tuple[int, int, int]  # (alloc, net, peak) in bytes: memory mode, see docs/memory.md
-
-# What the times are (``LineStats.times``, the JSON field "times"): the clock's figures less
-# what lineprof's own callbacks measured of themselves inside each line (``subtracted`` says
-# how much), or the clock's figures as read.
-TIMES_CORRECTED = "own cost subtracted"
-TIMES_RAW = "raw"
 
 
 class ResultsFileError(ValueError):
@@ -172,12 +161,12 @@ class Metadata(NamedTuple):
             if start.tzinfo is None:
                 raise ValueError("metadata 'start_time' has no UTC offset")
         duration = data.get("duration")
-        if duration is not None and (not _is_number(duration) or duration < 0):
+        if duration is not None and (not json_format.is_number(duration) or duration < 0):
             raise ValueError("metadata 'duration' must be a non-negative number or null")
         overhead = data.get("overhead")
         if overhead is not None and (
             not isinstance(overhead, dict)
-            or not all(isinstance(k, str) and _is_number(v) for k, v in overhead.items())
+            or not all(isinstance(k, str) and json_format.is_number(v) for k, v in overhead.items())
         ):
             raise ValueError("metadata 'overhead' must be an object of numbers or null")
         return cls(
@@ -434,95 +423,55 @@ class LineStats:
     # ---- lineprof's JSON format ---------------------------------------------------------
 
     def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {
+        return {**self._json_head(), "functions": list(self._json_functions())}
+
+    def to_json(self) -> str:
+        """The JSON text ``dump`` writes to a ``.json`` file."""
+        return "".join(json_format.chunks(self._json_head(), self._json_functions()))
+
+    @classmethod
+    def from_dict(cls, data: Any, source: str = "results") -> Self:
+        try:
+            parsed = json_format.parse(data)
+            metadata = Metadata()
+            if parsed.metadata is not None:
+                metadata = Metadata.from_json(parsed.metadata)
+        except json_format.NewerFormatError as exc:
+            raise ResultsFileError(f"{source}: {exc}") from None
+        except ValueError as exc:
+            raise ResultsFileError(f"{source}: not a lineprof results file ({exc})") from None
+        return cls(
+            parsed.timings,
+            parsed.unit,
+            parsed.sources,
+            metadata,
+            subtracted=parsed.subtracted if parsed.times == TIMES_CORRECTED else None,
+            raw=parsed.times == TIMES_RAW,
+            memory=parsed.memory,
+        )
+
+    def _json_head(self) -> dict[str, Any]:
+        head: dict[str, Any] = {
             "format": FORMAT_NAME,
             "schema_version": SCHEMA_VERSION if self.memory is not None else 1,
             "unit": self.unit,
         }
         if self.times is not None:
-            data["times"] = self.times
+            head["times"] = self.times
         if self.memory is not None:
-            data["memory"] = "bytes"
-        data["metadata"] = self.metadata.to_json()
-        data["functions"] = [_function_json(self, key) for key in self.timings]
-        return data
+            head["memory"] = "bytes"
+        head["metadata"] = self.metadata.to_json()
+        return head
 
-    def to_json(self) -> str:
-        """The JSON text ``dump`` writes to a ``.json`` file."""
-        return "".join(_json_chunks(self))
-
-    @classmethod
-    def from_dict(cls, data: Any, source: str = "results") -> Self:
-        def bad(why: str) -> ResultsFileError:
-            return ResultsFileError(f"{source}: not a lineprof results file ({why})")
-
-        if not isinstance(data, dict) or data.get("format") != FORMAT_NAME:
-            raise bad("no 'format': 'lineprof-results' field")
-        version = data.get("schema_version")
-        if not isinstance(version, int) or isinstance(version, bool) or version < 1:
-            raise bad("no positive integer 'schema_version'")
-        if version > SCHEMA_VERSION:
-            raise ResultsFileError(
-                f"{source}: written by a newer lineprof (schema version {version}; this "
-                f"lineprof reads up to {SCHEMA_VERSION}); upgrade lineprof to read it"
+    def _json_functions(self) -> Iterator[dict[str, Any]]:
+        for key, lines in self.timings.items():
+            yield json_format.function_item(
+                key,
+                lines,
+                self.sources.get(key),
+                (self.subtracted or {}).get(key),
+                (self.memory or {}).get(key),
             )
-        unit = data.get("unit")
-        functions = data.get("functions")
-        if not _is_number(unit) or not 0 < unit < float("inf"):
-            raise bad("'unit' must be a positive number")
-        if not isinstance(functions, list):
-            raise bad("'functions' must be a list")
-        times = data.get("times")
-        if times is not None and times not in (TIMES_CORRECTED, TIMES_RAW):
-            raise bad(f"'times' must be {TIMES_CORRECTED!r} or {TIMES_RAW!r}, not {times!r}")
-        metadata = Metadata()
-        if data.get("metadata") is not None:
-            try:
-                metadata = Metadata.from_json(data["metadata"])
-            except ValueError as exc:
-                raise bad(str(exc)) from None
-        timings: dict[FunctionKey, list[LineTiming]] = {}
-        sources: dict[FunctionKey, list[str]] = {}
-        subtracted: dict[FunctionKey, dict[int, int]] = {}
-        has_memory = data.get("memory") is not None
-        if has_memory and data["memory"] != "bytes":
-            raise bad(f"'memory' must be 'bytes', not {data['memory']!r}")
-        memory: dict[FunctionKey, dict[int, LineMemory]] = {}
-        for index, item in enumerate(functions):
-            try:
-                key, lines, text, taken = _parse_function(item)
-            except (KeyError, TypeError, ValueError) as exc:
-                why = str(exc) if isinstance(exc, ValueError) else repr(exc)
-                raise bad(f"function #{index} is malformed: {why}") from None
-            if key in timings:
-                raise bad(f"function #{index} ({key[2]} at {key[0]}:{key[1]}) is listed twice")
-            if taken and times != TIMES_CORRECTED:
-                raise bad(
-                    f"function #{index} has 'subtracted' but the file's 'times' is not "
-                    f"{TIMES_CORRECTED!r}"
-                )
-            timings[key] = lines
-            try:
-                figures = _parse_memory(item, lines)
-            except ValueError as exc:
-                raise bad(f"function #{index} is malformed: {exc}") from None
-            if figures and not has_memory:
-                raise bad(f"function #{index} has 'memory' but the file has no 'memory' field")
-            if has_memory:
-                memory[key] = figures
-            if text is not None:
-                sources[key] = text
-            if taken:
-                subtracted[key] = taken
-        return cls(
-            timings,
-            float(unit),
-            sources,
-            metadata,
-            subtracted=subtracted if times == TIMES_CORRECTED else None,
-            raw=times == TIMES_RAW,
-            memory=memory if has_memory else None,
-        )
 
     # ---- files --------------------------------------------------------------------------
 
@@ -569,117 +518,8 @@ class LineStats:
         return cls.load(filename, *more)
 
     def _write_json(self, out: BinaryIO) -> None:
-        for chunk in _json_chunks(self):
+        for chunk in json_format.chunks(self._json_head(), self._json_functions()):
             out.write(chunk.encode("utf-8"))
-
-
-def _is_number(value: object) -> TypeGuard[int | float]:
-    return isinstance(value, int | float) and not isinstance(value, bool)
-
-
-def _is_int(value: object) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool)
-
-
-def _function_json(stats: LineStats, key: FunctionKey) -> dict[str, Any]:
-    filename, first_line, qualname = key
-    item: dict[str, Any] = {"filename": filename, "first_line": first_line, "qualname": qualname}
-    if key in stats.sources:
-        item["source"] = stats.sources[key]
-    item["lines"] = [list(row) for row in stats.timings[key]]
-    taken = (stats.subtracted or {}).get(key)
-    if taken:
-        item["subtracted"] = [[line, units] for line, units in taken.items()]
-    if stats.memory is not None and stats.memory.get(key):
-        item["memory"] = [[line, *figures] for line, figures in stats.memory[key].items()]
-    return item
-
-
-def _encode_function(stats: LineStats, key: FunctionKey) -> str:
-    """One entry of "functions", laid out to be read by people: a field a line."""
-    item = _function_json(stats, key)
-    import json  # not at the top: see the module docstring
-
-    fields = [f"{json.dumps(name)}: {json.dumps(value)}" for name, value in item.items()]
-    return "  {" + ",\n   ".join(fields) + "}"
-
-
-def _json_chunks(stats: LineStats) -> Iterable[str]:
-    # Written piece by piece so a large result never needs one huge string.
-    import json  # not at the top: see the module docstring
-
-    head = {k: v for k, v in stats.to_dict().items() if k != "functions"}
-    yield "{" + ",\n ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in head.items())
-    yield ',\n "functions": ['
-    for index, key in enumerate(stats.timings):
-        yield ("\n" if index == 0 else ",\n") + _encode_function(stats, key)
-    yield "\n ]}\n" if stats.timings else "]}\n"
-
-
-def _parse_function(
-    item: Any,
-) -> tuple[FunctionKey, list[LineTiming], list[str] | None, dict[int, int]]:
-    if not isinstance(item, dict):
-        raise ValueError("not an object")
-    filename, first_line, qualname = item["filename"], item["first_line"], item["qualname"]
-    if not isinstance(filename, str) or not isinstance(qualname, str):
-        raise ValueError("'filename' and 'qualname' must be strings")
-    if not _is_int(first_line):
-        raise ValueError("'first_line' must be an integer")
-    rows = item["lines"]
-    if not isinstance(rows, list):
-        raise ValueError("'lines' must be a list")
-    lines: list[LineTiming] = []
-    for row in rows:
-        if not (
-            isinstance(row, list)
-            and len(row) == 3
-            and all(_is_int(v) for v in row)
-            and row[1] >= 0
-            and row[2] >= 0
-        ):
-            raise ValueError(
-                f"a row of 'lines' must be [line, hits, time], integers, hits and time >= 0, "
-                f"not {row!r}"
-            )
-        lines.append((row[0], row[1], row[2]))
-    text = item.get("source")
-    if text is not None and (
-        not isinstance(text, list) or not all(isinstance(line, str) for line in text)
-    ):
-        raise ValueError("'source' must be a list of strings")
-    return (filename, first_line, qualname), lines, text, _parse_subtracted(item, lines)
-
-
-def _parse_memory(item: dict[str, Any], lines: list[LineTiming]) -> dict[int, LineMemory]:
-    """A function's optional "memory": [[line, alloc, net, peak], ...] (schema version 2),
-    each line one of its timed lines, once; {} when absent."""
-    rows = item.get("memory")
-    if rows is None:
-        return {}
-    if not isinstance(rows, list):
-        raise ValueError("'memory' must be a list")
-    timed = {line for line, _, _ in lines}
-    figures: dict[int, LineMemory] = {}
-    for row in rows:
-        if not (
-            isinstance(row, list)
-            and len(row) == 4
-            and all(_is_int(v) for v in row)
-            and row[1] >= 0
-            and row[3] >= 0
-        ):
-            raise ValueError(
-                f"a row of 'memory' must be [line, alloc, net, peak], integers, alloc and peak "
-                f">= 0, not {row!r}"
-            )
-        line, alloc, net, peak = row
-        if line not in timed:
-            raise ValueError(f"'memory' names line {line}, which is not among its 'lines'")
-        if line in figures:
-            raise ValueError(f"'memory' lists line {line} twice")
-        figures[line] = (alloc, net, peak)
-    return figures
 
 
 def _merge_memory(
@@ -696,31 +536,6 @@ def _merge_memory(
                 a, n, p = rows.get(line, (0, 0, 0))
                 rows[line] = (a + alloc, n + net, max(p, peak))
     return merged
-
-
-def _parse_subtracted(item: dict[str, Any], lines: list[LineTiming]) -> dict[int, int]:
-    """A function's optional "subtracted": [[line, units], ...], each line one of its
-    timed lines, once; {} when absent."""
-    rows = item.get("subtracted")
-    if rows is None:
-        return {}
-    if not isinstance(rows, list):
-        raise ValueError("'subtracted' must be a list")
-    timed = {line for line, _, _ in lines}
-    taken: dict[int, int] = {}
-    for row in rows:
-        if not (isinstance(row, list) and len(row) == 2 and all(_is_int(v) for v in row)):
-            raise ValueError(f"a row of 'subtracted' must be [line, time], integers, not {row!r}")
-        line, units = row
-        if units < 0:
-            raise ValueError(f"'subtracted' of line {line} is negative ({units})")
-        if line not in timed:
-            raise ValueError(f"'subtracted' names line {line}, which is not among its 'lines'")
-        if line in taken:
-            raise ValueError(f"'subtracted' lists line {line} twice")
-        if units:
-            taken[line] = units
-    return taken
 
 
 # ---- sources ----------------------------------------------------------------------------------
@@ -860,7 +675,7 @@ def _from_lprof(
     for key, per_line in rows.items():
         if key not in timings:
             raise ValueError(f"its lineprof_subtracted names {key!r}, which has no timings")
-        subtracted[key] = _parse_subtracted({"subtracted": per_line}, timings[key])
+        subtracted[key] = json_format.parse_subtracted(per_line, timings[key])
     return cls(
         timings,
         unit,

@@ -25,9 +25,10 @@ import pytest
 
 import lineprof
 import lineprof.stats
-from lineprof import LineProfiler, LineStats, ResultsFileError, load_stats
+from lineprof import LineProfiler, LineStats, ResultsFileError, json_format, load_stats
+from lineprof.json_format import FORMAT_NAME, SCHEMA_VERSION
 from lineprof.report import format_text
-from lineprof.stats import SCHEMA_VERSION, Metadata, atomic_write, results_format
+from lineprof.stats import Metadata, atomic_write, results_format
 from tests import targets
 
 pytestmark = pytest.mark.usefixtures("fake_clock")
@@ -279,7 +280,7 @@ def test_malformed_metadata_and_duplicates(tmp_path: Path) -> None:
 def test_schema_file_matches_the_code() -> None:
     schema = json.loads(SCHEMA.read_text())
     assert max(schema["properties"]["schema_version"]["enum"]) == SCHEMA_VERSION
-    assert schema["properties"]["format"]["const"] == lineprof.stats.FORMAT_NAME
+    assert schema["properties"]["format"]["const"] == FORMAT_NAME
     assert set(schema["properties"]["metadata"]["properties"]) == set(Metadata().to_json())
 
 
@@ -327,18 +328,18 @@ def test_a_serializer_failing_midway_leaves_the_previous_file(
     lp.runcall(targets.basic, 1)
     path = tmp_path / "out.json"
     path.write_text("previous results")
-    encode = lineprof.stats._encode_function
+    item = json_format.function_item
     calls: list[int] = []
 
-    def failing(stats: LineStats, key: Any) -> str:
+    def failing(*args: Any) -> dict[str, Any]:
         calls.append(1)
         if len(calls) == 2:  # the header and the first function are already written
             (partial,) = [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]
             assert partial.name.startswith(".out.json.")
             raise OSError("disk on fire")
-        return encode(stats, key)
+        return item(*args)
 
-    monkeypatch.setattr(lineprof.stats, "_encode_function", failing)
+    monkeypatch.setattr(json_format, "function_item", failing)
     with pytest.raises(OSError, match="disk on fire"):
         lp.dump_stats(str(path))
     assert path.read_text() == "previous results"
@@ -351,17 +352,17 @@ def test_a_process_dying_mid_write_leaves_the_previous_file(tmp_path: Path) -> N
     code = textwrap.dedent(
         f"""
         import os, sys
-        import lineprof.stats as s
+        import lineprof.json_format as f, lineprof.stats as s
         stats = s.LineStats({{("a.py", 1, "f"): [(2, 1, 5)], ("b.py", 1, "g"): [(2, 1, 5)]}}, 1e-9)
-        encode = s._encode_function
+        item = f.function_item
         calls = []
-        def dying(st, key):
-            calls.append(key)
+        def dying(*args):
+            calls.append(args)
             if len(calls) == 2:
                 sys.stdout.flush()
                 os._exit(17)  # no cleanup at all, as if killed
-            return encode(st, key)
-        s._encode_function = dying
+            return item(*args)
+        f.function_item = dying
         stats.dump({str(path)!r})
         """
     )

@@ -21,7 +21,7 @@ LAYERS: list[tuple[str, set[str]]] = [
     ("engine: the clock, source lines and how code maps to rows, what add_class/add_module take,"
      " greenlet switches",
      {"clock", "sources", "codemap", "scoping", "callables", "greenlets"}),
-    ("results model and its file formats", {"lprof_format", "stats"}),
+    ("results model and its file formats", {"lprof_format", "json_format", "stats"}),
     ("renderers: text, HTML, %lprun display, diffs",
      {"report", "html", "lprun_display", "diff", "diff_html"}),
     ("the API that ties engine, model and renderers: LineProfiler, LineStats as users get it",

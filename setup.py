@@ -13,6 +13,7 @@ SOURCES = [
     "csrc/profiler.c",
     "csrc/linestats.c",
     "csrc/threadstate.c",
+    "csrc/greenlet.c",
     "csrc/timer.c",
     "csrc/hook_monitoring.c",
     "csrc/hook_settrace.c",

@@ -109,8 +109,9 @@ lp_unprofile_all_threads(Py_tracefunc func)
 #endif
 
 /* Remove `func` as trace function from every thread that has it, leaving other tools' trace
- * functions in place; returns how many threads had another tool's.  Only needed where trace switching is cheap (before 3.12), where the
- * per-thread-state setter is declared in cpython/ceval.h. */
+ * functions in place; returns how many threads had another tool's.  Only needed where trace
+ * switching is cheap (before 3.12), where the per-thread-state setter is declared in
+ * cpython/ceval.h. */
 #if PY_VERSION_HEX < 0x030C0000
 static inline Py_ssize_t
 lp_untrace_all_threads(Py_tracefunc func)

@@ -87,11 +87,11 @@ lp_listened_entry(LPModuleState *st, PyObject *code)
     return entry;
 }
 
-
 /* The entry of the frame on top of this thread's stack when `code` is its code: almost every
- * line, return or yield event is the running frame's, and this saves the code-extra lookup.  A stack of the
- * current epoch holds no frame of code that lost its last listening profiler (threadstate.c,
- * lp_threadstate_catch_up_all), so the entry is listened to, as lp_listened_entry's. */
+ * line, return or yield event is the running frame's, and this saves the code-extra lookup.  A
+ * stack of the current epoch holds no frame of code that lost its last listening profiler
+ * (threadstate.c, lp_threadstate_catch_up_all), so the entry is listened to, as
+ * lp_listened_entry's. */
 static inline LPCodeEntry *
 lp_top_entry(const LPModuleState *st, PyObject *code)
 {
@@ -145,7 +145,8 @@ lp_mon_start(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject 
 /* PY_RESUME(code, instruction_offset) and PY_THROW(code, instruction_offset, exception): the
  * frame continues the line it was suspended on. */
 static PyObject *
-lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject *Py_UNUSED(kwnames))
+lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
+              PyObject *Py_UNUSED(kwnames))
 {
     LPModuleState *st = ((LPCallback *)callback)->st;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);

@@ -19,9 +19,9 @@
  * entered through the wrapper @profile returns (entry.c; Python decides: entry_mode), no thread
  * has the profile function until it enters one: the wrapper calls lp_setprofile_enter() before
  * the function and lp_setprofile_leave() after it, and the outermost pair puts the profile
- * function in and takes it out.  Code outside profiled functions then runs untouched.  Once any code is profiled
- * that can be entered another way (add_function, a module, a generator), every thread gets the
- * profile function for the rest of the session (lp_setprofile_hook_every_thread).
+ * function in and takes it out.  Code outside profiled functions then runs untouched.  Once any
+ * code is profiled that can be entered another way (add_function, a module, a generator), every
+ * thread gets the profile function for the rest of the session (lp_setprofile_hook_every_thread).
  */
 #include "events.h"
 
@@ -387,8 +387,8 @@ lp_setprofile_leave(LPModuleState *st)
     }
 }
 
-/* A greenlet switch has just brought another stack in (lp_threadstate_switch): line events
- * are on exactly when its top frame is the running one, as after a call or return. */
+/* A greenlet switch has just brought another stack in (greenlet.c): line events are on exactly
+ * when its top frame is the running one, as after a call or return. */
 void
 lp_setprofile_switched(LPModuleState *st)
 {

@@ -89,7 +89,7 @@ typedef struct {
 } LPFrame;
 
 /* A greenlet's profiled frames while another greenlet runs on the same thread
- * (lp_threadstate_switch).  The fields are LPThreadState's of the same names. */
+ * (greenlet.c, lp_greenlet_switch).  The fields are LPThreadState's of the same names. */
 typedef struct LPSavedStack {
     const void *greenlet; /* whose stack: compared, never read */
     uint64_t epoch;
@@ -311,10 +311,6 @@ void lp_threadstate_forget_running(LPModuleState *st, const LPCodeEntry *entry);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_drop_frames(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_free_current(void);
-void lp_threadstate_switch(LPModuleState *st, const void *origin, int origin_ended,
-                           const void *target);
-PyObject *lp_threadstate_py_greenlet_switched(PyObject *module, PyObject *const *args,
-                                              Py_ssize_t nargs);
 PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS
@@ -325,6 +321,9 @@ PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 #define LP_TLS_MODEL
 #endif
 extern _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL;
+
+/* greenlet.c */
+PyObject *lp_greenlet_py_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs);
 
 /* timer.c */
 PyObject *lp_timer_py_now(PyObject *module, PyObject *unused);

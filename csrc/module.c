@@ -85,8 +85,9 @@ static PyMethodDef lp_module_methods[] = {
      "monotonic_ns() -> int: CLOCK_MONOTONIC, whatever the clock in use."},
     {"active_backend", lp_py_active_backend, METH_NOARGS,
      "active_backend() -> 'monitoring' | 'settrace' | None"},
-    {"tool_id", lp_py_tool_id, METH_NOARGS, "tool_id() -> the sys.monitoring tool id held, or None"},
-    {"greenlet_switched", (PyCFunction)(void (*)(void))lp_threadstate_py_greenlet_switched,
+    {"tool_id", lp_py_tool_id, METH_NOARGS,
+     "tool_id() -> the sys.monitoring tool id held, or None"},
+    {"greenlet_switched", (PyCFunction)(void (*)(void))lp_greenlet_py_switched,
      METH_FASTCALL,
      "greenlet_switched(event, (origin, target)): greenlet's tracing function; tells the "
      "profiler which greenlet's frames run from now on (lineprof/greenlets.py)."},

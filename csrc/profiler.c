@@ -204,6 +204,11 @@ Tracer_enable(TracerObject *self, PyObject *arg)
     if (!starting && !self->hook_on_entry && lp_setprofile_hook_every_thread(st) < 0) {
         return NULL;
     }
+    if (!starting) {
+        /* Lines already in progress (another profiler's session) are charged up to now: this
+         * tracer's tables join them from here, and must not be charged what ran before. */
+        lp_threadstate_charge_so_far(st);
+    }
     st->nactive++;
     self->enabled = 1;
     for (Py_ssize_t i = 0; i < self->nregs; i++) {
@@ -359,6 +364,9 @@ Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
     LPReg *reg = &self->regs[self->nregs++];
     reg->entry = entry;
     reg->cells = cells;
+    if (self->enabled && entry->nsinks > 0) {
+        lp_threadstate_charge_so_far(st); /* as in Tracer_enable: its lines run on for others */
+    }
     if (self->enabled && lp_reg_listen(st, reg) < 0) {
         self->nregs--;
         lp_linestats_remove_owner(entry, self);

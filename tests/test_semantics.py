@@ -399,6 +399,45 @@ def test_two_profilers_on_one_function(make: Make) -> None:
     }
 
 
+def _enable_then_tick(lp: LineProfiler) -> None:
+    targets.tick(3)
+    lp.enable()
+    targets.tick(2)
+
+
+def _add_then_tick(lp: LineProfiler, function: Callable[..., object]) -> None:
+    targets.tick(3)
+    lp.add_function(function)
+    targets.tick(2)
+
+
+def joins_a_running_line(join: Callable[[], None]) -> None:
+    join()  # @join
+    targets.tick(5)  # @after
+
+
+def test_a_profiler_enabled_inside_a_line_another_times_is_charged_from_then_on(
+    make: Make,
+) -> None:
+    """lp2 is enabled in the middle of a line lp1 is timing: lp2 is charged what the line
+    runs from then on (2), never what it ran before (3)."""
+    lp1, lp2 = make(joins_a_running_line), make(joins_a_running_line)
+    with lp1:
+        joins_a_running_line(lambda: _enable_then_tick(lp2))
+    lp2.disable()
+    assert by_mark(lp1, joins_a_running_line) == {"join": (1, 5), "after": (1, 5)}
+    assert by_mark(lp2, joins_a_running_line) == {"join": (1, 2), "after": (1, 5)}
+
+
+def test_a_function_registered_inside_a_line_another_profiler_times(make: Make) -> None:
+    """The same when the function joins an enabled profiler (add_function) mid-line."""
+    lp1, lp2 = make(joins_a_running_line), make()
+    with lp1, lp2:
+        joins_a_running_line(lambda: _add_then_tick(lp2, joins_a_running_line))
+    assert by_mark(lp1, joins_a_running_line) == {"join": (1, 5), "after": (1, 5)}
+    assert by_mark(lp2, joins_a_running_line) == {"join": (1, 2), "after": (1, 5)}
+
+
 def test_profiling_again_accumulates_and_clear_resets(make: Make) -> None:
     lp = make(targets.basic)
     lp.runcall(targets.basic, 1)

@@ -266,10 +266,12 @@ class LineProfiler:
         """Start recording (idempotent)."""
         if self._tracer.enabled:
             return
-        # Another tool's hooks in this thread (ours report the _lineprof module as object).
+        # Another tool's hooks in this thread (ours report the _lineprof module as object),
+        # and those threading gives the threads it starts.
         tracer: object = sys.gettrace()
         profiler: object = sys.getprofile()
-        self._start_tracer()
+        thread_hooks = _threading_hooks()
+        self._start_tracer(profile_taken=profiler is not None or thread_hooks[1] is not None)
         if self._tracer.memory:
             try:
                 _watch_numpy()
@@ -277,18 +279,19 @@ class LineProfiler:
                 self._tracer.disable()
                 raise
         _follow_greenlets()
-        self._note_foreign_hooks(tracer, profiler)
+        self._note_foreign_hooks(tracer, profiler, thread_hooks)
         if self._started_at is None:
             self._started_at = wall_clock()
         self._enabled_since = perf_counter()
 
-    def _start_tracer(self) -> None:
+    def _start_tracer(self, *, profile_taken: bool) -> None:
         if self._backend != "auto":
             candidates = [self._backend]
         else:
             candidates = list(_lineprof.BACKENDS)
-            if "setprofile" in candidates and sys.getprofile() is not None:
-                # Another profiler (cProfile, say) holds the profile hook: leave it alone.
+            if "setprofile" in candidates and profile_taken:
+                # Another profiler (cProfile, say) holds the profile hook, here or in the
+                # threads threading starts: leave it alone.
                 candidates.remove("setprofile")
         if _lineprof.active_backend() is None:
             # The first session in this process picks the clock (it can change only while
@@ -303,9 +306,12 @@ class LineProfiler:
                 continue
         self._tracer.enable(candidates[-1])
 
-    def _note_foreign_hooks(self, tracer: object, profiler: object) -> None:
-        """Another tool (a debugger, coverage, cProfile) hooks this thread.  Before CPython
-        3.12 a thread has one trace and one profile function: say what that means."""
+    def _note_foreign_hooks(
+        self, tracer: object, profiler: object, thread_hooks: tuple[object, object]
+    ) -> None:
+        """Another tool (a debugger, coverage, cProfile) hooks this thread, or the threads
+        threading starts.  A thread has one trace and one profile function (before CPython
+        3.12 lineprof needs them): say what that means."""
         backend = _lineprof.active_backend()
         self._said_incomplete = False
         wrapped = self.wrap_trace and backend == "setprofile"  # hook_wrap.c: both record
@@ -327,6 +333,14 @@ class LineProfiler:
             _warn(
                 f"replacing this thread's {kind} function ({hook!r}) while profiling (one per "
                 "thread); it is put back when profiling stops"
+            )
+        slot = {"settrace": 0, "setprofile": 1}.get(backend or "")
+        hook = thread_hooks[slot] if slot is not None else None
+        if hook is not None:
+            _warn(
+                f"replacing the {kind} function threading gives the threads it starts "
+                f"({hook!r}) while profiling (one per thread); threads started meanwhile run "
+                "without it, and it is put back when profiling stops"
             )
 
     def disable(self) -> None:
@@ -707,6 +721,20 @@ def _merge_lines(
         h, t = merged.get(line, (0, 0))
         merged[line] = (h + hits, t + time)
     return [(line, h, t) for line, (h, t) in sorted(merged.items())]
+
+
+def _threading_hooks() -> tuple[object, object]:
+    """Another tool's trace and profile functions that threading gives the threads it starts
+    (threading.settrace and setprofile): none before the program imports threading, which
+    lineprof does not, and lineprof's own (a session is on) is none."""
+    threading = sys.modules.get("threading")
+    if threading is None:
+        return None, None
+    tracer, profiler = threading.gettrace(), threading.getprofile()
+    return (
+        None if getattr(tracer, "__self__", None) is _lineprof else tracer,
+        None if getattr(profiler, "__self__", None) is _lineprof else profiler,
+    )
 
 
 def _follow_greenlets() -> None:

@@ -373,6 +373,57 @@ def test_legacy_setprofile_then_cprofile(tmp_path: Any) -> None:
     assert result["hits"] == WORK_HITS or any("profile function" in w for w in result["warnings"])
 
 
+# The program gives every thread threading starts a profile or trace function of its own,
+# then runs work(5) twice in a new thread while lineprof records.
+THREAD_HOOK = """
+    import threading
+    calls = []
+    def hook(frame, event, arg):
+        if event == "call" and frame.f_code.co_name == "work":
+            calls.append(1)
+    threading.set{kind}(hook)
+    with lp:
+        note()
+        thread = threading.Thread(target=lambda: (f.work(5), f.work(5)))
+        thread.start()
+        thread.join()
+    other["calls"] = len(calls)
+    other["kept"] = threading.get{kind}() is hook
+    threading.set{kind}(None)
+"""
+
+
+@legacy_only
+def test_legacy_the_profile_function_threading_gives_threads_keeps_auto_off_setprofile(
+    tmp_path: Any,
+) -> None:
+    """threading.setprofile(hook): the threads started while profiling get the program's hook,
+    and lineprof records them through the trace hook instead."""
+    result = scenario(tmp_path, THREAD_HOOK.format(kind="profile"))
+    assert result["backend"] == "settrace"
+    assert result["other"] == {"calls": 2, "kept": True}
+    assert result["hits"] == WORK_HITS
+    assert result["warnings"] == []
+    assert_released(result)
+
+
+@pytest.mark.parametrize(
+    ("kind", "backend"),
+    [pytest.param("profile", "setprofile", marks=legacy_only), ("trace", "settrace")],
+)
+def test_a_backend_that_takes_threadings_hook_says_so(
+    tmp_path: Any, kind: str, backend: str
+) -> None:
+    """The backend asked for needs the hook the program gives new threads: lineprof's takes its
+    place while profiling, says so, and puts it back."""
+    result = scenario(tmp_path, THREAD_HOOK.format(kind=kind), backend=backend)
+    assert result["backend"] == backend
+    assert result["other"] == {"calls": 0, "kept": True}
+    assert result["hits"] == WORK_HITS
+    assert any(f"replacing the {kind} function threading gives" in w for w in result["warnings"])
+    assert_released(result)
+
+
 @legacy_only
 @needs_coverage
 def test_legacy_coverage_first_lineprof_says_it_cannot_record(tmp_path: Any) -> None:

@@ -40,6 +40,22 @@
 #define LP_HAVE_CHEAP_TRACE_SWITCH 0
 #endif
 
+/* Does nothing of the program run between a frame's start event and its first line event?
+ * The interpreter handles pending work (signal handlers, a switch of the GIL to another thread,
+ * 3.12's garbage collector) at a frame's first instruction.  3.11 (ceval.c, DO_TRACING on RESUME)
+ * and 3.13 (INSTRUMENTED_RESUME) do it before the start event, so between the two callbacks
+ * there is only the interpreter getting from one to the next: lineprof's own cost.  3.10 (the
+ * eval loop's first pass, after the call event) and 3.12 (INSTRUMENTED_RESUME checks the eval
+ * breaker after calling the tools) do it after: a handler or another thread can run there, and
+ * that time is the program's.  Versions not run here (3.14+) are taken as 3.12 is: a cost left
+ * in a line is a few tens of ns per call, the program's time taken out of it can be all of it. */
+#if (PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000) ||                           \
+    (PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000)
+#define LP_HAVE_QUIET_START 1
+#else
+#define LP_HAVE_QUIET_START 0
+#endif
+
 /* Py_IsFinalizing is public since 3.13; before, the same function was _Py_IsFinalizing in
  * cpython/pylifecycle.h. */
 #if PY_VERSION_HEX < 0x030D0000

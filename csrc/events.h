@@ -249,11 +249,12 @@ lp_event_line(LPModuleState *st, LPCodeEntry *entry, const void *key, int row, i
         if (frame->row >= 0) {
             lp_charge(ts, frame, t_end);
         }
-        else if (frame->row == -1) {
+        else if (frame->row == -1 && LP_HAVE_QUIET_START) {
             /* The frame's first line.  Since its start callback's last clock read nothing of
              * the program has run, only the interpreter getting from that callback to this
              * one: lineprof's own cost, measured by its two clock reads, taken out of the lines
-             * running around it like the callbacks' own time. */
+             * running around it like the callbacks' own time.  Where the interpreter may run
+             * the program there (compat.h), the gap stays in the calling line. */
             lp_spend(ts, frame->t_start, t_end);
         }
         if (st->memory) {

@@ -149,6 +149,9 @@ lp_module_exec(PyObject *module)
     if (PyModule_AddIntConstant(module, "HAVE_SYS_MONITORING", LP_HAVE_SYS_MONITORING) < 0) {
         return -1;
     }
+    if (PyModule_AddIntConstant(module, "HAVE_QUIET_START", LP_HAVE_QUIET_START) < 0) {
+        return -1;
+    }
     st->str_dead = PyUnicode_InternFromString("dead");
     if (st->str_dead == NULL) {
         return -1;

@@ -5,6 +5,7 @@ from types import CodeType
 from typing import Any
 
 HAVE_SYS_MONITORING: int
+HAVE_QUIET_START: int  # nothing of the program runs between a frame's start and first line events
 BACKENDS: tuple[str, ...]
 # The sys.monitoring tool ids the monitoring backend tries, in order: (4, 3, 5, 2) on 3.12+, ()
 # before.  PROFILER_ID (2) is taken only when 3, 4 and 5 are all held, so cProfile can run

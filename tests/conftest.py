@@ -53,6 +53,14 @@ def pair_reads(backend: str) -> int:
     return 1 if backend == "setprofile" else 0
 
 
+def start_gap() -> int:
+    """1 where the gap from a profiled frame's start callback to its first line callback is
+    taken out as lineprof's own (nothing of the program can run there), 0 where it stays in
+    the calling line (csrc/compat.h, LP_HAVE_QUIET_START): each is STEP with the stepping
+    clock."""
+    return 1 if _lineprof.HAVE_QUIET_START else 0
+
+
 @pytest.fixture
 def stepping_clock() -> Iterator[None]:
     """A fake clock that moves STEP ns after every read: each callback that reads it twice

@@ -1,8 +1,9 @@
 """The clock's own figures stay available: results record what lineprof took out of each line,
 so ``raw()``, ``lineprof show --raw FILE`` and the report's header can give them back or say
 which kind a report shows, from either file format, exactly (fake clock stepping STEP ns a read,
-as in test_own_cost: the call line reads 4*STEP corrected and 9*STEP raw, and under setprofile
-two more reads raw, both taken out: conftest.pair_reads).
+as in test_own_cost: the call line reads 4*STEP corrected (5 where the gap before a frame's
+first line stays in it: conftest.start_gap) and 9*STEP raw, and under setprofile two more reads
+raw, both taken out: conftest.pair_reads).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ import pytest
 from lineprof import LineProfiler, LineStats, cli, lprof_format
 from lineprof.results import load_stats
 from lineprof.stats import TIMES_CORRECTED, TIMES_RAW, ResultsFileError
-from tests.conftest import STEP, marks, pair_reads
+from tests.conftest import STEP, marks, pair_reads, start_gap
 
 pytestmark = pytest.mark.usefixtures("stepping_clock")
 
@@ -57,13 +58,16 @@ def test_corrected_results_say_what_was_taken_out(backend: str) -> None:
     stats = results(backend)
     assert stats.times == TIMES_CORRECTED
     # Each call's start, two line events and return measured STEP each inside the line, and
-    # so did the gap from the callee's start to its first line.
+    # so did the gap from the callee's start to its first line (where it is lineprof's own).
     pair = pair_reads(backend)  # per call and return; AGAIN also ends with the caller's return
-    expected = {key_of(stats, caller): {CALL: (5 + 2 * pair) * STEP, AGAIN: (5 + 3 * pair) * STEP}}
+    own = 4 + start_gap()
+    expected = {
+        key_of(stats, caller): {CALL: (own + 2 * pair) * STEP, AGAIN: (own + 3 * pair) * STEP}
+    }
     if pair:
         expected[key_of(stats, callee)] = {marks(callee)["c2"]: 2 * pair * STEP}
     assert stats.subtracted == expected
-    assert time_of(stats, caller, CALL) == 4 * STEP
+    assert time_of(stats, caller, CALL) == (5 - start_gap()) * STEP
 
 
 def test_raw_gives_back_what_calibrate_false_records(backend: str) -> None:
@@ -127,13 +131,13 @@ def test_merge_keeps_the_kinds_apart(backend: str) -> None:
     pair = pair_reads(backend)
     assert both.subtracted is not None and a.subtracted is not None
     assert both.subtracted[key_of(a, caller)] == {
-        CALL: 2 * (5 + 2 * pair) * STEP,
-        AGAIN: 2 * (5 + 3 * pair) * STEP,
+        CALL: 2 * (4 + start_gap() + 2 * pair) * STEP,
+        AGAIN: 2 * (4 + start_gap() + 3 * pair) * STEP,
     }
     assert both.subtracted == {
         key: {line: 2 * ns for line, ns in lines.items()} for key, lines in a.subtracted.items()
     }
-    assert time_of(both, caller, CALL) == 8 * STEP
+    assert time_of(both, caller, CALL) == 2 * (5 - start_gap()) * STEP
     # Corrected with raw: every input made raw, so no line adds a corrected time to a raw one.
     mixed = LineStats.merge([a, results(backend, calibrate=False)])
     assert mixed.times == TIMES_RAW

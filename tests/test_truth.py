@@ -19,11 +19,13 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import pytest
@@ -449,5 +451,71 @@ def test_loop_and_recursion_with_another_process_spinning(backend: str, wait: Wa
         check(lp, recursive, recursion_expected(took))
         assert hits(lp, loop)["call"] == 5
         assert hits(lp, recursive) == {"call": 4, "test": 4, "recurse": 3}
+
+    tries(trial)
+
+
+# ---- the program's own work where a profiled function starts ---------------------------------
+
+BLOCK = bytes(200_000)
+
+
+def copy() -> bytes:
+    """Profiled, and checks for nothing pending itself: pending work (a signal handler, a turn
+    of another thread) runs where it starts, between its start event and its first line on
+    CPython 3.10 and 3.12."""
+    return BLOCK + BLOCK  # @copy
+
+
+def copies() -> None:
+    for _ in range(300):
+        copy()
+        copy()
+        copy()
+        copy()
+
+
+@contextmanager
+def interrupted(how: str) -> Iterator[None]:
+    """A signal handler that busy-waits 2 ms every 4 ms, or another thread spinning in Python
+    (the two threads take turns with the GIL)."""
+    if how == "signal":
+        previous = signal.signal(signal.SIGALRM, lambda *_: busy_wait())
+        signal.setitimer(signal.ITIMER_REAL, 0.004, 0.004)
+        try:
+            yield
+        finally:
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            signal.signal(signal.SIGALRM, previous)
+        return
+    stop = threading.Event()
+
+    def spin() -> None:
+        while not stop.is_set():
+            pass
+
+    thread = threading.Thread(target=spin)
+    thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        thread.join()
+
+
+@pytest.mark.parametrize("how", ["signal", "thread"])
+def test_a_handler_or_thread_running_where_profiled_functions_start(backend: str, how: str) -> None:
+    """A line calls 1,200 short profiled functions through an unprofiled loop while a signal
+    handler or another thread runs, much of it where those functions start: that time is the
+    program's, and the line reads it (CPython 3.12 read 0.5-0.65 of it before lineprof left
+    the gap before a frame's first line in the line there)."""
+
+    def trial() -> None:
+        took: list[float] = []
+        lp = LineProfiler(waiting, copy, backend=backend)
+        with interrupted(how):
+            lp.runcall(waiting, timed(copies, took))
+        assert hits(lp, copy) == {"copy": 1200}
+        check(lp, waiting, {"call": sum(took)})
 
     tries(trial)

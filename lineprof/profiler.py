@@ -537,7 +537,13 @@ class LineProfiler:
                 try:
                     send_value = yield item
                 except GeneratorExit:
-                    gen.close()
+                    # The generator's own cleanup (its finally, an except GeneratorExit) runs
+                    # now, and profiles as any resumption does.
+                    self.enable_by_count()
+                    try:
+                        gen.close()
+                    finally:
+                        self.disable_by_count()
                     raise
                 except BaseException as exc:  # noqa: B036 - forwarded into the generator
                     throw = exc
@@ -574,7 +580,11 @@ class LineProfiler:
                 try:
                     send_value = yield item
                 except GeneratorExit:
-                    await agen.aclose()
+                    self.enable_by_count()  # as in _wrap_generator
+                    try:
+                        await agen.aclose()
+                    finally:
+                        self.disable_by_count()
                     raise
                 except BaseException as exc:  # noqa: B036 - forwarded into the generator
                     throw = exc

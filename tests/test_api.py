@@ -165,6 +165,40 @@ def test_decorator_on_generator_forwards_send_throw_close(make: Make) -> None:
     assert log == ["a", "thrown", "closed"]
 
 
+def cleans_up() -> Any:
+    try:  # @try
+        yield 1  # @yield
+    finally:
+        targets.tick(5)  # @cleanup
+
+
+async def cleans_up_async() -> Any:
+    try:  # @try
+        yield 1  # @yield
+    finally:
+        targets.tick(5)  # @cleanup
+
+
+def test_a_decorated_generator_closed_early_records_its_cleanup(make: Make) -> None:
+    """close() and aclose() resume the generator to run its finally: profiling is on for it,
+    as for every other resumption."""
+    lp = make()
+    g = lp(cleans_up)()
+    assert next(g) == 1
+    g.close()
+
+    async def main() -> None:
+        agen = lp(cleans_up_async)()
+        assert await agen.__anext__() == 1
+        await agen.aclose()
+
+    asyncio.run(main())
+    assert lp.enable_count == 0 and lp.backend is None
+    expected = {"try": (1, 0), "yield": (1, 0), "cleanup": (1, 5)}
+    assert by_mark(lp, cleans_up) == expected
+    assert by_mark(lp, cleans_up_async) == expected
+
+
 def test_decorator_on_coroutine_and_async_generator(make: Make) -> None:
     lp = make()
 

@@ -186,6 +186,7 @@ lp_push(LPModuleState *st, LPThreadState *ts, LPCodeEntry *entry, const void *ke
     frame->key = key;
     frame->row = row;
     frame->saved_depth = 0;
+    frame->delegating = 0;
     frame->t_start = t;
     frame->spent_at_start = ts->spent;
     if (st->memory) {
@@ -206,6 +207,35 @@ lp_is_top(const LPThreadState *ts, const LPCodeEntry *entry, const void *key)
     }
     const LPFrame *top = &ts->frames[ts->depth - 1];
     return top->entry == entry && top->key == key;
+}
+
+/* The generator frames a throw() passed through to the frame about to be entered, innermost
+ * first (lp_threadstate_delegating), go on the stack outermost first, each running its `yield
+ * from` or `await` line since `t`, the callback's first clock read (its own time is taken out
+ * of them as of the lines around it).  Returns how many went on. */
+static inline int
+lp_push_delegating(LPModuleState *st, LPThreadState *ts, const LPDelegate *chain, int n,
+                   int64_t t)
+{
+    for (int i = n - 1; i >= 0; i--) {
+        LPFrame *frame = lp_push(st, ts, chain[i].entry, chain[i].key, chain[i].row, t);
+        if (frame == NULL) {
+            return n - 1 - i;
+        }
+        frame->delegating = 1;
+    }
+    return n;
+}
+
+/* How many frames right below the top one went on the stack with it (lp_push_delegating). */
+static inline int
+lp_delegating_below(const LPThreadState *ts)
+{
+    int n = 0;
+    while (n + 1 < ts->depth && ts->frames[ts->depth - 2 - n].delegating) {
+        n++;
+    }
+    return n;
 }
 
 /* A frame starts (row -1: no line yet) or resumes at `row` (no new hit: the line began before
@@ -291,12 +321,18 @@ lp_event_exit(LPModuleState *st, LPCodeEntry *entry, const void *key, int64_t t_
         /* Not a frame we are tracking (it started before profiling and ran no line since). */
         return;
     }
-    LPFrame *frame = &ts->frames[--ts->depth];
-    if (frame->row >= 0) {
-        lp_charge(ts, frame, t_end);
-    }
-    if (st->memory) {
-        lp_mem_end(st, ts, frame, ts->depth > 0 ? frame - 1 : NULL);
+    /* With it go the frames a throw() passed through to it: if it yields, the value goes
+     * straight out through them; if it ends, CPython resumes the next one out, which an event
+     * of its own reports. */
+    int n = 1 + lp_delegating_below(ts);
+    for (int i = 0; i < n; i++) {
+        LPFrame *frame = &ts->frames[--ts->depth];
+        if (frame->row >= 0) {
+            lp_charge(ts, frame, t_end);
+        }
+        if (st->memory) {
+            lp_mem_end(st, ts, frame, ts->depth > 0 ? frame - 1 : NULL);
+        }
     }
     lp_spend(ts, t_end, lp_timer_now(st));
 }

@@ -142,8 +142,7 @@ lp_mon_start(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject 
     Py_RETURN_NONE;
 }
 
-/* PY_RESUME(code, instruction_offset) and PY_THROW(code, instruction_offset, exception): the
- * frame continues the line it was suspended on. */
+/* PY_RESUME(code, instruction_offset): the frame continues the line it was suspended on. */
 static PyObject *
 lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
               PyObject *Py_UNUSED(kwnames))
@@ -159,6 +158,35 @@ lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
     if (entry != NULL) {
         lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);
     }
+    Py_RETURN_NONE;
+}
+
+/* PY_THROW(code, instruction_offset, exception): as PY_RESUME, and the generator frames the
+ * throw() passed through on its way here run their line meanwhile (threadstate.c,
+ * lp_threadstate_delegating).  A throw is rare: finding them here costs the frame objects. */
+static PyObject *
+lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
+             PyObject *Py_UNUSED(kwnames))
+{
+    LPModuleState *st = ((LPCallback *)callback)->st;
+    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
+    int64_t t = lp_timer_now(st);
+    if (nargs < 2) {
+        st->error = LP_ERR_BAD_EVENT;
+        Py_RETURN_NONE;
+    }
+    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
+    if (entry == NULL) {
+        Py_RETURN_NONE;
+    }
+    LPThreadState *ts = lp_thread(st);
+    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
+    if (ts != NULL && frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
+        LPDelegate chain[LP_MAX_DELEGATING];
+        int n = lp_threadstate_delegating(st, ts, frame, 0, chain);
+        lp_push_delegating(st, ts, chain, n, t);
+    }
+    lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);
     Py_RETURN_NONE;
 }
 
@@ -187,7 +215,7 @@ static const vectorcallfunc lp_callback_funcs[LP_NUM_EVENTS] = {
     [LP_EV_PY_START] = lp_mon_start,   [LP_EV_PY_RESUME] = lp_mon_resume,
     [LP_EV_PY_RETURN] = lp_mon_exit,   [LP_EV_PY_YIELD] = lp_mon_exit,
     [LP_EV_LINE] = lp_mon_line,        [LP_EV_PY_UNWIND] = lp_mon_exit,
-    [LP_EV_PY_THROW] = lp_mon_resume,
+    [LP_EV_PY_THROW] = lp_mon_throw,
 };
 
 /* The tool ids lineprof may take, in the order it tries them.  The ids CPython names are a

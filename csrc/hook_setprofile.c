@@ -114,6 +114,15 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             int64_t t = lp_timer_now(st);
             lp_take_pair(ts, frame, t);
             int depth = ts->unprofiled_depth;
+            /* Entered through a throw() that passed through generator frames (threadstate.c):
+             * they go on first, the lowest keeping what ran above the frame below. */
+            LPDelegate chain[LP_MAX_DELEGATING];
+            int n = lp_push_delegating(st, ts, chain,
+                                       lp_threadstate_delegating(st, ts, frame, 1, chain), t);
+            if (n > 0) {
+                ts->frames[ts->depth - n].saved_depth = depth;
+                depth = 0;
+            }
             /* Switched before the frame's time starts, so the switch is measured as ours. */
             int seen = lp_line_events(st, 1);
             LPFrame *top =
@@ -153,9 +162,11 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             /* Read once the frame is known to be ours: unprofiled returns are not timed. */
             int64_t t = lp_timer_now(st);
             lp_take_pair(ts, frame, t);
-            int saved = top->saved_depth;
+            /* The frames a throw() passed through to it leave with it (events.h). */
+            int left = 1 + lp_delegating_below(ts);
+            int saved = ts->frames[ts->depth - left].saved_depth;
             /* Switched before the exit's last clock read, so the switch is measured as ours. */
-            int seen = lp_line_events(st, ts->depth > 1 && saved == 0);
+            int seen = lp_line_events(st, ts->depth > left && saved == 0);
             lp_event_exit(st, top->entry, frame, t);
             ts->unprofiled_depth = saved;
             if (!seen) {

@@ -91,8 +91,15 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             }
             return 0;
         }
-        lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)),
-                       lp_timer_now(st));
+        int64_t t = lp_timer_now(st);
+        LPThreadState *ts = lp_thread(st);
+        if (ts != NULL) {
+            /* Entered through a throw() that passed through generator frames (threadstate.c) */
+            LPDelegate chain[LP_MAX_DELEGATING];
+            lp_push_delegating(st, ts, chain, lp_threadstate_delegating(st, ts, frame, 1, chain),
+                               t);
+        }
+        lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)), t);
         return 0;
     }
     case PyTrace_RETURN: {

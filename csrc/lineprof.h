@@ -76,6 +76,9 @@ typedef struct {
     const void *key;    /* the PyFrameObject for the settrace hook; NULL for sys.monitoring */
     int row;            /* the line in progress, -1 before the first, or LP_ROW_UNSEEN */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
+    int delegating;     /* resumed by no event of its own: a throw() passed through its yield
+                         * from or await to the frame above (lp_threadstate_delegating), and it
+                         * leaves the stack with that frame (events.h, lp_event_exit) */
     int64_t t_start;    /* when that line started (clock units) */
     uint64_t spent_at_start; /* the thread's `spent` when it started */
     /* Memory mode only: the thread's memory counters when the line started, valid if mem_gen is
@@ -87,6 +90,18 @@ typedef struct {
     int64_t mem_peak; /* highest live level seen in this interval so far, the thread's mem_peak
                        * since its last reset aside (events.h folds it in) */
 } LPFrame;
+
+/* A generator frame a throw() passed through (lp_threadstate_delegating): its code's entry, its
+ * key as LPFrame's, and the row of its `yield from` or `await` line. */
+typedef struct {
+    LPCodeEntry *entry;
+    const void *key;
+    int row;
+} LPDelegate;
+
+/* At most this many levels of delegation are followed (a deeper chain keeps its outermost
+ * levels unseen, as before any were seen). */
+#define LP_MAX_DELEGATING 32
 
 /* A greenlet's profiled frames while another greenlet runs on the same thread
  * (greenlet.c, lp_greenlet_switch).  The fields are LPThreadState's of the same names. */
@@ -304,6 +319,8 @@ LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
+int lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, PyFrameObject *frame,
+                              int keyed, LPDelegate *out);
 void lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_note_running(LPModuleState *st);
 void lp_threadstate_drop_running(LPModuleState *st);

@@ -214,7 +214,7 @@ lp_stack_catch_up(const LPModuleState *st, uint64_t *epoch, LPFrame *frames, int
          * now run above the profiled frame next below it, if any (setprofile counts
          * unprofiled frames only above a profiled one). */
         int *above = i + 1 < *depth ? &frames[i + 1].saved_depth : unprofiled_depth;
-        *above = kept > 0 ? *above + frame->saved_depth + 1 : 0;
+        *above = kept > 0 ? *above + frame->saved_depth + !frame->delegating : 0;
         /* Its memory peak so far belongs to the line that called it, as at its exit. */
         if (st->memory && kept > 0 && frame->mem_gen == st->mem_gen) {
             lp_mem_fold(&frames[kept - 1], frame->mem_peak);
@@ -446,6 +446,64 @@ lp_threadstate_free_current(void)
         pthread_setspecific(lp_key, NULL);
     }
     lp_threadstate_destroy(ts);
+}
+
+/* ---- generator frames a throw() passes through ----------------------------------------------
+ *
+ * gen.throw() on a generator suspended in `yield from` (a coroutine in `await`) does not resume
+ * it: CPython hands the exception straight to the generator it delegates to, through every level
+ * of delegation, linking each level's frame as the caller of the next, and only the innermost
+ * is resumed, with an event (Objects/genobject.c, _gen_throw; asyncio delivers an exception to
+ * a task this way).  The outer levels run their `yield from` line all the while, as they would
+ * had next() or send() resumed them, but no event says so.  So when a profiled generator frame
+ * is entered, the generator frames calling it that are not the top of this thread's stack are
+ * those levels.  (close() does not link them: their lines miss what it runs in the frames they
+ * delegate to.  3.10 links the next level out only.) */
+
+static int
+lp_is_generator_code(PyObject *code)
+{
+    return (((PyCodeObject *)code)->co_flags &
+            (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) != 0;
+}
+
+/* The frames calling `frame`, a profiled generator frame being entered, that a throw() passed
+ * through: profiled generator frames (unprofiled ones are passed over), innermost first, up to
+ * the frame on top of this thread's stack, which called it.  `keyed`: frames are known by their
+ * frame object (the legacy hooks), else by their code (sys.monitoring), on `ts`'s stack.  Fills
+ * `out` (LP_MAX_DELEGATING) and returns how many; never fails (what cannot be read ends the
+ * walk). */
+int
+lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, PyFrameObject *frame,
+                          int keyed, LPDelegate *out)
+{
+    if (!lp_is_generator_code(lp_frame_code_borrowed(frame))) {
+        return 0; /* a throw enters generator frames only */
+    }
+    const LPFrame *top = ts->depth > 0 ? &ts->frames[ts->depth - 1] : NULL;
+    int n = 0;
+    PyFrameObject *back = PyFrame_GetBack(frame);
+    while (back != NULL && n < LP_MAX_DELEGATING) {
+        PyObject *code = lp_frame_code_borrowed(back);
+        if (!lp_is_generator_code(code)) {
+            break; /* the caller of the outermost level, or of a plain resumption */
+        }
+        if (top != NULL && (keyed ? top->key == (const void *)back : top->entry->code == code)) {
+            break; /* the frame that called it runs it, as next() or send() does */
+        }
+        LPCodeEntry *entry = lp_linestats_lookup(st, code);
+        if (entry != NULL && entry->nsinks > 0) {
+            out[n].entry = entry;
+            out[n].key = keyed ? (const void *)back : NULL;
+            out[n].row = lp_row_for_line(entry, PyFrame_GetLineNumber(back));
+            n++;
+        }
+        PyFrameObject *next = PyFrame_GetBack(back);
+        Py_DECREF(back);
+        back = next;
+    }
+    Py_XDECREF(back);
+    return n;
 }
 
 /* ---- frames other threads were running when the session started ----------------------------

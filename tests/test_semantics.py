@@ -104,6 +104,81 @@ def test_work_after_resuming_is_charged_to_the_resuming_line(make: Make) -> None
     assert by_mark(lp, targets.gen_resume_work) == {"resume": (1, 4), "after": (1, 2)}
 
 
+def handling_inner() -> Iterator[int]:
+    while True:  # @loop
+        try:  # @try
+            yield 1  # @yield
+        except KeyError:  # @except
+            targets.tick(5)  # @handle
+
+
+def delegating_middle() -> Iterator[int]:
+    yield from handling_inner()  # @delegate
+
+
+def delegating_outer() -> Iterator[int]:
+    yield from delegating_middle()  # @delegate
+
+
+def test_a_throw_runs_the_lines_of_the_generators_it_passes_through(make: Make) -> None:
+    """g.throw() on a generator in `yield from` is handed straight to the generator it
+    delegates to, through every level, and none of the levels is resumed by an event of its
+    own: each level's `yield from` line runs while the innermost handles it (5), as it would
+    had next() resumed them, and time while all are suspended is nobody's."""
+    lp = make(handling_inner, delegating_middle, delegating_outer)
+    with lp:
+        g = delegating_outer()
+        assert next(g) == 1
+        targets.tick(100)
+        assert g.throw(KeyError) == 1
+        targets.tick(100)
+        assert g.throw(KeyError) == 1
+        g.close()
+    assert by_mark(lp, delegating_outer) == {"delegate": (1, 10)}
+    assert by_mark(lp, delegating_middle) == {"delegate": (1, 10)}
+    assert by_mark(lp, handling_inner) == {
+        "loop": (3, 0),
+        "try": (3, 0),
+        "yield": (3, 0),
+        "except": (3, 0),  # the close()'s GeneratorExit is matched there too
+        "handle": (2, 10),
+    }
+
+
+def cleaning_inner() -> Iterator[int]:
+    try:  # @try
+        yield 1  # @yield
+    finally:
+        targets.tick(5)  # @cleanup
+
+
+def catching_outer() -> Iterator[int]:
+    try:  # @try
+        yield from cleaning_inner()  # @delegate
+    except KeyError:  # @except
+        targets.tick(7)  # @caught
+    yield 2  # @after
+
+
+def test_a_throw_the_generator_it_passes_to_does_not_handle(make: Make) -> None:
+    """The innermost runs its cleanup (5) and the exception goes on out: CPython resumes the
+    level it passes through next, with an event, and its line carries on from there."""
+    lp = make(cleaning_inner, catching_outer)
+    with lp:
+        g = catching_outer()
+        assert next(g) == 1
+        assert g.throw(KeyError) == 2
+        g.close()
+    assert by_mark(lp, catching_outer) == {
+        "try": (1, 0),
+        "delegate": (1, 5),
+        "except": (1, 0),
+        "caught": (1, 7),
+        "after": (1, 0),
+    }
+    assert by_mark(lp, cleaning_inner) == {"try": (1, 0), "yield": (1, 0), "cleanup": (1, 5)}
+
+
 def test_coroutine_await_that_suspends(make: Make) -> None:
     lp = make(targets.coro)
     with lp:

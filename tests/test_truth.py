@@ -455,6 +455,39 @@ def test_loop_and_recursion_with_another_process_spinning(backend: str, wait: Wa
     tries(trial)
 
 
+# ---- a throw() through `yield from` ---------------------------------------------------------
+
+
+def handles_throws(wait: Wait) -> Iterator[int]:
+    while True:
+        try:
+            yield 1
+        except KeyError:
+            wait()
+
+
+def delegates(wait: Wait) -> Iterator[int]:
+    yield from handles_throws(wait)  # @delegate
+
+
+def test_a_throw_through_yield_from(backend: str, wait: Wait) -> None:
+    """g.throw() reaches the generator `delegates` delegates to without resuming `delegates`
+    by an event: its `yield from` line still runs while the wait handles each throw."""
+
+    def trial() -> None:
+        took: list[float] = []
+        lp = LineProfiler(delegates, handles_throws, backend=backend)
+        with lp:
+            g = delegates(timed(wait, took))
+            next(g)
+            for _ in range(4):
+                g.throw(KeyError)
+            g.close()
+        check(lp, delegates, {"delegate": sum(took)})
+
+    tries(trial)
+
+
 # ---- the program's own work where a profiled function starts ---------------------------------
 
 BLOCK = bytes(200_000)

@@ -305,12 +305,46 @@ lp_setprofile_install(LPModuleState *st, int entry_mode)
     return 0;
 }
 
+/* Hooking on entry, the session may start inside profiled functions of this thread, entered
+ * through their wrappers while no session hooked on entry (`profile.enable()` after
+ * `profile.disable()` in a function under @profile): their wrappers' calls were not counted, so
+ * which of them returns last is not known.  The thread is hooked now, for the rest of the
+ * session (no wrapper's return takes the hook out), and its running profiled frames adopted,
+ * their lines in progress timed from now. */
+static int
+lp_entry_hook_inside(LPModuleState *st)
+{
+    LPThreadState *ts = lp_thread(st);
+    PyThreadState *tstate = PyThreadState_Get();
+    if (ts == NULL || (tstate->c_profilefunc != NULL &&
+                       tstate->c_profilefunc != lp_setprofile_callback)) {
+        return 0; /* another tool's profile function: this thread is not lineprof's to hook */
+    }
+    int had = tstate->c_profilefunc == lp_setprofile_callback;
+    if (!had) {
+        PyEval_SetProfile(lp_setprofile_callback, st->module);
+    }
+    if (lp_adopt_running_frames(st) < 0) {
+        return -1;
+    }
+    if (ts->depth == 0) {
+        if (!had) {
+            PyEval_SetProfile(NULL, NULL); /* not inside one: hooked on entry as usual */
+        }
+        return 0;
+    }
+    ts->entry_session = st->session;
+    ts->entry_depth = INT_MAX / 2;
+    ts->entry_hooked = 0;
+    return 0;
+}
+
 /* Called once the session's code is listened to. */
 int
 lp_setprofile_start(LPModuleState *st)
 {
     if (st->entry_mode) {
-        return 0;
+        return lp_entry_hook_inside(st);
     }
     lp_trace_threads_inside_profiled_frames(st);
     return lp_adopt_running_frames(st);

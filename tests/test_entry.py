@@ -351,6 +351,35 @@ def caller(target: Callable[[], int]) -> None:
     target()  # @call
 
 
+def switches_profiling(lp: LineProfiler) -> None:
+    _lineprof.advance_fake_clock(1)  # @before
+    lp.disable()  # @disable
+    _lineprof.advance_fake_clock(2)  # @off
+    lp.enable()  # @enable
+    _lineprof.advance_fake_clock(4)  # @after
+    _lineprof.advance_fake_clock(8)  # @last
+
+
+@pytest.mark.usefixtures("fake_clock")
+def test_profiling_switched_off_and_on_inside_a_wrapped_function(lp: LineProfiler) -> None:
+    """The session that starts inside the call hooks the thread there (it cannot count on
+    the wrapper, entered in the session before): the function is recorded from its next line,
+    and the thread keeps the hook to the session's end."""
+    wrapper = lp._add_entered_through_wrapper(switches_profiling)
+    wrapper(lp)
+    assert hook() is _lineprof
+    wrapper(lp)
+    lp.disable()
+    assert hook() is None
+    lp.enable()
+    assert by_mark(lp, switches_profiling) == {
+        "before": (2, 2),
+        "disable": (2, 0),
+        "after": (2, 8),
+        "last": (2, 16),
+    }
+
+
 @pytest.mark.usefixtures("stepping_clock")
 def test_the_wrapper_adds_no_event_to_the_calling_line() -> None:
     """The calling line reads the same, to the ns of a clock that moves at every read,

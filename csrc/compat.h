@@ -248,10 +248,10 @@ lp_frame_lasti(PyFrameObject *frame)
 }
 
 static inline int
-lp_frame_disable_line_events(PyFrameObject *frame, PyObject *attr_name)
+lp_frame_set_line_events(PyFrameObject *frame, PyObject *attr_name, int on)
 {
     (void)attr_name;
-    frame->f_trace_lines = 0;
+    frame->f_trace_lines = (char)on;
     return 0;
 }
 #else
@@ -272,9 +272,9 @@ lp_frame_lasti(PyFrameObject *frame)
 }
 
 static inline int
-lp_frame_disable_line_events(PyFrameObject *frame, PyObject *attr_name)
+lp_frame_set_line_events(PyFrameObject *frame, PyObject *attr_name, int on)
 {
-    return PyObject_SetAttr((PyObject *)frame, attr_name, Py_False);
+    return PyObject_SetAttr((PyObject *)frame, attr_name, on ? Py_True : Py_False);
 }
 #endif
 

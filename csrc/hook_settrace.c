@@ -37,7 +37,7 @@ lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off)
     else {
         entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frame));
         if (entry == NULL || entry->nsinks == 0) {
-            if (may_switch_off && lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
+            if (may_switch_off && lp_frame_set_line_events(frame, st->str_f_trace_lines, 0) < 0) {
                 PyErr_Clear();
             }
             return;
@@ -86,7 +86,7 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             return 0;
         }
         if (!profiled) {
-            if (lp_frame_disable_line_events(frame, st->str_f_trace_lines) < 0) {
+            if (lp_frame_set_line_events(frame, st->str_f_trace_lines, 0) < 0) {
                 PyErr_Clear();
             }
             return 0;
@@ -156,6 +156,37 @@ lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate)
         return 0;
     }
     return st->backend == LP_BACKEND_SETTRACE || profile != lp_setprofile_callback;
+}
+
+/* Code becomes profiled while a session records (a second profiler enabled, add_function):
+ * its frames already running, in any thread, may have had their line events switched off as
+ * unprofiled code (lp_settrace_line): they go back on, so those frames are recorded from their
+ * next line (lp_event_line adopts them), as under sys.monitoring.  The garbage collector is off
+ * meanwhile, as in hook_setprofile.c's walk of the threads. */
+void
+lp_settrace_lines_on(LPModuleState *st, const LPCodeEntry *entry)
+{
+    if (st->backend != LP_BACKEND_SETTRACE) {
+        return;
+    }
+    int gc_was_on = PyGC_Disable();
+    PyInterpreterState *interp = PyThreadState_GetInterpreter(PyThreadState_Get());
+    for (PyThreadState *tstate = PyInterpreterState_ThreadHead(interp); tstate != NULL;
+         tstate = PyThreadState_Next(tstate)) {
+        PyFrameObject *frame = PyThreadState_GetFrame(tstate);
+        while (frame != NULL) {
+            if (lp_frame_code_borrowed(frame) == entry->code &&
+                lp_frame_set_line_events(frame, st->str_f_trace_lines, 1) < 0) {
+                PyErr_Clear();
+            }
+            PyFrameObject *back = PyFrame_GetBack(frame);
+            Py_DECREF(frame);
+            frame = back;
+        }
+    }
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
 }
 
 /* threading.settrace()/setprofile() target: a new thread's first call installs our C hook. */

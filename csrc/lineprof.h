@@ -361,6 +361,7 @@ void lp_monitoring_uninstall(LPModuleState *st);
 int lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on);
 
 /* hook_settrace.c */
+void lp_settrace_lines_on(LPModuleState *st, const LPCodeEntry *entry);
 int lp_settrace_init(LPModuleState *st, PyObject *module);
 int lp_settrace_install(LPModuleState *st);
 void lp_settrace_uninstall(LPModuleState *st);

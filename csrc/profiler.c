@@ -45,14 +45,18 @@ lp_arm(LPModuleState *st, LPCodeEntry *entry, int on)
     return lp_monitoring_arm(st, entry, on);
 }
 
-/* Start receiving events for one registered code object. */
+/* Start receiving events for one registered code object; `midway`: a session already records,
+ * so frames of it may be running. */
 static int
-lp_reg_listen(LPModuleState *st, LPReg *reg)
+lp_reg_listen(LPModuleState *st, LPReg *reg, int midway)
 {
     lp_linestats_attach_sink(reg->entry, reg->cells);
     if (reg->entry->nsinks == 1 && lp_arm(st, reg->entry, 1) < 0) {
         lp_linestats_detach_sink(reg->entry, reg->cells);
         return -1;
+    }
+    if (reg->entry->nsinks == 1 && midway) {
+        lp_settrace_lines_on(st, reg->entry);
     }
     return 0;
 }
@@ -212,7 +216,7 @@ Tracer_enable(TracerObject *self, PyObject *arg)
     st->nactive++;
     self->enabled = 1;
     for (Py_ssize_t i = 0; i < self->nregs; i++) {
-        if (lp_reg_listen(st, &self->regs[i]) < 0) {
+        if (lp_reg_listen(st, &self->regs[i], !starting) < 0) {
             for (Py_ssize_t j = 0; j < i; j++) {
                 lp_reg_unlisten(st, &self->regs[j]);
             }
@@ -367,7 +371,7 @@ Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
     if (self->enabled && entry->nsinks > 0) {
         lp_threadstate_charge_so_far(st); /* as in Tracer_enable: its lines run on for others */
     }
-    if (self->enabled && lp_reg_listen(st, reg) < 0) {
+    if (self->enabled && lp_reg_listen(st, reg, 1) < 0) {
         self->nregs--;
         lp_linestats_remove_owner(entry, self);
         goto error;

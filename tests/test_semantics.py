@@ -513,6 +513,38 @@ def test_a_function_registered_inside_a_line_another_profiler_times(make: Make) 
     assert by_mark(lp2, joins_a_running_line) == {"join": (1, 2), "after": (1, 5)}
 
 
+def becomes_profiled(join: Callable[[], None]) -> None:
+    targets.tick(1)  # @before
+    join()  # @join
+    targets.tick(2)  # @next
+    targets.tick(4)  # @last
+
+
+@pytest.mark.parametrize("how", ["enable", "add_function"])
+def test_a_running_function_another_profiler_starts_recording(
+    make: Make, backend: str, how: str
+) -> None:
+    """While lp1 records, the running function becomes lp2's (lp2 enabled, or given it):
+    recorded from its next line on."""
+    if backend == "setprofile":
+        pytest.skip("recorded from its next call there (docs/limitations.md)")
+    lp1 = make(targets.basic)
+    lp2 = make(becomes_profiled) if how == "enable" else make()
+
+    def join() -> None:
+        if how == "enable":
+            lp2.enable()
+        else:
+            lp2.add_function(becomes_profiled)
+
+    with lp1:
+        if how == "add_function":
+            lp2.enable()
+        becomes_profiled(join)
+    lp2.disable()
+    assert by_mark(lp2, becomes_profiled) == {"next": (1, 2), "last": (1, 4)}
+
+
 def test_profiling_again_accumulates_and_clear_resets(make: Make) -> None:
     lp = make(targets.basic)
     lp.runcall(targets.basic, 1)

@@ -183,7 +183,7 @@ lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
     PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
     if (ts != NULL && frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
         LPDelegate chain[LP_MAX_DELEGATING];
-        int n = lp_threadstate_delegating(st, ts, frame, 0, chain);
+        int n = lp_threadstate_delegating(st, ts, entry, frame, 0, chain);
         lp_push_delegating(st, ts, chain, n, t);
     }
     lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);

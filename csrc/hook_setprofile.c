@@ -117,8 +117,8 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             /* Entered through a throw() that passed through generator frames (threadstate.c):
              * they go on first, the lowest keeping what ran above the frame below. */
             LPDelegate chain[LP_MAX_DELEGATING];
-            int n = lp_push_delegating(st, ts, chain,
-                                       lp_threadstate_delegating(st, ts, frame, 1, chain), t);
+            int n = lp_threadstate_delegating(st, ts, entry, frame, 1, chain);
+            n = lp_push_delegating(st, ts, chain, n, t);
             if (n > 0) {
                 ts->frames[ts->depth - n].saved_depth = depth;
                 depth = 0;

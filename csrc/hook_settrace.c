@@ -96,8 +96,8 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
         if (ts != NULL) {
             /* Entered through a throw() that passed through generator frames (threadstate.c) */
             LPDelegate chain[LP_MAX_DELEGATING];
-            lp_push_delegating(st, ts, chain, lp_threadstate_delegating(st, ts, frame, 1, chain),
-                               t);
+            int n = lp_threadstate_delegating(st, ts, entry, frame, 1, chain);
+            lp_push_delegating(st, ts, chain, n, t);
         }
         lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)), t);
         return 0;

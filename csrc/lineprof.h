@@ -319,8 +319,9 @@ LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
-int lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, PyFrameObject *frame,
-                              int keyed, LPDelegate *out);
+int lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts,
+                              const LPCodeEntry *entry, PyFrameObject *frame, int keyed,
+                              LPDelegate *out);
 void lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_note_running(LPModuleState *st);
 void lp_threadstate_drop_running(LPModuleState *st);

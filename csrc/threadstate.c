@@ -467,17 +467,17 @@ lp_is_generator_code(PyObject *code)
             (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) != 0;
 }
 
-/* The frames calling `frame`, a profiled generator frame being entered, that a throw() passed
- * through: profiled generator frames (unprofiled ones are passed over), innermost first, up to
- * the frame on top of this thread's stack, which called it.  `keyed`: frames are known by their
- * frame object (the legacy hooks), else by their code (sys.monitoring), on `ts`'s stack.  Fills
- * `out` (LP_MAX_DELEGATING) and returns how many; never fails (what cannot be read ends the
- * walk). */
+/* The frames calling `frame`, a frame of profiled code `entry` being entered, that a throw()
+ * passed through: profiled generator frames (unprofiled ones are passed over), innermost first,
+ * up to the frame on top of this thread's stack, which called it.  `keyed`: frames are known by
+ * their frame object (the legacy hooks), else by their code (sys.monitoring), on `ts`'s stack.
+ * Fills `out` (LP_MAX_DELEGATING) and returns how many; never fails (what cannot be read ends
+ * the walk). */
 int
-lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, PyFrameObject *frame,
-                          int keyed, LPDelegate *out)
+lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntry *entry,
+                          PyFrameObject *frame, int keyed, LPDelegate *out)
 {
-    if (!lp_is_generator_code(lp_frame_code_borrowed(frame))) {
+    if (!lp_is_generator_code(entry->code)) {
         return 0; /* a throw enters generator frames only */
     }
     const LPFrame *top = ts->depth > 0 ? &ts->frames[ts->depth - 1] : NULL;
@@ -491,11 +491,11 @@ lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, PyFrameObj
         if (top != NULL && (keyed ? top->key == (const void *)back : top->entry->code == code)) {
             break; /* the frame that called it runs it, as next() or send() does */
         }
-        LPCodeEntry *entry = lp_linestats_lookup(st, code);
-        if (entry != NULL && entry->nsinks > 0) {
-            out[n].entry = entry;
+        LPCodeEntry *level = lp_linestats_lookup(st, code);
+        if (level != NULL && level->nsinks > 0) {
+            out[n].entry = level;
             out[n].key = keyed ? (const void *)back : NULL;
-            out[n].row = lp_row_for_line(entry, PyFrame_GetLineNumber(back));
+            out[n].row = lp_row_for_line(level, PyFrame_GetLineNumber(back));
             n++;
         }
         PyFrameObject *next = PyFrame_GetBack(back);

@@ -482,6 +482,9 @@ lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, const LPCo
     }
     const LPFrame *top = ts->depth > 0 ? &ts->frames[ts->depth - 1] : NULL;
     int n = 0;
+    /* Reading a frame's caller may make its frame object (3.11+): no collection, whose
+     * finalizers (the program's code) would run inside this callback's own time. */
+    int gc_was_on = PyGC_Disable();
     PyFrameObject *back = PyFrame_GetBack(frame);
     while (back != NULL && n < LP_MAX_DELEGATING) {
         PyObject *code = lp_frame_code_borrowed(back);
@@ -503,6 +506,9 @@ lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts, const LPCo
         back = next;
     }
     Py_XDECREF(back);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
     return n;
 }
 

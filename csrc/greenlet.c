@@ -9,6 +9,8 @@
  */
 #include "events.h"
 
+#include <stdlib.h> /* the stacks are libc's, as threadstate.c's */
+
 /* A greenlet's own stack starts small: a gevent server may keep thousands of them aside. */
 #define LP_GREENLET_FRAMES 8
 
@@ -58,7 +60,7 @@ lp_saved_reserve(LPThreadState *ts)
     int old_cap = ts->saved_cap;
     LPSavedStack **old = ts->saved;
     int cap = old_cap > 0 ? old_cap * 2 : 16;
-    LPSavedStack **table = PyMem_RawCalloc((size_t)cap, sizeof(LPSavedStack *));
+    LPSavedStack **table = calloc((size_t)cap, sizeof(LPSavedStack *));
     if (table == NULL) {
         return -1;
     }
@@ -70,7 +72,7 @@ lp_saved_reserve(LPThreadState *ts)
             lp_saved_put(ts, old[i]);
         }
     }
-    PyMem_RawFree(old);
+    free(old);
     return 0;
 }
 
@@ -137,7 +139,7 @@ lp_greenlet_switch(LPModuleState *st, const void *origin, int origin_ended, cons
             in.cap = ts->spare->cap;
         }
         else {
-            in.frames = PyMem_RawCalloc(LP_GREENLET_FRAMES, sizeof(LPFrame));
+            in.frames = calloc(LP_GREENLET_FRAMES, sizeof(LPFrame));
             if (in.frames == NULL) {
                 st->error = LP_ERR_NOMEM;
                 return;
@@ -155,11 +157,11 @@ lp_greenlet_switch(LPModuleState *st, const void *origin, int origin_ended, cons
             ts->spare = NULL;
         }
         else if (aside == NULL) {
-            aside = PyMem_RawMalloc(sizeof(LPSavedStack));
+            aside = malloc(sizeof(LPSavedStack));
         }
         if (aside == NULL) {
             if (back == NULL) {
-                PyMem_RawFree(in.frames);
+                free(in.frames);
             }
             st->error = LP_ERR_NOMEM;
             return;
@@ -179,8 +181,8 @@ lp_greenlet_switch(LPModuleState *st, const void *origin, int origin_ended, cons
         ts->spare = back;
     }
     else if (back != NULL) {
-        PyMem_RawFree(ts->frames);
-        PyMem_RawFree(back);
+        free(ts->frames);
+        free(back);
     }
     ts->epoch = in.epoch;
     ts->depth = in.depth;

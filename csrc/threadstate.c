@@ -11,10 +11,15 @@
  * GIL.  The flush changes other threads' stacks: it holds the GIL, and lineprof's callbacks run
  * with the GIL and never let it go while a stack is half changed (hook_wrap.c calls the other
  * tool's trace function only once lineprof's own work on the event is done).
+ *
+ * The stacks (and greenlet.c's) are libc's malloc, not PyMem_Raw*: memory mode (memhook.c)
+ * counts every block of Python's allocators to the program's line running, and these are
+ * lineprof's own (a deep recursion growing the stack read 700 KB on its calling line).
  */
 #include "events.h"
 
 #include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
 _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL = NULL;
@@ -64,17 +69,17 @@ lp_free_stack(LPThreadState *ts)
 {
     for (int i = 0; i < ts->saved_cap; i++) {
         if (ts->saved[i] != NULL) {
-            PyMem_RawFree(ts->saved[i]->frames);
-            PyMem_RawFree(ts->saved[i]);
+            free(ts->saved[i]->frames);
+            free(ts->saved[i]);
         }
     }
-    PyMem_RawFree(ts->saved);
+    free(ts->saved);
     if (ts->spare != NULL) {
-        PyMem_RawFree(ts->spare->frames);
-        PyMem_RawFree(ts->spare);
+        free(ts->spare->frames);
+        free(ts->spare);
     }
-    PyMem_RawFree(ts->frames);
-    PyMem_RawFree(ts);
+    free(ts->frames);
+    free(ts);
 }
 
 static void
@@ -131,15 +136,15 @@ LPThreadState *
 lp_threadstate_create(LPModuleState *st)
 {
     pthread_once(&lp_key_once, lp_key_create);
-    LPThreadState *ts = PyMem_RawCalloc(1, sizeof(LPThreadState));
+    LPThreadState *ts = calloc(1, sizeof(LPThreadState));
     if (ts == NULL) {
         st->error = LP_ERR_NOMEM;
         return NULL;
     }
     /* Zeroed, here and when the stack grows: a frame's mem_gen 0 means "no memory baseline". */
-    ts->frames = PyMem_RawCalloc(LP_INITIAL_FRAMES, sizeof(LPFrame));
+    ts->frames = calloc(LP_INITIAL_FRAMES, sizeof(LPFrame));
     if (ts->frames == NULL) {
-        PyMem_RawFree(ts);
+        free(ts);
         st->error = LP_ERR_NOMEM;
         return NULL;
     }
@@ -174,7 +179,7 @@ lp_threadstate_grow(LPModuleState *st, LPThreadState *ts)
     if (cap > st->stack_limit) {
         cap = st->stack_limit;
     }
-    LPFrame *frames = PyMem_RawRealloc(ts->frames, sizeof(LPFrame) * (size_t)cap);
+    LPFrame *frames = realloc(ts->frames, sizeof(LPFrame) * (size_t)cap);
     if (frames == NULL) {
         st->error = LP_ERR_NOMEM;
         return NULL;

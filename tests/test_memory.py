@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 import io
 import json
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -112,6 +113,42 @@ def test_an_unprofiled_helper_is_charged_to_the_calling_line(backend: str) -> No
     assert 5 * MiB <= net <= 5 * MiB + SLACK
     assert 5 * MiB <= alloc <= 5 * MiB + SLACK
     assert 5 * MiB <= peak <= 5 * MiB + SLACK
+
+
+def recurses(n: int) -> int:
+    return 0 if n == 0 else recurses(n - 1) + 1
+
+
+def recurses_twice(depth: int) -> None:
+    recurses(depth)  # @first
+    recurses(depth)  # @again
+
+
+@pytest.mark.skipif(
+    sys.version_info < (3, 11),
+    reason="CPython 3.10's frame free list keeps frames the first line made and frees ones "
+    "from before recording, which are not known (docs/memory.md)",
+)
+def test_lineprofs_own_stack_is_not_charged(backend: str) -> None:
+    """A new thread's first deep recursion grows lineprof's own stack of frames (4,000 more
+    frames of its own): that is not the program's memory, and the line reads what the same
+    recursion reads once the stack has grown."""
+
+    def run() -> None:
+        lp.runcall(recurses_twice, 4000)
+
+    lp = LineProfiler(recurses_twice, recurses, backend=backend, memory=True)
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(10_000)
+    try:
+        thread = threading.Thread(target=run)
+        thread.start()
+        thread.join()
+    finally:
+        sys.setrecursionlimit(limit)
+    rows = memory_by_mark(lp, recurses_twice)
+    assert abs(rows["first"][1] - rows["again"][1]) <= SLACK, rows
+    assert abs(rows["first"][1]) <= SLACK, rows
 
 
 def test_a_release_of_a_block_from_before_is_not_known() -> None:

@@ -124,13 +124,20 @@ lp_mem_end(const LPModuleState *st, LPThreadState *ts, LPFrame *frame, LPFrame *
     int64_t net = lp_mem_live(ts) - frame->live_at_start;
     int64_t rise = frame->mem_peak - frame->live_at_start;
     uint64_t peak = rise > 0 ? (uint64_t)rise : 0;
+    int64_t run_rise = frame->mem_carried + rise; /* from the run's start (lineprof.h) */
+    uint64_t run_peak = run_rise > 0 ? (uint64_t)run_rise : 0;
     const LPCodeEntry *entry = frame->entry;
     for (int i = 0; i < entry->nsinks; i++) {
+        uint64_t since = entry->sinks_since[i];
+        if (since > frame->piece_since) {
+            continue; /* joined during this piece: what came before it is not its own */
+        }
         LPLineCell *cell = &entry->sinks[i][frame->row];
+        uint64_t piece_peak = since > frame->run_since ? peak : run_peak;
         cell->alloc += alloc;
         cell->net += net;
-        if (peak > cell->peak) {
-            cell->peak = peak;
+        if (piece_peak > cell->peak) {
+            cell->peak = piece_peak;
         }
     }
 }
@@ -141,6 +148,9 @@ lp_mem_start(const LPModuleState *st, LPThreadState *ts, LPFrame *frame)
 {
     int64_t live = lp_mem_live(ts);
     frame->mem_gen = st->mem_gen;
+    frame->run_since = st->sink_clock;
+    frame->piece_since = st->sink_clock;
+    frame->mem_carried = 0;
     frame->alloc_at_start = ts->mem_alloc;
     frame->freed_at_start = ts->mem_freed;
     frame->live_at_start = live;

@@ -55,6 +55,7 @@ typedef struct LPCodeEntry {
     int cap;               /* allocated length of owners[] and sinks[] */
     void **owners;         /* borrowed: the registering profilers (identity only) */
     LPLineCell **sinks;    /* borrowed: each enabled owner's cells for this code */
+    uint64_t *sinks_since; /* owned, beside sinks[]: the module's sink_clock when it attached */
     struct {
         int offset;
         int row;
@@ -84,6 +85,14 @@ typedef struct {
     /* Memory mode only: the thread's memory counters when the line started, valid if mem_gen is
      * the module's (a frame pushed before memory mode began has none). */
     uint64_t mem_gen;
+    /* The module's sink_clock when this run of the line started, and when its current piece
+     * did: a line's memory interval is cut in pieces where a profiler joins or leaves while it
+     * runs (lp_threadstate_mem_split), and a profiler's cells get only pieces that began after
+     * it joined.  mem_carried: the net of the run's earlier pieces, so each piece's Peak counts
+     * from the run's start. */
+    uint64_t run_since;
+    uint64_t piece_since;
+    int64_t mem_carried;
     uint64_t alloc_at_start;
     uint64_t freed_at_start;
     int64_t live_at_start;
@@ -222,6 +231,7 @@ typedef struct {
     Py_ssize_t extra_index; /* code-extra slot holding LPCodeEntry* */
     int memory;       /* memory mode on: events keep per-line memory figures (memhook.c) */
     uint64_t mem_gen; /* bumped each time memory mode starts; see LPFrame.mem_gen */
+    uint64_t sink_clock; /* bumped each time a profiler's cells attach to a code entry */
     uint64_t npy_gen; /* bumped when memory mode starts and when NumPy is first watched: a
                        * thread whose mem_npy_gen differs puts NumPy's handler in (memhook.c) */
 
@@ -298,7 +308,7 @@ void lp_linestats_free(LPModuleState *st, LPCodeEntry *entry);
 int lp_linestats_add_owner(LPCodeEntry *entry, void *owner);
 void lp_linestats_remove_owner(LPCodeEntry *entry, void *owner);
 int lp_linestats_has_owner(const LPCodeEntry *entry, const void *owner);
-void lp_linestats_attach_sink(LPCodeEntry *entry, LPLineCell *cells);
+void lp_linestats_attach_sink(LPCodeEntry *entry, LPLineCell *cells, uint64_t since);
 void lp_linestats_detach_sink(LPCodeEntry *entry, LPLineCell *cells);
 int lp_linestats_row_for_offset(LPCodeEntry *entry, int offset);
 
@@ -318,6 +328,7 @@ LPThreadState *lp_threadstate_create(LPModuleState *st);
 LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);
+void lp_threadstate_mem_split(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
 int lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts,
                               const LPCodeEntry *entry, PyFrameObject *frame, int keyed,

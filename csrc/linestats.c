@@ -73,6 +73,7 @@ lp_linestats_free(LPModuleState *st, LPCodeEntry *entry)
     PyMem_Free(entry->canon);
     PyMem_Free(entry->owners);
     PyMem_Free(entry->sinks);
+    PyMem_Free(entry->sinks_since);
     PyMem_Free(entry);
 }
 
@@ -104,6 +105,12 @@ lp_linestats_add_owner(LPCodeEntry *entry, void *owner)
             return -1;
         }
         entry->sinks = sinks;
+        uint64_t *since = PyMem_Realloc(entry->sinks_since, sizeof(uint64_t) * (size_t)cap);
+        if (since == NULL) {
+            PyErr_NoMemory();
+            return -1;
+        }
+        entry->sinks_since = since;
         entry->cap = cap;
     }
     entry->owners[entry->nowners++] = owner;
@@ -123,8 +130,9 @@ lp_linestats_remove_owner(LPCodeEntry *entry, void *owner)
 
 /* sinks[] never outgrows owners[]: only owners attach, each at most once. */
 void
-lp_linestats_attach_sink(LPCodeEntry *entry, LPLineCell *cells)
+lp_linestats_attach_sink(LPCodeEntry *entry, LPLineCell *cells, uint64_t since)
 {
+    entry->sinks_since[entry->nsinks] = since;
     entry->sinks[entry->nsinks++] = cells;
 }
 
@@ -133,7 +141,9 @@ lp_linestats_detach_sink(LPCodeEntry *entry, LPLineCell *cells)
 {
     for (int i = 0; i < entry->nsinks; i++) {
         if (entry->sinks[i] == cells) {
-            entry->sinks[i] = entry->sinks[--entry->nsinks];
+            entry->nsinks--;
+            entry->sinks[i] = entry->sinks[entry->nsinks];
+            entry->sinks_since[i] = entry->sinks_since[entry->nsinks];
             return;
         }
     }

@@ -50,7 +50,7 @@ lp_arm(LPModuleState *st, LPCodeEntry *entry, int on)
 static int
 lp_reg_listen(LPModuleState *st, LPReg *reg, int midway)
 {
-    lp_linestats_attach_sink(reg->entry, reg->cells);
+    lp_linestats_attach_sink(reg->entry, reg->cells, ++st->sink_clock);
     if (reg->entry->nsinks == 1 && lp_arm(st, reg->entry, 1) < 0) {
         lp_linestats_detach_sink(reg->entry, reg->cells);
         return -1;
@@ -231,6 +231,9 @@ Tracer_enable(TracerObject *self, PyObject *arg)
     if (self->memory && st->nmemory++ == 0) {
         lp_memhook_start(st);
     }
+    if (!starting) {
+        lp_threadstate_mem_split(st); /* this tracer's memory figures start here too */
+    }
     if (self->wrap_trace) {
         st->nwrap_trace++; /* before adopting: a running profiled frame may need the wrapper */
     }
@@ -375,6 +378,9 @@ Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
         self->nregs--;
         lp_linestats_remove_owner(entry, self);
         goto error;
+    }
+    if (self->enabled && entry->nsinks > 1) {
+        lp_threadstate_mem_split(st); /* as in Tracer_enable */
     }
     Py_RETURN_TRUE;
 

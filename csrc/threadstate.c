@@ -415,15 +415,37 @@ lp_threadstate_flush(LPModuleState *st)
     int64_t now = lp_timer_now(st);
     lp_charge_every_thread(st, now);
     lp_charge_running(st, now);
+    lp_threadstate_mem_split(st);
+}
+
+/* A profiler leaves (lp_threadstate_flush) or joins (profiler.c) while this thread's lines
+ * run: in memory mode, their memory intervals end a piece here, charged to the profilers
+ * attached before it began, and go on in a new piece, from which a profiler joining now is
+ * charged.  A run's Peak still counts from the run's start (LPFrame.mem_carried).  Other
+ * threads' lines are not cut (their counters are written without the GIL): a profiler that
+ * joins gets no memory figures from their pieces in progress. */
+void
+lp_threadstate_mem_split(LPModuleState *st)
+{
     LPThreadState *ts = lp_threadstate_current;
-    if (ts != NULL && st->memory) {
-        lp_threadstate_catch_up_own(st, ts); /* a stack of an earlier session has nothing here */
-        /* Top down, so each frame's peak reaches the frames below before they are charged. */
-        for (int i = ts->depth - 1; i >= 0; i--) {
-            lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
-        }
-        for (int i = 0; i < ts->depth; i++) {
-            lp_mem_start(st, ts, &ts->frames[i]);
+    if (ts == NULL || !st->memory) {
+        return;
+    }
+    lp_threadstate_catch_up_own(st, ts); /* a stack of an earlier session has nothing here */
+    int64_t live = lp_mem_live(ts);
+    /* Top down, so each frame's peak reaches the frames below before they are charged. */
+    for (int i = ts->depth - 1; i >= 0; i--) {
+        lp_mem_end(st, ts, &ts->frames[i], i > 0 ? &ts->frames[i - 1] : NULL);
+    }
+    for (int i = 0; i < ts->depth; i++) {
+        LPFrame *frame = &ts->frames[i];
+        int same_run = frame->mem_gen == st->mem_gen; /* else memory mode has just started */
+        uint64_t run_since = frame->run_since;
+        int64_t carried = frame->mem_carried + (live - frame->live_at_start);
+        lp_mem_start(st, ts, frame);
+        if (same_run) {
+            frame->run_since = run_since;
+            frame->mem_carried = carried;
         }
     }
 }

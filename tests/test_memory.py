@@ -151,6 +151,57 @@ def test_lineprofs_own_stack_is_not_charged(backend: str) -> None:
     assert abs(rows["first"][1]) <= SLACK, rows
 
 
+def keeps_two_mib() -> bytearray:
+    return bytearray(2 * MiB)
+
+
+def keeps_five_through(helper: Callable[[], bytearray]) -> list[bytearray]:
+    return [helper() for _ in range(5)]  # @call
+
+
+@pytest.mark.parametrize("other", ["time", "memory"])
+def test_another_profiler_stopping_inside_a_line_leaves_its_peak(backend: str, other: str) -> None:
+    """Each call of the helper starts and stops a second profiler (its decorator) inside the
+    line: the line's figures are cut there, and its Peak still counts from its start."""
+    lp = LineProfiler(keeps_five_through, backend=backend, memory=True)
+    helper = LineProfiler(backend=backend, memory=other == "memory")(keeps_two_mib)
+    lp.runcall(keeps_five_through, helper)
+    alloc, net, peak = memory_by_mark(lp, keeps_five_through)["call"]
+    assert 10 * MiB <= net <= 10 * MiB + SLACK
+    assert 10 * MiB <= alloc <= 10 * MiB + SLACK
+    assert 10 * MiB <= peak <= 10 * MiB + SLACK
+
+
+def joined_inside(join: Callable[[], object]) -> list[bytearray]:
+    kept = [bytearray(5 * MiB)]
+    join()
+    kept.append(bytearray(MiB))
+    return kept
+
+
+def calls_joined_inside(join: Callable[[], object]) -> list[bytearray]:
+    return joined_inside(join)  # @call
+
+
+@pytest.mark.parametrize("first", ["time", "memory"])
+def test_a_profiler_enabled_inside_a_line_gets_what_follows(backend: str, first: str) -> None:
+    """A memory profiler enabled inside a line another profiler times is charged what the
+    line allocates from then on (1 MiB), not what it had allocated (5 MiB)."""
+    lp1 = LineProfiler(calls_joined_inside, backend=backend, memory=first == "memory")
+    lp2 = LineProfiler(calls_joined_inside, backend=backend, memory=True)
+    with lp1:
+        calls_joined_inside(lp2.enable)
+    lp2.disable()
+    alloc, net, peak = memory_by_mark(lp2, calls_joined_inside)["call"]
+    assert abs(net - MiB) <= SLACK
+    assert MiB <= alloc <= MiB + SLACK
+    assert abs(peak - MiB) <= SLACK
+    if first == "memory":
+        alloc, net, peak = memory_by_mark(lp1, calls_joined_inside)["call"]
+        assert abs(net - 6 * MiB) <= SLACK
+        assert abs(peak - 6 * MiB) <= SLACK
+
+
 def test_a_release_of_a_block_from_before_is_not_known() -> None:
     # Allocated before the hook was installed: its size is unknown, its release ignored.
     blocks = [bytearray(MiB) for _ in range(4)]

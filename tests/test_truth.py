@@ -519,6 +519,9 @@ def interrupted(how: str) -> Iterator[None]:
             yield
         finally:
             signal.setitimer(signal.ITIMER_REAL, 0)
+            # A SIGALRM already sent and not yet delivered (valgrind delivers late) is
+            # discarded, not left to the default action, which ends the process.
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)
             signal.signal(signal.SIGALRM, previous)
         return
     stop = threading.Event()

@@ -114,12 +114,34 @@ lp_after_fork_in_parent(void)
     pthread_mutex_unlock(&lp_threads_lock);
 }
 
+/* The forking thread goes on in the child inside the frames it was running, and their lines in
+ * progress are the parent's, which times them.  In the child they end at the fork: lines that
+ * start there are its own, and a worker that never returns to those frames (multiprocessing's
+ * fork start method, os._exit at the end) no longer charges its whole life to the line that
+ * started it. */
+static void
+lp_end_lines_at_fork(LPFrame *frames, int depth)
+{
+    for (int i = 0; i < depth; i++) {
+        if (frames[i].row >= 0) {
+            frames[i].row = LP_ROW_UNSEEN;
+        }
+    }
+}
+
 static void
 lp_after_fork_in_child(void)
 {
     lp_fork_gen++;
-    if (lp_threadstate_current != NULL) {
-        lp_threadstate_current->fork_gen = lp_fork_gen;
+    LPThreadState *ts = lp_threadstate_current;
+    if (ts != NULL) {
+        ts->fork_gen = lp_fork_gen;
+        lp_end_lines_at_fork(ts->frames, ts->depth);
+        for (int i = 0; i < ts->saved_cap; i++) {
+            if (ts->saved[i] != NULL) {
+                lp_end_lines_at_fork(ts->saved[i]->frames, ts->saved[i]->depth);
+            }
+        }
     }
     pthread_mutex_unlock(&lp_threads_lock);
 }

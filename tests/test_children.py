@@ -83,6 +83,20 @@ def test_pool_workers_leaving_through_os_exit(tmp_path: Path) -> None:
     assert hits(stats, "work") == {WORK: TASKS}
 
 
+@pytest.mark.parametrize("method", ["fork", "spawn"])
+def test_the_line_that_starts_the_pool_is_the_parents(tmp_path: Path, method: str) -> None:
+    # A forked worker goes on inside the frames the parent was running, never returns to
+    # them, and leaves through os._exit: the line in progress at the fork is not its own
+    _, stats = run_workers(tmp_path, "pool-in", method)
+    assert hits(stats, "work") == {WORK: TASKS}
+    assert hits(stats, "starts_pool") == {
+        "pool = context.Pool(2)": 1,
+        "assert pool.map(work, range(TASKS)) == [x * x for x in range(TASKS)]": 1,
+        "pool.close()": 1,
+        "pool.join()": 1,
+    }
+
+
 @pytest.mark.parametrize("method", ["fork", "spawn", "forkserver"])
 def test_workers_killed_by_pool_terminate(tmp_path: Path, method: str) -> None:
     """Both workers are inside ``busy``, spinning, when Pool.terminate() kills them."""

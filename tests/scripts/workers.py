@@ -3,6 +3,7 @@
 pool M       with Pool(2) as pool: pool.map(work, range(TASKS)); the with block's exit
              terminates the idle workers (SIGTERM)
 pool-close M the same, then pool.close() and pool.join(): the workers leave through os._exit
+pool-in M    the same as pool-close, from the profiled ``starts_pool``
 process M    the parent calls work once, then two Process(target=work) children
 executor M   concurrent.futures.ProcessPoolExecutor(2).map(work, range(TASKS))
 terminate M  two workers spin in ``busy`` until Pool.terminate() kills them
@@ -51,6 +52,14 @@ def blocked():
     lock.acquire()  # interrupt_main only sets CPython's flag: nothing wakes this thread
 
 
+@profile
+def starts_pool(context):
+    pool = context.Pool(2)
+    assert pool.map(work, range(TASKS)) == [x * x for x in range(TASKS)]
+    pool.close()
+    pool.join()
+
+
 def remember(queue):
     global STARTED
     STARTED = queue
@@ -68,6 +77,8 @@ def main(mode, method):
             if mode == "pool-close":
                 pool.close()
                 pool.join()
+    elif mode == "pool-in":
+        starts_pool(context)
     elif mode == "process":
         work(0)
         children = [context.Process(target=work, args=(i,)) for i in range(2)]

@@ -88,6 +88,10 @@ class AutoProfiler:
         self.warnings: list[str] = []
         self._finder: _Finder | None = None
         self._registered: dict[int, weakref.ref[types.CodeType]] = {}  # id -> code seen
+        # Registering: the modules lineprof imports meanwhile (weakref, its scoping) are its
+        # own and load as they would without -p, even under a directory target (a target
+        # holding the standard library would otherwise profile weakref while importing it).
+        self.registering = 0
 
     # ---- targets ------------------------------------------------------------------------
 
@@ -238,15 +242,19 @@ class AutoProfiler:
         seen = self._registered.get(id(code))
         if seen is not None and seen() is code:
             return 0
-        import weakref  # noqa: PLC0415 (-p targets only: ~1 ms of every command's start-up)
+        self.registering += 1
+        try:
+            import weakref  # noqa: PLC0415 (-p targets only: ~1 ms of every command's start-up)
 
-        self._registered[id(code)] = weakref.ref(code)
-        added = 0
-        if with_module_code:
-            added += self.profiler.add_code(code)
-        for function_code, qualname in _function_codes(code, ""):
-            added += self.profiler.add_code(function_code, qualname)
-        return added
+            self._registered[id(code)] = weakref.ref(code)
+            added = 0
+            if with_module_code:
+                added += self.profiler.add_code(code)
+            for function_code, qualname in _function_codes(code, ""):
+                added += self.profiler.add_code(function_code, qualname)
+            return added
+        finally:
+            self.registering -= 1
 
     def install(self) -> None:
         """Profile target modules imported from now on; register those already imported."""
@@ -266,16 +274,20 @@ class AutoProfiler:
         self._finder = None
 
     def _register_module_object(self, module: types.ModuleType) -> None:
-        from lineprof.scoping import OWN_MEMBERS  # noqa: PLC0415 (enum: only for -p targets)
+        self.registering += 1
+        try:
+            from lineprof.scoping import OWN_MEMBERS  # noqa: PLC0415 (enum: only for -p targets)
 
-        before = len(self.profiler.functions)
-        self.profiler.add_module(module, scoping_policy=OWN_MEMBERS)
-        for function in self.profiler.functions[before:]:
-            code = getattr(function, "__code__", None)
-            if isinstance(code, types.CodeType):
-                prefix = _qualname_of(function) + ".<locals>."
-                for nested, qualname in _function_codes(code, prefix):
-                    self.profiler.add_code(nested, qualname)
+            before = len(self.profiler.functions)
+            self.profiler.add_module(module, scoping_policy=OWN_MEMBERS)
+            for function in self.profiler.functions[before:]:
+                code = getattr(function, "__code__", None)
+                if isinstance(code, types.CodeType):
+                    prefix = _qualname_of(function) + ".<locals>."
+                    for nested, qualname in _function_codes(code, prefix):
+                        self.profiler.add_code(nested, qualname)
+        finally:
+            self.registering -= 1
 
     def register_attributes(self, name: str, module: types.ModuleType) -> None:
         """Register the functions and classes targeted inside module ``name``."""
@@ -287,6 +299,7 @@ class AutoProfiler:
             except AttributeError:
                 self.warnings.append(f"-p {name}.{path}: module {name!r} has no {path!r}")
                 continue
+            self.registering += 1
             try:
                 if isinstance(obj, type):
                     from lineprof.scoping import OWN_MEMBERS  # noqa: PLC0415 (see above)
@@ -298,6 +311,8 @@ class AutoProfiler:
                     self.profiler.add_function(obj)
             except TypeError as exc:
                 self.warnings.append(f"-p {name}.{path}: {exc}")
+            finally:
+                self.registering -= 1
 
     def exec_module(self, loader: Any, module: types.ModuleType) -> None:
         """A loader's ``exec_module`` that registers the module's functions first."""
@@ -360,6 +375,8 @@ class _Finder(WatchingFinder):
         target: types.ModuleType | None = None,
     ) -> importlib.machinery.ModuleSpec | None:
         auto = self.auto
+        if auto.registering:
+            return None  # lineprof's own imports (AutoProfiler.registering)
         by_path = bool(auto.files or auto.directories)
         if not by_path and not (fullname in auto.attributes or auto.wants(fullname, None)):
             return None

@@ -332,3 +332,15 @@ def test_two_watching_finders_find_a_module_through_each_other(tmp_path: Path) -
         sys.modules.pop("watched_mod", None)
     assert module.VALUE == 7
     assert asked == ["Watch", "Watch"]  # each asked once, the second through the first
+
+
+def test_a_directory_target_holding_the_standard_library(tmp_path: Path) -> None:
+    """`-p .` run from a home directory that holds the interpreter: the modules lineprof
+    itself imports while it registers a target (weakref) load as usual, not as targets
+    registering themselves half-imported."""
+    stdlib = str(Path(textwrap.__file__).parent)
+    code = "import colorsys; print(colorsys.rgb_to_hls(1.0, 0.0, 0.0))"
+    result = run_lineprof("-l", "-q", "-o", "out.lprof", "-p", stdlib, "-c", code, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "(0.0, 0.5, 1.0)"
+    assert "rgb_to_hls" in functions(load(tmp_path / "out.lprof"))

@@ -375,9 +375,32 @@ class _TrimmingHook:
             while first is not None and _is_launcher_frame(first.tb_frame.f_code.co_filename):
                 first = first.tb_next
         if first is not None:
-            tb = first
+            tb = _without_import_hook_frames(first)
             value.__traceback__ = tb
         return self.hook(kind, value, tb)
+
+
+def _without_import_hook_frames(tb: types.TracebackType) -> types.TracebackType:
+    """``tb`` without the frames of lineprof's import hook (``-p``: autoprofile's
+    exec_module) and the import machinery's frames that lead to them: CPython leaves its own
+    out of a traceback through an import, and would have left them out without the hook."""
+    entries: list[types.TracebackType] = []
+    entry: types.TracebackType | None = tb
+    while entry is not None:
+        entries.append(entry)
+        entry = entry.tb_next
+    kept: list[types.TracebackType] = []
+    for entry in entries:
+        if os.path.dirname(os.path.abspath(entry.tb_frame.f_code.co_filename)) == _OWN_DIR:
+            while kept and kept[-1].tb_frame.f_code.co_filename.startswith("<frozen importlib"):
+                kept.pop()
+            continue
+        kept.append(entry)
+    if not kept or len(kept) == len(entries):
+        return tb
+    for before, after in zip(kept, [*kept[1:], None], strict=True):
+        before.tb_next = after
+    return kept[0]
 
 
 def _is_launcher_frame(filename: str) -> bool:

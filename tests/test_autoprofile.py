@@ -344,3 +344,16 @@ def test_a_directory_target_holding_the_standard_library(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "(0.0, 0.5, 1.0)"
     assert "rgb_to_hls" in functions(load(tmp_path / "out.lprof"))
+
+
+def test_a_target_failing_at_import_shows_the_traceback_python_shows(tmp_path: Path) -> None:
+    """The import hook's frames, and the import machinery's that lead to them, are left out,
+    as CPython leaves its own out without the hook."""
+    (tmp_path / "failing.py").write_text("raise RuntimeError('at import')\n")
+    (tmp_path / "imports_it.py").write_text("import failing\n")
+    result = run_lineprof(
+        "-l", "-q", "--no-preimports", "-p", "failing", "imports_it.py", cwd=tmp_path
+    )
+    assert result.returncode == 1
+    files = [line.split('"')[1] for line in result.stderr.splitlines() if "  File " in line]
+    assert [Path(name).name for name in files] == ["imports_it.py", "failing.py"], result.stderr

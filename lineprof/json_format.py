@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "FORMAT_NAME",
+    "MAX_LINE",
+    "MAX_SPAN",
     "SCHEMA_VERSION",
     "TIMES_CORRECTED",
     "TIMES_RAW",
@@ -47,6 +49,11 @@ SCHEMA_VERSION = 2
 # how much), or the clock's figures as read.
 TIMES_CORRECTED = "own cost subtracted"
 TIMES_RAW = "raw"
+
+# Line numbers as CPython has them (a C int), and no function's lines further than this from its
+# first: a report shows every line between, so a damaged number must not ask for millions.
+MAX_LINE = 2**31 - 1
+MAX_SPAN = 1_000_000
 
 
 class NewerFormatError(ValueError):
@@ -177,8 +184,8 @@ def _parse_function(
     filename, first_line, qualname = item["filename"], item["first_line"], item["qualname"]
     if not isinstance(filename, str) or not isinstance(qualname, str):
         raise ValueError("'filename' and 'qualname' must be strings")
-    if not _is_int(first_line):
-        raise ValueError("'first_line' must be an integer")
+    if not _is_int(first_line) or not 0 <= first_line <= MAX_LINE:
+        raise ValueError(f"'first_line' must be an integer from 0 to {MAX_LINE}")
     rows = item["lines"]
     if not isinstance(rows, list):
         raise ValueError("'lines' must be a list")
@@ -194,6 +201,10 @@ def _parse_function(
             raise ValueError(
                 f"a row of 'lines' must be [line, hits, time], integers, hits and time >= 0, "
                 f"not {row!r}"
+            )
+        if not 0 <= row[0] <= MAX_LINE or abs(row[0] - first_line) > MAX_SPAN:
+            raise ValueError(
+                f"line {row[0]} is not a line number within {MAX_SPAN:,} of 'first_line'"
             )
         lines.append((row[0], row[1], row[2]))
     text = item.get("source")

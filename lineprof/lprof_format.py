@@ -115,6 +115,11 @@ def loads(data: bytes) -> tuple[Timings, float, dict[str, Any]]:
     return timings, unit, extra
 
 
+# As json_format's MAX_LINE and MAX_SPAN (the same rule for both formats).
+_MAX_LINE = 2**31 - 1
+_MAX_SPAN = 1_000_000
+
+
 def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
     def bad(why: str) -> ValueError:
         return ValueError(f"a line_profiler LineStats pickle, but {why}")
@@ -133,6 +138,8 @@ def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
             and isinstance(key[2], str)
         ):
             raise bad(f"a timings key is {key!r}, not (filename, line, name)")
+        if not 0 <= key[1] <= _MAX_LINE:
+            raise bad(f"the first line of {key[2]} is {key[1]}, not a line number")
         if not isinstance(rows, list | tuple):
             raise bad(f"the timings of {key[2]} are not a list")
         lines = []
@@ -145,6 +152,8 @@ def _check(timings: Any, unit: Any) -> tuple[Timings, float]:
                 and (_is_int(row[2]) or (isinstance(row[2], float) and abs(row[2]) < _INF))
             ):
                 raise bad(f"a row of {key[2]} is {row!r}, not (line, hits, time)")
+            if not 0 <= row[0] <= _MAX_LINE or abs(row[0] - key[1]) > _MAX_SPAN:
+                raise bad(f"line {row[0]} of {key[2]} is not a line number near its first")
             lines.append((row[0], row[1], round(row[2])))
         checked[key] = lines
     return checked, float(unit)

@@ -40,6 +40,9 @@ if TYPE_CHECKING:
     _Deferred = tuple[tuple[str, ...], float | None, float | None]
 
 
+_MAX_DURATION = 100 * 365.25 * 86400  # seconds: NaN, inf and absurd values are refused
+
+
 def datetime_classes() -> tuple[type[datetime], type[timedelta], timezone]:
     """datetime's classes and its UTC, imported when first needed: a profiled program that
     writes only a ``.lprof`` and the text report never reads a start time (importing the module
@@ -161,8 +164,12 @@ class Metadata(NamedTuple):
             if start.tzinfo is None:
                 raise ValueError("metadata 'start_time' has no UTC offset")
         duration = data.get("duration")
-        if duration is not None and (not json_format.is_number(duration) or duration < 0):
-            raise ValueError("metadata 'duration' must be a non-negative number or null")
+        if duration is not None and (
+            not json_format.is_number(duration) or not 0 <= duration <= _MAX_DURATION
+        ):
+            raise ValueError(
+                "metadata 'duration' must be a number of seconds from 0 to a century, or null"
+            )
         overhead = data.get("overhead")
         if overhead is not None and (
             not isinstance(overhead, dict)
@@ -199,8 +206,11 @@ class Metadata(NamedTuple):
         if timed:
             timedelta = datetime_classes()[1]
             first = min(s for s, _ in timed)
-            last = max(s + timedelta(seconds=d) for s, d in timed)
-            duration = (last - first).total_seconds()
+            try:
+                last = max(s + timedelta(seconds=d) for s, d in timed)
+            except OverflowError:  # a start near the year 9999: no end to say
+                last = None
+            duration = (last - first).total_seconds() if last is not None else None
         overheads = [m.overhead for m in items]
         return Metadata(
             distinct(m.lineprof_version for m in items),

@@ -245,6 +245,11 @@ def test_not_results_files_give_one_line(tmp_path: Path, content: str, message: 
         ({"filename": "a.py", "first_line": 1, "qualname": "f", "lines": [], "source": 1}, "sour"),
         ({"filename": "a.py", "first_line": 1, "lines": []}, "qualname"),
         ("f", "not an object"),
+        # damaged numbers: a report shows every line from the first to the last
+        ({"filename": "a.py", "first_line": 2**70, "qualname": "f", "lines": []}, "first_line"),
+        ({"filename": "a.py", "first_line": 1, "qualname": "f", "lines": [[2**70, 1, 1]]}, "line"),
+        ({"filename": "a.py", "first_line": 1, "qualname": "f", "lines": [[3 * 10**8, 1, 1]]},
+         "within 1,000,000"),
     ],
 )  # fmt: skip
 def test_malformed_functions(tmp_path: Path, function: object, message: str) -> None:
@@ -262,6 +267,8 @@ def test_malformed_metadata_and_duplicates(tmp_path: Path) -> None:
         ({"start_time": "yesterday"}, "ISO 8601"),
         ({"start_time": "2026-01-01T00:00:00"}, "UTC offset"),
         ({"duration": -1}, "duration"),
+        ({"duration": 1e308}, "duration"),
+        ({"duration": float("nan")}, "duration"),
         ({"command_line": "python x.py"}, "command_line"),
         ([], "metadata"),
     ]:
@@ -471,6 +478,8 @@ def _lprof_with(**state: Any) -> bytes:
         (_lprof_with(timings=[], unit=1e-9), "timings"),
         (_lprof_with(timings={("a.py", "1", "f"): []}, unit=1e-9), "key"),
         (_lprof_with(timings={("a.py", 1, "f"): [(1, 2)]}, unit=1e-9), "row"),
+        (_lprof_with(timings={("a.py", 2**70, "f"): []}, unit=1e-9), "first line"),
+        (_lprof_with(timings={("a.py", 1, "f"): [(3 * 10**8, 1, 5)]}, unit=1e-9), "line 3"),
         (_lprof_with(timings={("a.py", 1, "f"): [(2, 1, 5)]}, unit=1e-9)[:-20], "truncated"),
         (b"\x80\x04\xff\xff", "not a readable line_profiler results file"),
     ],

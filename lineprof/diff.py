@@ -19,6 +19,7 @@ the text's "significant" figure count nothing else.
 from __future__ import annotations
 
 import difflib
+import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
@@ -176,24 +177,45 @@ def _times_note(old: LineStats, new: LineStats) -> str:
     return f"OLD {kind[0]}; NEW {kind[1]} (compared as recorded)"
 
 
+def _same_files(filenames: set[str]) -> dict[str, str]:
+    """{relative filename: the one absolute filename ending in it}: kernprof records a script
+    as it was given (``demo.py``), lineprof with its whole path, and the two runs profiled the
+    same file.  A relative name that more than one absolute name ends in stays apart."""
+    absolute = [name for name in filenames if os.path.isabs(name)]
+    found: dict[str, str] = {}
+    for name in filenames:
+        if os.path.isabs(name):
+            continue
+        tail = os.sep + os.path.normpath(name)
+        matches = [path for path in absolute if os.path.normpath(path).endswith(tail)]
+        if len(matches) == 1:
+            found[name] = matches[0]
+    return found
+
+
 def _pair_functions(
     old: Iterable[FunctionKey], new: Iterable[FunctionKey]
 ) -> list[tuple[FunctionKey | None, FunctionKey | None]]:
     """Match functions by (filename, qualname).  When a name has several functions in a run
     (redefinitions, lambdas), those at the same first line pair first, the rest in order of
     first line."""
+    old, new = list(old), list(new)
+    same_file = _same_files({key[0] for key in [*old, *new]})
     groups: dict[tuple[str, str], tuple[list[FunctionKey], list[FunctionKey]]] = {}
     for side, keys in enumerate((old, new)):
         for key in keys:
-            groups.setdefault((key[0], key[2]), ([], []))[side].append(key)
+            groups.setdefault((same_file.get(key[0], key[0]), key[2]), ([], []))[side].append(key)
     pairs: list[tuple[FunctionKey | None, FunctionKey | None]] = []
     for olds, news in groups.values():
         olds.sort()
         news.sort()
-        same = {key[1] for key in olds} & {key[1] for key in news}
-        pairs += [(key, key) for key in olds if key[1] in same]
-        rest_old = [key for key in olds if key[1] not in same]
-        rest_new = [key for key in news if key[1] not in same]
+        new_at: dict[int, FunctionKey] = {}
+        for key in news:
+            new_at.setdefault(key[1], key)
+        matched = [(key, new_at.pop(key[1])) for key in olds if key[1] in new_at]
+        pairs += matched
+        rest_old = [key for key in olds if key not in {old for old, _ in matched}]
+        rest_new = [key for key in news if key not in {new for _, new in matched}]
         for index in range(max(len(rest_old), len(rest_new))):
             pairs.append(
                 (

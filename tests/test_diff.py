@@ -279,6 +279,19 @@ def test_functions_in_one_run_only_and_skip_zero() -> None:
     assert "idle" in text and "idle" not in format_diff(diff, skip_zero=True)
 
 
+def test_a_kernprof_run_pairs_with_a_lineprof_run_of_the_same_file() -> None:
+    """kernprof records a script as it was given (``m.py``), lineprof with its whole path:
+    the same function in both runs is compared, not listed once in each."""
+    old = LineStats({("m.py", 1, "work"): [(2, 1, 3_000)]}, 1e-9)
+    new = LineStats({("/nonexistent/m.py", 1, "work"): [(2, 1, 9_000)]}, 1e-9)
+    diff = diff_stats(old, new)
+    assert [(f.qualname, f.old_total, f.new_total) for f in diff.functions] == [
+        ("work", 3_000, 9_000)
+    ]
+    other = LineStats({("/elsewhere/m.py", 1, "work"): [(2, 1, 1)], **new.timings}, 1e-9)
+    assert len(diff_stats(old, other).functions) == 3  # which m.py it was is not known
+
+
 def test_bad_files_are_one_line_errors(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     good = tmp_path / "good.json"
     LineStats({("/nonexistent/m.py", 1, "f"): [(2, 1, 5)]}, 1e-9).dump(good)

@@ -260,6 +260,15 @@ class AutoProfiler:
         """Profile target modules imported from now on; register those already imported."""
         if self.empty or self._finder is not None:
             return
+        # What registering a target imports, imported first: a target it imports in turn
+        # (collections, which dis needs on 3.12+; weakref under a directory holding the
+        # standard library) would be registered half-imported, before its code has run.
+        import dis  # noqa: F401, PLC0415 (codemap, for generators: -p runs only)
+        import warnings  # noqa: F401, PLC0415
+        import weakref  # noqa: F401, PLC0415
+
+        from lineprof import scoping  # noqa: F401, PLC0415
+
         self._finder = _Finder(self)
         sys.meta_path.insert(0, self._finder)
         for name, module in list(sys.modules.items()):

@@ -3,6 +3,8 @@ command line in subprocesses."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import textwrap
 import types
@@ -12,6 +14,7 @@ from typing import Any
 
 import pytest
 
+import lineprof
 from lineprof import LineProfiler, _lineprof
 from lineprof.autoprofile import (
     AutoProfiler,
@@ -357,3 +360,22 @@ def test_a_target_failing_at_import_shows_the_traceback_python_shows(tmp_path: P
     assert result.returncode == 1
     files = [line.split('"')[1] for line in result.stderr.splitlines() if "  File " in line]
     assert [Path(name).name for name in files] == ["imports_it.py", "failing.py"], result.stderr
+
+
+def test_a_target_that_lineprofs_own_imports_need(tmp_path: Path) -> None:
+    """-p collections: registering a generator function imports dis, which needs collections
+    (3.12+); lineprof imports what registering needs before any target can be imported, so
+    collections is never registered half-imported."""
+    (tmp_path / "counts.py").write_text("import collections\nprint(collections.Counter('aab'))\n")
+    # -S, lineprof found through PYTHONPATH: an editable install's import hook would have
+    # imported collections before the program starts (tests/test_startup_imports.py)
+    result = subprocess.run(
+        [sys.executable, "-S", "-m", "lineprof", "-l", "-q", "-o", "out.json", "-p",
+         "collections", "counts.py"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=120,
+        env={**os.environ, "PYTHONPATH": str(Path(lineprof.__file__).parent.parent)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "Counter({'a': 2, 'b': 1})"
+    assert stderr_lines(result) == []
+    assert "Counter.update" in functions(load(tmp_path / "out.json"))

@@ -186,8 +186,11 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
     }
 }
 
-/* Frames already running on this thread when the session starts: push the profiled ones (their
- * current line in progress) and count the unprofiled ones above them, so returns balance. */
+/* Frames already running on this thread when the session starts: push the profiled ones and
+ * count the unprofiled ones above them, so returns balance.  Their lines in progress are not
+ * timed (LP_ROW_UNSEEN): in the thread that starts profiling a function is recorded from its
+ * next line on, as under the other backends, and the line that started the session would
+ * otherwise be charged lineprof's own start. */
 static int
 lp_adopt_running_frames(LPModuleState *st)
 {
@@ -226,8 +229,7 @@ lp_adopt_running_frames(LPModuleState *st)
     for (Py_ssize_t i = n - 1; i >= 0; i--) {
         LPCodeEntry *entry = lp_linestats_lookup(st, lp_frame_code_borrowed(frames[i]));
         if (entry != NULL && entry->nsinks > 0) {
-            int row = lp_row_for_line(entry, PyFrame_GetLineNumber(frames[i]));
-            LPFrame *top = lp_push(st, ts, entry, frames[i], row, now);
+            LPFrame *top = lp_push(st, ts, entry, frames[i], LP_ROW_UNSEEN, now);
             if (top != NULL) {
                 top->saved_depth = unprofiled;
             }

@@ -106,3 +106,20 @@ def test_other_lines_of_a_statement_are_lineprofs_own(backend: str) -> None:
     events = (raw_time - time) // STEP  # the statement's extra line events
     assert raw_time - time == events * STEP
     assert time == 300 + (events + 1) * STEP
+
+
+def starts_profiling(lp: LineProfiler) -> None:
+    lp.enable()  # @enable
+    a = 1  # @after
+    del a  # @del
+    lp.disable()  # @disable
+
+
+@pytest.mark.usefixtures("stepping_clock")
+def test_the_line_that_starts_profiling_reads_nothing_of_it(backend: str) -> None:
+    """The function is recorded from its next line on, on every backend: the line that called
+    enable() is not charged lineprof's start (nor counted)."""
+    lp = LineProfiler(backend=backend)
+    lp.add_function(starts_profiling)
+    starts_profiling(lp)
+    assert by_mark(lp, starts_profiling).keys() == {"after", "del", "disable"}

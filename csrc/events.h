@@ -158,9 +158,10 @@ lp_mem_start(const LPModuleState *st, LPThreadState *ts, LPFrame *frame)
     ts->mem_peak = live;
 }
 
-/* This thread's stack, caught up first if a new epoch began since it was last used. */
+/* This thread's stack, caught up first if a new epoch began since it was last used; NULL out
+ * of memory.  Runs no Python code: for the session's own start (hook_setprofile.c). */
 static inline LPThreadState *
-lp_thread(LPModuleState *st)
+lp_thread_stack(LPModuleState *st)
 {
     LPThreadState *ts = lp_threadstate_current;
     if (ts == NULL) {
@@ -171,6 +172,26 @@ lp_thread(LPModuleState *st)
     }
     if (ts->epoch != st->epoch) {
         lp_threadstate_catch_up_own(st, ts);
+    }
+    return ts;
+}
+
+/* The same for an event, which first runs the thread's setup if it is due.  NULL drops the
+ * event: out of memory, or the setup (Python code) ran and a profiler was switched off
+ * meanwhile, so what the caller looked up (a code entry) may be gone. */
+static inline LPThreadState *
+lp_thread(LPModuleState *st)
+{
+    LPThreadState *ts = lp_thread_stack(st);
+    if (ts == NULL) {
+        return NULL;
+    }
+    if (ts->setup_due) {
+        uint64_t epoch = st->epoch;
+        lp_threadstate_run_setup(st, ts);
+        if (st->epoch != epoch) {
+            return NULL;
+        }
     }
     if (st->memory && ts->mem_npy_gen != st->npy_gen) {
         lp_memhook_thread_numpy(st, ts);

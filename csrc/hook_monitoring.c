@@ -180,9 +180,12 @@ lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
         Py_RETURN_NONE;
     }
     LPThreadState *ts = lp_thread(st);
+    if (ts == NULL) {
+        Py_RETURN_NONE; /* `entry` may be gone (lp_thread) */
+    }
     int gc_was_on = PyGC_Disable(); /* as in lp_threadstate_delegating: it may make one */
     PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
-    if (ts != NULL && frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
+    if (frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
         LPDelegate chain[LP_MAX_DELEGATING];
         int n = lp_threadstate_delegating(st, ts, entry, frame, 0, chain);
         lp_push_delegating(st, ts, chain, n, t);

@@ -194,7 +194,7 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
 static int
 lp_adopt_running_frames(LPModuleState *st)
 {
-    LPThreadState *ts = lp_thread(st);
+    LPThreadState *ts = lp_thread_stack(st);
     if (ts == NULL) {
         return 0;
     }
@@ -316,7 +316,7 @@ lp_setprofile_install(LPModuleState *st, int entry_mode)
 static int
 lp_entry_hook_inside(LPModuleState *st)
 {
-    LPThreadState *ts = lp_thread(st);
+    LPThreadState *ts = lp_thread_stack(st);
     PyThreadState *tstate = PyThreadState_Get();
     if (ts == NULL || (tstate->c_profilefunc != NULL &&
                        tstate->c_profilefunc != lp_setprofile_callback)) {

@@ -168,6 +168,9 @@ typedef struct LPThreadState {
      * compared, never read.  A switch reported twice (lineprof's tracing function reached
      * twice through another tool's chain) is seen once. */
     const void *greenlet;
+    /* Python's setup of this thread (set_thread_setup) is due: its first event of a session
+     * runs it, first thing, in lp_thread (events.h). */
+    int setup_due;
 } LPThreadState;
 
 /* A profiled frame another thread was running when the session started (threadstate.c,
@@ -284,7 +287,7 @@ typedef struct {
     PyObject *str_dead;          /* owned, interned: greenlet's attribute (module.c) */
     /* owned, or NULL: what each thread does for itself at its first event of a session, set by
      * Python (set_thread_setup: greenlets.follow, since greenlet's tracing function belongs
-     * to a thread and only that thread can set it); see lp_thread_setup. */
+     * to a thread and only that thread can set it); see lp_threadstate_run_setup. */
     PyObject *thread_setup;
 
     PyObject *tracer_type; /* owned: the Tracer heap type */
@@ -325,6 +328,7 @@ lp_linestats_lookup(const LPModuleState *st, PyObject *code)
 
 /* threadstate.c */
 LPThreadState *lp_threadstate_create(LPModuleState *st);
+void lp_threadstate_run_setup(LPModuleState *st, LPThreadState *ts);
 LPFrame *lp_threadstate_grow(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);

@@ -34,7 +34,6 @@ static uint64_t lp_fork_gen = 0; /* fork()s this process has come out of as the 
 
 static void lp_adopt_running(LPModuleState *st, LPThreadState *ts);
 static void lp_charge_running(LPModuleState *st, int64_t now);
-static void lp_thread_setup(LPModuleState *st);
 
 #define LP_INITIAL_FRAMES 64
 
@@ -184,7 +183,7 @@ lp_threadstate_create(LPModuleState *st)
     if (st->nrunning > 0) {
         lp_adopt_running(st, ts);
     }
-    lp_thread_setup(st);
+    ts->setup_due = 1;
     return ts;
 }
 
@@ -269,7 +268,7 @@ lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts)
     if (new_session) {
         ts->greenlet = NULL; /* switches went unseen between sessions */
         ts->tstate = PyThreadState_Get(); /* a thread C code attaches anew each time */
-        lp_thread_setup(st);
+        ts->setup_due = 1;
     }
 }
 
@@ -277,10 +276,13 @@ lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts)
  * (set_thread_setup), now, in it.  Its stack has caught up, so the events the call raises, if
  * any reach lineprof, find it so and do not call again.  An exception in flight (an unwind
  * event) is set aside meanwhile; a failure is reported as unraisable, never raised into the
- * program. */
-static void
-lp_thread_setup(LPModuleState *st)
+ * program.  The call is Python code: it may let other threads run, run signal handlers and
+ * finalizers, and so switch profilers off and free them (lp_thread, the only caller, drops
+ * its event then). */
+void
+lp_threadstate_run_setup(LPModuleState *st, LPThreadState *ts)
 {
+    ts->setup_due = 0;
     if (st->thread_setup == NULL || st->nactive == 0) {
         return;
     }

@@ -175,6 +175,32 @@ def test_a_thread_setup_that_fails_is_reported_never_raised(
     assert by_mark(lp, targets.basic)["body"][0] == 2
 
 
+def test_a_thread_setup_that_frees_the_profiler(make: Make) -> None:
+    """The thread's setup is Python code run from inside the thread's first event (a signal
+    handler, another thread or a finalizer could run there too): it switches the profiler off
+    and frees it.  The event is dropped, never recorded into the freed tables (the sanitizer
+    build reports a use after free otherwise)."""
+    holder = [make(targets.basic)]
+
+    def setup() -> None:
+        profiler = holder.pop()
+        profiler.disable()
+        del profiler
+        gc.collect()
+
+    results: list[int] = []
+    holder[0].enable()
+    _lineprof.set_thread_setup(setup)
+    try:
+        thread = threading.Thread(target=lambda: results.append(targets.basic(2)))
+        thread.start()
+        thread.join()
+    finally:
+        _lineprof.set_thread_setup(None)
+    assert results == [targets.basic(2)]
+    assert holder == [] and _lineprof.active_backend() is None
+
+
 def test_thread_setup_takes_a_callable_or_none() -> None:
     with pytest.raises(TypeError, match="callable or None"):
         _lineprof.set_thread_setup(42)  # type: ignore[arg-type]

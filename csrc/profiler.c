@@ -398,7 +398,7 @@ error:
  * in lineprof's own callbacks (see LPLineCell), both in the clock's units (timer.h): Python
  * turns them into ns.  While this tracer is enabled, the lines in progress count up to now. */
 static PyObject *
-Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+lp_tracer_stats(TracerObject *self)
 {
     LPModuleState *st = lp_tracer_state(self);
     if (self->enabled && lp_raise_recorded_error(st) < 0) {
@@ -450,7 +450,7 @@ error:
 /* memory_stats() -> [(code, [(line, alloc, net, peak), ...]), ...] in registration order, for
  * the rows stats() lists; bytes.  Empty lists unless this tracer is in memory mode. */
 static PyObject *
-Tracer_memory_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+lp_tracer_memory_stats(TracerObject *self)
 {
     LPModuleState *st = lp_tracer_state(self);
     if (self->enabled && lp_raise_recorded_error(st) < 0) {
@@ -638,6 +638,31 @@ Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     return type->tp_alloc(type, 0);
+}
+
+/* The two readers above walk this tracer's registrations while they make Python objects.  A
+ * collection those allocations start could run finalizers, which could register code here
+ * (regs reallocated, nregs grown) or drop the tracer: off meanwhile. */
+static PyObject *
+Tracer_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    int gc_was_on = PyGC_Disable();
+    PyObject *result = lp_tracer_stats(self);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
+    return result;
+}
+
+static PyObject *
+Tracer_memory_stats(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    int gc_was_on = PyGC_Disable();
+    PyObject *result = lp_tracer_memory_stats(self);
+    if (gc_was_on) {
+        PyGC_Enable();
+    }
+    return result;
 }
 
 static PyMethodDef Tracer_methods[] = {

@@ -201,6 +201,42 @@ def test_a_thread_setup_that_frees_the_profiler(make: Make) -> None:
     assert holder == [] and _lineprof.active_backend() is None
 
 
+def test_a_finalizer_registering_code_while_results_are_read() -> None:
+    """get_stats() makes Python objects; a collection they start may run a finalizer that
+    registers more code on the same profiler.  Reading must not walk a table that moved (the
+    sanitizer build reports a heap overflow otherwise, on 3.10)."""
+    lp = LineProfiler()
+
+    def made(name: str) -> Callable[[int], int]:
+        namespace: dict[str, Any] = {}
+        exec(compile(f"def {name}(x):\n" + "    x += 1\n" * 10 + "    return x\n", name, "exec"),
+             namespace)  # fmt: skip
+        return namespace[name]  # type: ignore[no-any-return]
+
+    for k in range(10):
+        function = made(f"f{k}")
+        lp.add_function(function)
+        lp.runcall(function, 1)
+
+    class Registers:
+        def __init__(self) -> None:
+            self.cycle = self
+
+        def __del__(self) -> None:
+            for n in range(20):
+                lp.add_function(made(f"g{n}"))
+
+    threshold = gc.get_threshold()
+    gc.collect()
+    gc.set_threshold(1)
+    try:
+        Registers()
+        stats = lp.get_stats()
+    finally:
+        gc.set_threshold(*threshold)
+    assert len(stats.timings) >= 10
+
+
 def test_thread_setup_takes_a_callable_or_none() -> None:
     with pytest.raises(TypeError, match="callable or None"):
         _lineprof.set_thread_setup(42)  # type: ignore[arg-type]

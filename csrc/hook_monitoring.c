@@ -502,6 +502,12 @@ lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on)
         entry->armed = on && entry->armed;
         return 0;
     }
+    if (!on && !lp_tool_is_ours(st, st->tool_id)) {
+        /* The program freed lineprof's tool id (sys.monitoring.free_tool_id): its events are
+         * gone with it, and there is nothing to switch off. */
+        entry->armed = 0;
+        return 0;
+    }
     PyObject *result = PyObject_CallMethod(st->monitoring, "set_local_events", "iOl",
                                            st->tool_id, entry->code,
                                            on ? lp_local_events(st) : 0L);

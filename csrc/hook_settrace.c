@@ -234,28 +234,48 @@ lp_settrace_init(LPModuleState *st, PyObject *module)
     return 0;
 }
 
-/* threading.<setter>(our hook), remembering the hook it replaces.  setter: "settrace" or
- * "setprofile". */
+/* The hook threading gives the threads it starts (new reference), and setting it.  threading's
+ * gettrace()/settrace() (getprofile/setprofile) read and write a module global, _trace_hook
+ * (_profile_hook), 3.10 to 3.13: read and written here directly, no Python code runs, so no
+ * signal handler can run (and raise, or switch profilers) in the middle.  Without the global,
+ * the functions are called.  setter: "settrace" or "setprofile". */
+static PyObject *
+lp_threading_hook(PyObject *threading, const char *setter)
+{
+    const char *global = setter[3] == 't' ? "_trace_hook" : "_profile_hook";
+    if (PyObject_HasAttrString(threading, global)) {
+        return PyObject_GetAttrString(threading, global);
+    }
+    return PyObject_CallMethod(threading, setter[3] == 't' ? "gettrace" : "getprofile", NULL);
+}
+
+static int
+lp_set_threading_hook(PyObject *threading, const char *setter, PyObject *hook)
+{
+    const char *global = setter[3] == 't' ? "_trace_hook" : "_profile_hook";
+    if (PyObject_HasAttrString(threading, global)) {
+        return PyObject_SetAttrString(threading, global, hook);
+    }
+    PyObject *result = PyObject_CallMethod(threading, setter, "O", hook);
+    Py_XDECREF(result);
+    return result == NULL ? -1 : 0;
+}
+
+/* threading's hook for new threads becomes ours, remembering the one it replaces. */
 int
 lp_thread_hook_install(LPModuleState *st, const char *setter)
 {
-    const char *getter = setter[3] == 't' ? "gettrace" : "getprofile";
     PyObject *threading = PyImport_ImportModule("threading");
     if (threading == NULL) {
         return -1;
     }
-    PyObject *prev = PyObject_CallMethod(threading, getter, NULL);
-    if (prev == NULL) {
+    PyObject *prev = lp_threading_hook(threading, setter);
+    if (prev == NULL || lp_set_threading_hook(threading, setter, st->thread_hook) < 0) {
+        Py_XDECREF(prev);
         Py_DECREF(threading);
         return -1;
     }
-    PyObject *result = PyObject_CallMethod(threading, setter, "O", st->thread_hook);
     Py_DECREF(threading);
-    if (result == NULL) {
-        Py_DECREF(prev);
-        return -1;
-    }
-    Py_DECREF(result);
     Py_XSETREF(st->prev_thread_hook, prev);
     return 0;
 }
@@ -265,7 +285,6 @@ lp_thread_hook_install(LPModuleState *st, const char *setter)
 void
 lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
 {
-    const char *getter = setter[3] == 't' ? "gettrace" : "getprofile";
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
     /* Not imported anew: a profiler left enabled at exit ends its session while the interpreter
@@ -278,11 +297,10 @@ lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
         PyErr_Clear(); /* sys.modules itself is gone */
     }
     if (threading != NULL) {
-        PyObject *current = PyObject_CallMethod(threading, getter, NULL);
+        PyObject *current = lp_threading_hook(threading, setter);
         if (current == st->thread_hook) {
             PyObject *prev = st->prev_thread_hook ? st->prev_thread_hook : Py_None;
-            PyObject *result = PyObject_CallMethod(threading, setter, "O", prev);
-            Py_XDECREF(result);
+            (void)lp_set_threading_hook(threading, setter, prev);
         }
         Py_XDECREF(current);
         Py_DECREF(threading);

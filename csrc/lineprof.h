@@ -240,6 +240,10 @@ typedef struct {
 
     /* Profiling session. */
     int nactive;          /* enabled profilers */
+    /* A tracer is being enabled, disabled or given code: those call Python (threading's hooks,
+     * sys.monitoring, an import), where a signal handler or a finalizer can run and call them
+     * again with the session half changed.  Such a nested call is refused (profiler.c). */
+    int switching;
     int backend;          /* LP_BACKEND_*; NONE when nactive == 0 */
     uint64_t session;     /* bumped at each session start */
     /* setprofile: threads get the profile function only while inside a call of an entry

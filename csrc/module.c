@@ -65,6 +65,12 @@ lp_py_set_stack_limit(PyObject *module, PyObject *arg)
     Py_RETURN_NONE;
 }
 
+static PyObject *
+lp_py_switching(PyObject *module, PyObject *Py_UNUSED(unused))
+{
+    return PyBool_FromLong(lp_state(module)->switching);
+}
+
 static PyMethodDef lp_module_methods[] = {
     {"now", lp_timer_py_now, METH_NOARGS,
      "now() -> int: the profiler's clock, in its units (ns; ticks for the TSC)."},
@@ -87,6 +93,9 @@ static PyMethodDef lp_module_methods[] = {
      "active_backend() -> 'monitoring' | 'settrace' | None"},
     {"tool_id", lp_py_tool_id, METH_NOARGS,
      "tool_id() -> the sys.monitoring tool id held, or None"},
+    {"switching", lp_py_switching, METH_NOARGS,
+     "switching() -> bool: a profiler is being enabled, disabled or given code right now (this "
+     "call comes from a signal handler or finalizer run in the middle of it)."},
     {"greenlet_switched", (PyCFunction)(void (*)(void))lp_greenlet_py_switched,
      METH_FASTCALL,
      "greenlet_switched(event, (origin, target)): greenlet's tracing function; tells the "

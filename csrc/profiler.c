@@ -191,7 +191,7 @@ lp_backend_from_name(PyObject *name)
 /* enable(backend): backend is one of BACKENDS; it is used if this starts the session, else
  * the session's backend is kept. */
 static PyObject *
-Tracer_enable(TracerObject *self, PyObject *arg)
+lp_tracer_enable(TracerObject *self, PyObject *arg)
 {
     LPModuleState *st = lp_tracer_state(self);
     int backend = lp_backend_from_name(arg);
@@ -248,7 +248,7 @@ Tracer_enable(TracerObject *self, PyObject *arg)
 }
 
 static PyObject *
-Tracer_disable(TracerObject *self, PyObject *Py_UNUSED(unused))
+lp_tracer_disable(TracerObject *self)
 {
     LPModuleState *st = lp_tracer_state(self);
     if (!self->enabled) {
@@ -286,7 +286,7 @@ lp_as_int(PyObject *obj, int *out)
  * statement); frames entered at a bytecode offset <= start_offset are starting, not resuming.
  * Returns False if this tracer had the code already. */
 static PyObject *
-Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
+lp_tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
 {
     LPModuleState *st = lp_tracer_state(self);
     int32_t *canon = NULL;
@@ -638,6 +638,75 @@ Tracer_new(PyTypeObject *type, PyObject *args, PyObject *kwargs)
         return NULL;
     }
     return type->tp_alloc(type, 0);
+}
+
+/* enable(), disable() and add_code() change the session one at a time (LPModuleState.switching):
+ * one called again from a signal handler or a finalizer while another runs raises instead.
+ * Python's wrappers (LineProfiler.enable_by_count) look first and run the call unprofiled. */
+static int
+lp_switch_begin(LPModuleState *st)
+{
+    if (st->switching) {
+        PyErr_SetString(PyExc_RuntimeError,
+                        "lineprof: a profiler is being switched on or off on this interpreter "
+                        "(this call came from a signal handler or finalizer run in the middle of "
+                        "it); call it again later");
+        return -1;
+    }
+    st->switching = 1;
+    return 0;
+}
+
+static PyObject *
+Tracer_enable(TracerObject *self, PyObject *arg)
+{
+    LPModuleState *st = lp_tracer_state(self);
+    /* threading, which the legacy hooks need for new threads (lp_thread_hook_install), is
+     * imported before the switch: an import runs the module's code, and -p's import hook
+     * registers code there when threading is a target (a directory holding the stdlib). */
+    int backend = st->nactive > 0 ? st->backend : lp_backend_from_name(arg);
+    if (backend < 0) {
+        PyErr_Clear(); /* lp_tracer_enable says what is wrong with it */
+    }
+    else if (!self->enabled && !st->switching &&
+             (backend == LP_BACKEND_SETTRACE ||
+              (backend == LP_BACKEND_SETPROFILE && !self->hook_on_entry))) {
+        PyObject *threading = PyImport_ImportModule("threading");
+        if (threading == NULL) {
+            return NULL;
+        }
+        Py_DECREF(threading);
+    }
+    if (lp_switch_begin(st) < 0) {
+        return NULL;
+    }
+    PyObject *result = lp_tracer_enable(self, arg);
+    st->switching = 0;
+    return result;
+}
+
+static PyObject *
+Tracer_disable(TracerObject *self, PyObject *Py_UNUSED(unused))
+{
+    LPModuleState *st = lp_tracer_state(self);
+    if (lp_switch_begin(st) < 0) {
+        return NULL;
+    }
+    PyObject *result = lp_tracer_disable(self);
+    st->switching = 0;
+    return result;
+}
+
+static PyObject *
+Tracer_add_code(TracerObject *self, PyObject *const *args, Py_ssize_t nargs)
+{
+    LPModuleState *st = lp_tracer_state(self);
+    if (lp_switch_begin(st) < 0) {
+        return NULL;
+    }
+    PyObject *result = lp_tracer_add_code(self, args, nargs);
+    st->switching = 0;
+    return result;
 }
 
 /* The two readers above walk this tracer's registrations while they make Python objects.  A

@@ -345,9 +345,11 @@ class LineProfiler:
 
     def disable(self) -> None:
         """Stop recording.  Raises any internal error met while recording."""
-        if self._enabled_since is not None:
-            self._enabled_seconds += perf_counter() - self._enabled_since
-            self._enabled_since = None
+        # Taken in one step: a signal handler calling a profiled function can run disable()
+        # between any two bytecodes of this one.
+        since, self._enabled_since = self._enabled_since, None
+        if since is not None:
+            self._enabled_seconds += perf_counter() - since
         self._tracer.disable()
         if _lineprof.active_backend() is None and "greenlet" in sys.modules:
             from lineprof import greenlets  # noqa: PLC0415  (not on every session's path)
@@ -364,8 +366,11 @@ class LineProfiler:
             )
 
     def enable_by_count(self) -> None:
-        """Nestable enable: recording stops when every enable has been matched."""
-        if self.enable_count == 0:
+        """Nestable enable: recording stops when every enable has been matched.  Called
+        from a signal handler or finalizer that runs while a profiler is being switched on or
+        off (``_lineprof.switching()``), it does not switch this one: that call runs
+        unrecorded rather than raise into the program."""
+        if self.enable_count == 0 and not _lineprof.switching():
             self.enable()
         self.enable_count += 1
 
@@ -373,7 +378,7 @@ class LineProfiler:
         if self.enable_count <= 0:
             return
         self.enable_count -= 1
-        if self.enable_count == 0:
+        if self.enable_count == 0 and not _lineprof.switching():
             self.disable()
 
     def __enter__(self) -> LineProfiler:
@@ -625,8 +630,9 @@ class LineProfiler:
         duration = None
         if self._started_at is not None:
             duration = self._enabled_seconds
-            if self._enabled_since is not None:
-                duration += perf_counter() - self._enabled_since
+            since = self._enabled_since  # read once, as in disable()
+            if since is not None:
+                duration += perf_counter() - since
         stats = LineStats(
             timings,
             1e-9,
@@ -740,7 +746,13 @@ def _threading_hooks() -> tuple[object, object]:
     threading = sys.modules.get("threading")
     if threading is None:
         return None, None
-    tracer, profiler = threading.gettrace(), threading.getprofile()
+    # Half imported when a signal handler's profiled call runs during lineprof's own first
+    # import of it: no hooks can be set there yet.
+    gettrace = getattr(threading, "gettrace", None)
+    getprofile = getattr(threading, "getprofile", None)
+    if gettrace is None or getprofile is None:
+        return None, None
+    tracer, profiler = gettrace(), getprofile()
     return (
         None if getattr(tracer, "__self__", None) is _lineprof else tracer,
         None if getattr(profiler, "__self__", None) is _lineprof else profiler,

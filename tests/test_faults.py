@@ -237,6 +237,30 @@ def test_a_finalizer_registering_code_while_results_are_read() -> None:
     assert len(stats.timings) >= 10
 
 
+@pytest.mark.skipif(
+    bool(os.environ.get("LINEPROF_UNDER_VALGRIND")), reason="valgrind delivers signals late"
+)
+def test_a_decorated_function_called_from_a_signal_handler_too(make: Make) -> None:
+    """The program and a signal handler, every 0.3 ms, call the same decorated function: the
+    handler's call can come between any two bytecodes of the wrapper's enable() or disable().
+    Nothing is raised into the program, and every session ends."""
+    lp = make()
+    wrapped = lp(targets.rec)
+    handled: list[int] = []
+    previous = signal.signal(signal.SIGALRM, lambda *_: handled.append(wrapped(1)))
+    signal.setitimer(signal.ITIMER_REAL, 0.0003, 0.0003)
+    try:
+        results = [wrapped(2) for _ in range(30_000)]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, signal.SIG_IGN)  # one sent before the timer stopped
+        signal.signal(signal.SIGALRM, previous)
+    assert results == [targets.rec(2)] * 30_000
+    assert handled and set(handled) == {targets.rec(1)}
+    assert lp.enable_count == 0 and _lineprof.active_backend() is None
+    assert (sys.gettrace(), sys.getprofile()) == (None, None)
+
+
 def test_thread_setup_takes_a_callable_or_none() -> None:
     with pytest.raises(TypeError, match="callable or None"):
         _lineprof.set_thread_setup(42)  # type: ignore[arg-type]

@@ -14,6 +14,7 @@ SOURCES = [
     "csrc/linestats.c",
     "csrc/threadstate.c",
     "csrc/greenlet.c",
+    "csrc/throw.c",
     "csrc/timer.c",
     "csrc/hook_monitoring.c",
     "csrc/hook_settrace.c",

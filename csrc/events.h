@@ -241,7 +241,7 @@ lp_is_top(const LPThreadState *ts, const LPCodeEntry *entry, const void *key)
 }
 
 /* The generator frames a throw() passed through to the frame about to be entered, innermost
- * first (lp_threadstate_delegating), go on the stack outermost first, each running its `yield
+ * first (lp_throw_delegating), go on the stack outermost first, each running its `yield
  * from` or `await` line since `t`, the callback's first clock read (its own time is taken out
  * of them as of the lines around it).  Returns how many went on. */
 static inline int

@@ -162,8 +162,8 @@ lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
 }
 
 /* PY_THROW(code, instruction_offset, exception): as PY_RESUME, and the generator frames the
- * throw() passed through on its way here run their line meanwhile (threadstate.c,
- * lp_threadstate_delegating).  A throw is rare: finding them here costs the frame objects. */
+ * throw() passed through on its way here run their line meanwhile (throw.c,
+ * lp_throw_delegating).  A throw is rare: finding them here costs the frame objects. */
 static PyObject *
 lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
              PyObject *Py_UNUSED(kwnames))
@@ -183,11 +183,11 @@ lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
     if (ts == NULL) {
         Py_RETURN_NONE; /* `entry` may be gone (lp_thread) */
     }
-    int gc_was_on = PyGC_Disable(); /* as in lp_threadstate_delegating: it may make one */
+    int gc_was_on = PyGC_Disable(); /* as in lp_throw_delegating: it may make one */
     PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
     if (frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
         LPDelegate chain[LP_MAX_DELEGATING];
-        int n = lp_threadstate_delegating(st, ts, entry, frame, 0, chain);
+        int n = lp_throw_delegating(st, ts, entry, frame, 0, chain);
         lp_push_delegating(st, ts, chain, n, t);
     }
     if (gc_was_on) {

@@ -78,7 +78,7 @@ typedef struct {
     int row;            /* the line in progress, -1 before the first, or LP_ROW_UNSEEN */
     int saved_depth;    /* setprofile hook: unprofiled_depth to restore when this frame exits */
     int delegating;     /* resumed by no event of its own: a throw() passed through its yield
-                         * from or await to the frame above (lp_threadstate_delegating), and it
+                         * from or await to the frame above (lp_throw_delegating), and it
                          * leaves the stack with that frame (events.h, lp_event_exit) */
     int64_t t_start;    /* when that line started (clock units) */
     uint64_t spent_at_start; /* the thread's `spent` when it started */
@@ -100,7 +100,7 @@ typedef struct {
                        * since its last reset aside (events.h folds it in) */
 } LPFrame;
 
-/* A generator frame a throw() passed through (lp_threadstate_delegating): its code's entry, its
+/* A generator frame a throw() passed through (lp_throw_delegating): its code's entry, its
  * key as LPFrame's, and the row of its `yield from` or `await` line. */
 typedef struct {
     LPCodeEntry *entry;
@@ -338,9 +338,6 @@ void lp_threadstate_flush(LPModuleState *st);
 void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_mem_split(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
-int lp_threadstate_delegating(LPModuleState *st, const LPThreadState *ts,
-                              const LPCodeEntry *entry, PyFrameObject *frame, int keyed,
-                              LPDelegate *out);
 void lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_note_running(LPModuleState *st);
 void lp_threadstate_drop_running(LPModuleState *st);
@@ -358,6 +355,10 @@ PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 #define LP_TLS_MODEL
 #endif
 extern _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL;
+
+/* throw.c */
+int lp_throw_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntry *entry,
+                        PyFrameObject *frame, int keyed, LPDelegate *out);
 
 /* greenlet.c */
 PyObject *lp_greenlet_py_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

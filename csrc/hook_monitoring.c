@@ -142,31 +142,12 @@ lp_mon_start(PyObject *callback, PyObject *const *args, size_t nargsf, PyObject 
     Py_RETURN_NONE;
 }
 
-/* PY_RESUME(code, instruction_offset): the frame continues the line it was suspended on. */
-static PyObject *
-lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
-              PyObject *Py_UNUSED(kwnames))
-{
-    LPModuleState *st = ((LPCallback *)callback)->st;
-    Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
-    int64_t t = lp_timer_now(st);
-    if (nargs < 2) {
-        st->error = LP_ERR_BAD_EVENT;
-        Py_RETURN_NONE;
-    }
-    LPCodeEntry *entry = lp_listened_entry(st, args[0]);
-    if (entry != NULL) {
-        lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);
-    }
-    Py_RETURN_NONE;
-}
-
-/* PY_THROW(code, instruction_offset, exception): as PY_RESUME, and the generator frames the
- * throw() passed through on its way here run their line meanwhile (throw.c,
- * lp_throw_delegating).  A throw is rare: finding them here costs the frame objects. */
-static PyObject *
-lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
-             PyObject *Py_UNUSED(kwnames))
+/* PY_RESUME(code, instruction_offset) and PY_THROW(code, instruction_offset, exception): the
+ * frame continues the line it was suspended on.  Thrown into, the generator frames the throw()
+ * passed through on its way here run their line meanwhile (throw.c, lp_throw_delegating); a
+ * throw is rare, and finding them costs the frame objects. */
+static inline PyObject *
+lp_mon_resumed(PyObject *callback, PyObject *const *args, size_t nargsf, int thrown)
 {
     LPModuleState *st = ((LPCallback *)callback)->st;
     Py_ssize_t nargs = PyVectorcall_NARGS(nargsf);
@@ -179,22 +160,38 @@ lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
     if (entry == NULL) {
         Py_RETURN_NONE;
     }
-    LPThreadState *ts = lp_thread(st);
-    if (ts == NULL) {
-        Py_RETURN_NONE; /* `entry` may be gone (lp_thread) */
-    }
-    int gc_was_on = PyGC_Disable(); /* as in lp_throw_delegating: it may make one */
-    PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
-    if (frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
-        LPDelegate chain[LP_MAX_DELEGATING];
-        int n = lp_throw_delegating(st, ts, entry, frame, 0, chain);
-        lp_push_delegating(st, ts, chain, n, t);
-    }
-    if (gc_was_on) {
-        PyGC_Enable();
+    if (thrown) {
+        LPThreadState *ts = lp_thread(st);
+        if (ts == NULL) {
+            Py_RETURN_NONE; /* `entry` may be gone (lp_thread) */
+        }
+        int gc_was_on = PyGC_Disable(); /* as in lp_throw_delegating: it may make one */
+        PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
+        if (frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
+            LPDelegate chain[LP_MAX_DELEGATING];
+            int n = lp_throw_delegating(st, ts, entry, frame, 0, chain);
+            lp_push_delegating(st, ts, chain, n, t);
+        }
+        if (gc_was_on) {
+            PyGC_Enable();
+        }
     }
     lp_event_enter(st, entry, NULL, lp_row_at_entry(entry, (int)lp_long_value(args[1])), t);
     Py_RETURN_NONE;
+}
+
+static PyObject *
+lp_mon_resume(PyObject *callback, PyObject *const *args, size_t nargsf,
+              PyObject *Py_UNUSED(kwnames))
+{
+    return lp_mon_resumed(callback, args, nargsf, 0);
+}
+
+static PyObject *
+lp_mon_throw(PyObject *callback, PyObject *const *args, size_t nargsf,
+             PyObject *Py_UNUSED(kwnames))
+{
+    return lp_mon_resumed(callback, args, nargsf, 1);
 }
 
 /* PY_RETURN, PY_YIELD, PY_UNWIND: (code, instruction_offset, value) */

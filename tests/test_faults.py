@@ -159,18 +159,11 @@ def test_a_thread_setup_that_fails_is_reported_never_raised(
         setup_ran.append(threading.get_ident())
         raise RuntimeError("setup failed")
 
-    results: list[int] = []
     lp = make(targets.basic)
     with lp:
-        _lineprof.set_thread_setup(failing_setup)
-        try:
-            thread = threading.Thread(target=lambda: results.append(targets.basic(2)))
-            thread.start()
-            thread.join()
-        finally:
-            _lineprof.set_thread_setup(None)
+        results, ident = _basic_in_a_thread_with_setup(failing_setup)
     assert results == [targets.basic(2)]
-    assert thread.ident in setup_ran
+    assert ident in setup_ran
     assert any(isinstance(exc, RuntimeError) for exc in reported)
     assert by_mark(lp, targets.basic)["body"][0] == 2
 
@@ -188,15 +181,8 @@ def test_a_thread_setup_that_frees_the_profiler(make: Make) -> None:
         del profiler
         gc.collect()
 
-    results: list[int] = []
     holder[0].enable()
-    _lineprof.set_thread_setup(setup)
-    try:
-        thread = threading.Thread(target=lambda: results.append(targets.basic(2)))
-        thread.start()
-        thread.join()
-    finally:
-        _lineprof.set_thread_setup(None)
+    results, _ = _basic_in_a_thread_with_setup(setup)
     assert results == [targets.basic(2)]
     assert holder == [] and _lineprof.active_backend() is None
 
@@ -259,6 +245,20 @@ def test_a_decorated_function_called_from_a_signal_handler_too(make: Make) -> No
     assert handled and set(handled) == {targets.rec(1)}
     assert lp.enable_count == 0 and _lineprof.active_backend() is None
     assert (sys.gettrace(), sys.getprofile()) == (None, None)
+
+
+def _basic_in_a_thread_with_setup(setup: Callable[[], None]) -> tuple[list[int], int | None]:
+    """targets.basic(2) in a new thread, with ``setup`` as each thread's setup meanwhile: what
+    it returned, and the thread's ident."""
+    results: list[int] = []
+    _lineprof.set_thread_setup(setup)
+    try:
+        thread = threading.Thread(target=lambda: results.append(targets.basic(2)))
+        thread.start()
+        thread.join()
+    finally:
+        _lineprof.set_thread_setup(None)
+    return results, thread.ident
 
 
 def test_thread_setup_takes_a_callable_or_none() -> None:

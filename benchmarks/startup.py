@@ -8,11 +8,11 @@ lineprof adds is inside: importing it, choosing the clock, the first session, th
 writes the results file and prints the summary, and with ``children`` the child processes it
 follows (multiprocessing) and the merge of their results.
 
-Then the same programs with no work at all (0 rounds) give each variant's fixed cost: the
-fastest of ``--fixed-runs`` runs of each side, the sides interleaved.  On a machine whose speed
-changes for spells of a fraction of a second, a 0.25 s pair often straddles a change (its ratio
-moves by 10 % and more); a 20 ms run seldom does, and its fastest run is the cost with nothing
-else in the way.
+Then the same programs with no work (0 rounds: the profiled function called once, so that each
+has its profiling session) give each variant's fixed cost: the fastest of ``--fixed-runs`` runs
+of each side, the sides interleaved. On a machine whose speed changes for spells of a fraction
+of a second, a 0.25 s pair often straddles a change (its ratio moves by 10 % and more); a 20 ms
+run seldom does, and its fastest run is the cost with nothing else in the way.
 
 Variants (profiled side; the unprofiled side is ``python prog.py``):
 
@@ -60,7 +60,9 @@ def small(n):
     return total
 
 def work(rounds):
-    acc = 0
+    # small() runs at least once, so a run of 0 rounds still has its profiling session: with
+    # ``LINE_PROFILE=1`` the session starts at the first call of a function under @profile.
+    acc = small(10)
     for r in range(rounds):
         acc += sum(i % 7 for i in range(2000))
         if r % 50 == 0:
@@ -180,12 +182,12 @@ def _fixed_costs(
     cwd: str,
     runs: int,
 ) -> dict[str, dict[str, float]]:
-    """What each variant adds when the program does no work (0 rounds): start-up, the first
-    session, the exit.  A run this short (15-40 ms) mostly falls inside one of the machine's
-    fast or slow spells, so the fastest run of each side is the figure: the difference of the
-    fastest runs is what lineprof adds when nothing else gets in the way; the difference of the
-    medians is given beside it.  Every side of every variant runs once per round, so a slow
-    spell falls on all of them alike."""
+    """What each variant adds when the program does no work (0 rounds, one profiled call):
+    start-up, the first session, the exit. A run this short (15-40 ms) mostly falls inside one
+    of the machine's fast or slow spells, so the fastest run of each side is the figure: the
+    difference of the fastest runs is what lineprof adds when nothing else gets in the way; the
+    difference of the medians is given beside it. Every side of every variant runs once per
+    round, so a slow spell falls on all of them alike."""
     times: dict[tuple[str, bool], list[float]] = {}
     for _ in range(runs):
         for name, (plain, profiled, profiled_env) in variants.items():

@@ -24,7 +24,7 @@ from lineprof._typing import TYPE_CHECKING, NamedTuple
 from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, split_targets
 from lineprof.cli_options import CliError, Command, Options, read_common, split_command_line
 from lineprof.config import ConfigError, find_pyproject, load_config
-from lineprof.results import LineStats, load_stats
+from lineprof.results import LineStats, dump_with_fallback, load_stats
 from lineprof.stats import ResultsFileError
 
 if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
@@ -450,26 +450,40 @@ def _finish(
             "import profile, or a bare @profile with -b) or name what to profile with -p",
             file=sys.stderr,
         )
+    written: str | None = outfile
     try:
-        stats.dump(results_path)
+        path, error = dump_with_fallback(stats, results_path)
+        if error is not None:
+            written = path
+            print(
+                f"lineprof: error: cannot write results to {outfile} ({_why(error)}): "
+                f"written to {path} instead",
+                file=sys.stderr,
+            )
     except OSError as exc:
-        print(f"lineprof: error: cannot write results to {outfile}: {exc}", file=sys.stderr)
-        return
+        written = None
+        print(f"lineprof: error: cannot write results to {outfile}: {_why(exc)}", file=sys.stderr)
     html_written = html_path is not None and _write_html(stats, settings.html, html_path)
     try:
         if not settings.quiet:
-            print(f"Wrote profile results to {outfile}")
+            if written is not None:
+                print(f"Wrote profile results to {written}")
             if html_written:
                 print(f"Wrote the HTML report to {settings.html}")
         if settings.view:
             _print_report(stats, settings, sys.stdout)
-        elif not settings.quiet:
+        elif not settings.quiet and written is not None:
             from lineprof.decorator import shell_quote
 
-            print(f"Inspect results with:\n{launcher} show {shell_quote(outfile)}")
+            print(f"Inspect results with:\n{launcher} show {shell_quote(written)}")
         sys.stdout.flush()
     except (OSError, ValueError):  # stdout closed or a broken pipe: the results are saved
         pass
+
+
+def _why(exc: OSError) -> str:
+    """An OSError in a message: its reason alone, without the (temporary) file name."""
+    return exc.strerror or str(exc)
 
 
 def _write_html(stats: LineStats, shown: str | None, path: str) -> bool:
@@ -478,7 +492,7 @@ def _write_html(stats: LineStats, shown: str | None, path: str) -> bool:
     try:
         write_html(stats, path)  # atomically
     except OSError as exc:
-        why = exc.strerror or exc
+        why = _why(exc)
         print(f"lineprof: error: cannot write the HTML report to {shown}: {why}", file=sys.stderr)
         return False
     return True
@@ -513,7 +527,7 @@ def _load_results(paths: list[str]) -> list[LineStats]:
         except ResultsFileError as exc:
             raise CliError(str(exc), 1) from None
         except OSError as exc:
-            raise CliError(f"cannot read {path}: {exc.strerror or exc}", 1) from None
+            raise CliError(f"cannot read {path}: {_why(exc)}", 1) from None
     return loaded
 
 
@@ -535,8 +549,7 @@ def _diff(argv: list[str]) -> int:
         try:
             write_diff_html(diff, options.html, options.unit, options.skip_zero, names)
         except OSError as exc:
-            why = exc.strerror or exc
-            print(f"lineprof: error: cannot write {options.html}: {why}", file=sys.stderr)
+            print(f"lineprof: error: cannot write {options.html}: {_why(exc)}", file=sys.stderr)
             status = 1
     if options.fail_over is not None:
         exceeded = fail_over(diff, options.fail_over)

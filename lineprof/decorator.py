@@ -248,11 +248,15 @@ class GlobalProfiler:
             lines.append(f"Wrote profile results to {_shown(text_path)}")
         except OSError as exc:
             lines.append(f"lineprof: cannot write {_shown(text_path)}: {exc.strerror}")
+        from lineprof.results import dump_with_fallback
+
         try:
-            stats.dump(results_path)
-            lines.append(f"Wrote profile results to {_shown(results_path)}")
+            written, error = dump_with_fallback(stats, results_path)
+            if error is not None:
+                lines.append(f"lineprof: cannot write {_shown(results_path)}: {error.strerror}")
+            lines.append(f"Wrote profile results to {_shown(written)}")
             lines.append("To view details run:")
-            quoted = shell_quote(_shown(results_path))
+            quoted = shell_quote(_shown(written))
             lines.append(f"{_python_command()} -m lineprof show {quoted}")
         except OSError as exc:
             lines.append(f"lineprof: cannot write {_shown(results_path)}: {exc.strerror}")

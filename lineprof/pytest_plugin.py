@@ -370,8 +370,16 @@ class _Plugin:
             output[_WORKER_PROBLEMS] = list(dict.fromkeys(self.problems))
             return
         self.stats = stats
+        from lineprof.results import dump_with_fallback
+
         try:
-            stats.dump(self.out_path)
+            path, error = dump_with_fallback(stats, self.out_path)
+            if error is not None:
+                self._problem(
+                    f"cannot write the results to {self.out_shown} ({_describe(error)}): "
+                    f"written to {path} instead"
+                )
+                self.out_shown = path
             self.written.append(self.out_shown)
         except OSError as exc:
             self._problem(f"cannot write the results to {self.out_shown}: {_describe(exc)}")

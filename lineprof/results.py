@@ -21,7 +21,7 @@ from lineprof._typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from typing import IO
 
-__all__ = ["LineStats", "load_stats"]
+__all__ = ["LineStats", "load_stats", "dump_with_fallback"]
 
 
 class LineStats(stats.LineStats):
@@ -73,3 +73,27 @@ def load_stats(filename: str | os.PathLike[str], *more: str | os.PathLike[str]) 
     are merged.  The format is recognised from the content.  Never executes anything from the
     file; a file that is not results raises ``ResultsFileError`` with a one-line message."""
     return LineStats.load(filename, *more)
+
+
+def dump_with_fallback(
+    results: LineStats, filename: str | os.PathLike[str]
+) -> tuple[str, OSError | None]:
+    """Write ``results`` to ``filename``, and where that fails (its directory removed while the
+    program ran, a full or read-only file system, a path that only looked writable), to a new
+    file in the temporary directory: the results of a run are not lost for want of the place
+    they were meant for.  Returns the path written and the error that sent them elsewhere
+    (``None`` when ``filename`` was written); raises that error when neither can be written."""
+    try:
+        results.dump(filename)
+        return os.fspath(filename), None
+    except OSError as exc:
+        error = exc
+    # Not tempfile: it imports shutil and random, at exit (see decorator._which).
+    directory = os.environ.get("TMPDIR") or "/tmp"
+    stem, extension = os.path.splitext(os.path.basename(os.fspath(filename)))
+    path = os.path.join(directory, f"lineprof-{stem}-{os.getpid()}{extension}")
+    try:
+        results.dump(path)  # atomically, so never a part of another file of that name
+    except OSError:
+        raise error from None
+    return path, error

@@ -291,6 +291,28 @@ def test_outfile(tmp_path: Path) -> None:
     )
 
 
+def test_results_kept_when_their_directory_goes(tmp_path: Path) -> None:
+    # The program removes the directory named by -o while it runs: the results go to TMPDIR,
+    # the error line says where, and -v still shows the report.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "prog.py").write_text(
+        "import shutil\n@profile\ndef f():\n    return 1\nf(); f()\nshutil.rmtree('out')\n"
+    )
+    env = environment(TMPDIR=str(tmp_path / "tmp"))
+    result = run_lineprof("-lv", "-o", "out/r.lprof", "prog.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    [kept] = (tmp_path / "tmp").iterdir()
+    assert kept.name.startswith("lineprof-r-") and kept.suffix == ".lprof"
+    assert hits(load(kept), "f") == {"return 1": 2}
+    assert stderr_lines(result) == [
+        "lineprof: error: cannot write results to out/r.lprof (No such file or directory): "
+        f"written to {kept} instead"
+    ]
+    assert f"Wrote profile results to {kept}" in result.stdout
+    assert "Function: f at line 2" in result.stdout
+
+
 def test_setup(tmp_path: Path) -> None:
     (tmp_path / "setup_file.py").write_text(
         "import builtins, sys\nbuiltins.FROM_SETUP = sys.argv[1:]\nprint('setup ran')\n"

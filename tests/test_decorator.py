@@ -190,6 +190,30 @@ def test_output_prefix_knob(tmp_path: Path) -> None:
     assert "Wrote profile results to out/run1.lprof" in result.stdout
 
 
+def test_results_kept_when_their_directory_goes(tmp_path: Path) -> None:
+    # The program removes the directory the results were meant for: they go to TMPDIR, and the
+    # summary says where, not only that the write failed.
+    (tmp_path / "out").mkdir()
+    (tmp_path / "tmp").mkdir()
+    (tmp_path / "prog.py").write_text(
+        "import shutil\n"
+        "from lineprof import profile\n"
+        "@profile\n"
+        "def f():\n"
+        "    return 1\n"
+        "f(); f()\n"
+        "shutil.rmtree('out')\n"
+    )
+    env = environment(LINE_PROFILE="1", LINEPROF_OUTPUT="out/run1", TMPDIR=str(tmp_path / "tmp"))
+    result = run_python("prog.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    [kept] = (tmp_path / "tmp").iterdir()
+    assert kept.name.startswith("lineprof-run1-") and kept.suffix == ".lprof"
+    assert hits(load(kept), "f") == {"return 1": 2}
+    assert "cannot write out/run1.lprof: No such file or directory" in result.stdout
+    assert f"Wrote profile results to tmp/{kept.name}" in result.stdout  # below the cwd
+
+
 # ---- how the program ends -----------------------------------------------------------------
 
 

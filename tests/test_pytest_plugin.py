@@ -280,6 +280,31 @@ def test_a_failing_test_keeps_its_profile(project: pytest.Pytester) -> None:
     assert "Wrote profile results to out.html" in output(result)
 
 
+def test_results_kept_when_their_directory_goes(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A test removes the directory --lineprof-out names: the results go to TMPDIR instead.
+    (project.path / "out").mkdir()
+    (project.path / "tmp").mkdir()
+    monkeypatch.setenv("TMPDIR", str(project.path / "tmp"))
+    project.makepyfile(
+        test_gone="""
+        import shutil, work
+
+        def test_removes_out():
+            work.step(4)
+            shutil.rmtree("out")
+        """
+    )
+    result = run(project, "--lineprof=work.step", "--lineprof-out=out/r.json", "test_gone.py")
+    result.assert_outcomes(passed=1)
+    [kept] = (project.path / "tmp").iterdir()
+    assert kept.name.startswith("lineprof-r-") and kept.suffix == ".json"
+    assert hits(load_stats(kept), "step") == STEP_ONCE
+    assert "cannot write the results to out/r.json (FileNotFoundError" in output(result)
+    assert f"Wrote profile results to {kept}" in output(result)
+
+
 def test_a_failure_inside_the_plugin_does_not_fail_the_test(project: pytest.Pytester) -> None:
     project.makeconftest(
         """

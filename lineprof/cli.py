@@ -25,7 +25,7 @@ from lineprof.autoprofile import AutoProfiler, TargetError, imported_names, spli
 from lineprof.cli_options import CliError, Command, Options, read_common, split_command_line
 from lineprof.config import ConfigError, find_pyproject, load_config
 from lineprof.results import LineStats, dump_with_fallback, load_stats
-from lineprof.stats import ResultsFileError
+from lineprof.stats import ResultsFileError, write_target
 
 if TYPE_CHECKING:  # imported when a program is run: `lineprof show` does not pay for them
     import contextlib
@@ -422,13 +422,18 @@ def _default_outfile(kind: str, target: str) -> str:
 
 def _check_writable(outfile: str, what: str) -> None:
     """Fail before running anything when ``outfile`` cannot be written."""
-    directory = os.path.dirname(os.path.abspath(outfile))
+    if os.path.isdir(outfile):
+        raise CliError(f"cannot write {what} to {outfile}: it is a directory")
+    path, in_place = write_target(outfile)
+    if in_place:  # /dev/null, /dev/stdout, a FIFO: written into, as it is
+        if not os.access(path, os.W_OK):
+            raise CliError(f"cannot write {what} to {outfile}: it is not writable")
+        return
+    directory = os.path.dirname(path)
     if not os.path.isdir(directory):
         raise CliError(f"cannot write {what} to {outfile}: no directory {directory}")
     if not os.access(directory, os.W_OK):
         raise CliError(f"cannot write {what} to {outfile}: {directory} is not writable")
-    if os.path.isdir(outfile):
-        raise CliError(f"cannot write {what} to {outfile}: it is a directory")
 
 
 def _finish(

@@ -613,19 +613,45 @@ def capture_sources(
 # ---- atomic writing ---------------------------------------------------------------------------
 
 
+def write_target(filename: str | os.PathLike[str]) -> tuple[str, bool]:
+    """Where writing ``filename`` goes, and whether it is written in place (True) or replaced
+    by a renamed temporary file (False).
+
+    Replacing is for a regular file or a new name.  A symlink is followed, and its target
+    replaced: the link stays a link.  Anything else is written into as it is, as line_profiler
+    writes every output: a device (``/dev/null``), a FIFO a reader waits on, a file with other
+    names (hard links), and any name under ``/dev`` or ``/proc`` (``/dev/stdout`` is a link to
+    whatever the process's stdout is, a terminal, a pipe or the file the shell redirected it
+    to, which must not be replaced under the shell)."""
+    path = os.path.abspath(os.fspath(filename))
+    if path.startswith(("/dev/", "/proc/")):
+        return path, True
+    path = os.path.realpath(path)
+    try:
+        found = os.stat(path)
+    except OSError:  # a new name (or one lineprof cannot look at: the write will say why)
+        return path, False
+    return path, not stat.S_ISREG(found.st_mode) or found.st_nlink > 1
+
+
 def atomic_write(filename: str | os.PathLike[str], write: Callable[[BinaryIO], object]) -> None:
     """Call ``write`` on a new temporary file beside ``filename``, then rename it over
     ``filename``: readers see the old file or the whole new one, never a part.  If ``write``
     fails, the temporary file is removed and ``filename`` is untouched.  The new file gets the
-    old one's permissions, or the umask's for a new name.
+    old one's permissions, or the umask's for a new name.  What is not a regular file or a new
+    name (a device, a pipe, ``/dev/stdout``: ``write_target``) is written into instead.
 
     No ``fsync``: the rename already protects the results from the program crashing, being
     killed or filling the disk while they are written, which is what happens to profiled
     programs; what fsync adds is surviving the *machine* losing power in the seconds after, and
     it cost every profiled program 5-20 ms at exit on this project's CI machine (ext4, two
     files and their directory), more than the rest of lineprof's exit together."""
-    path = os.fspath(filename)
-    directory, name = os.path.split(os.path.abspath(path))
+    path, in_place = write_target(filename)
+    if in_place:
+        with open(path, "wb") as out:
+            write(out)
+        return
+    directory, name = os.path.split(path)
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
     while True:
         # os.urandom, not secrets: the name only has to be unlikely to exist, and secrets

@@ -13,6 +13,7 @@ import os
 import pickle
 import pickletools
 import platform
+import stat
 import subprocess
 import sys
 import textwrap
@@ -28,7 +29,7 @@ import lineprof.stats
 from lineprof import LineProfiler, LineStats, ResultsFileError, json_format, load_stats
 from lineprof.json_format import FORMAT_NAME, SCHEMA_VERSION
 from lineprof.report import format_text
-from lineprof.stats import Metadata, atomic_write, results_format
+from lineprof.stats import Metadata, atomic_write, results_format, write_target
 from tests import targets
 
 pytestmark = pytest.mark.usefixtures("fake_clock")
@@ -390,6 +391,43 @@ def test_atomic_write_keeps_the_mode_of_the_file_it_replaces(tmp_path: Path) -> 
     umask = os.umask(0)
     os.umask(umask)
     assert fresh.stat().st_mode & 0o777 == 0o666 & ~umask
+
+
+def test_atomic_write_follows_a_symlink_and_keeps_it(tmp_path: Path) -> None:
+    (tmp_path / "real.lprof").write_text("old")
+    (tmp_path / "link.lprof").symlink_to("real.lprof")
+    atomic_write(tmp_path / "link.lprof", lambda out: out.write(b"new"))
+    assert (tmp_path / "link.lprof").is_symlink()
+    assert (tmp_path / "real.lprof").read_text() == "new"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["link.lprof", "real.lprof"]
+
+
+def test_atomic_write_writes_into_what_is_not_a_regular_file(tmp_path: Path) -> None:
+    # Renaming a file over a FIFO, a device or a hard-linked file would replace it (as root,
+    # -o /dev/null replaced the system's /dev/null): those are written into, as they are.
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    read = subprocess.Popen(["cat", str(fifo)], stdout=subprocess.PIPE)
+    try:
+        atomic_write(fifo, lambda out: out.write(b"through the pipe"))
+        assert read.communicate(timeout=30)[0] == b"through the pipe"
+    finally:
+        read.kill()
+        read.wait()
+    assert stat.S_ISFIFO(fifo.stat().st_mode)
+    (tmp_path / "one").write_text("old")
+    os.link(tmp_path / "one", tmp_path / "two")
+    atomic_write(tmp_path / "two", lambda out: out.write(b"both"))
+    assert (tmp_path / "one").read_text() == "both" and (tmp_path / "two").stat().st_nlink == 2
+    # /dev/stdout is whatever stdout is (maybe a file the shell redirected it to): never
+    # replaced.  Not written here: a regression would replace the machine's own.
+    assert write_target("/dev/stdout") == ("/dev/stdout", True)
+    assert write_target(tmp_path / "new.json") == (str(tmp_path / "new.json"), False)
+    if os.geteuid() == 0:  # a device of this test's own: a null device, as /dev/null
+        device = tmp_path / "null"
+        os.mknod(device, 0o666 | stat.S_IFCHR, os.makedev(1, 3))
+        atomic_write(device, lambda out: out.write(b"gone"))
+        assert stat.S_ISCHR(device.stat().st_mode)
 
 
 # ---- the extension chooses the format --------------------------------------------------------

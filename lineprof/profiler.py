@@ -279,10 +279,12 @@ class LineProfiler:
                 self._tracer.disable()
                 raise
         _follow_greenlets()
-        self._note_foreign_hooks(tracer, profiler, thread_hooks)
         if self._started_at is None:
             self._started_at = wall_clock()
         self._enabled_since = perf_counter()
+        # Last: where the program's warning filters make a warning an error, recording is on
+        # and the profiler consistent when it is raised (lineprof's sessions carry on).
+        self._note_foreign_hooks(tracer, profiler, thread_hooks)
 
     def _start_tracer(self, *, profile_taken: bool) -> None:
         if self._backend != "auto":

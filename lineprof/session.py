@@ -69,7 +69,10 @@ class Session:
 
     def start(self) -> None:
         """Switch recording on and arrange for ``finish`` at exit (idempotent)."""
-        self.profiler.enable()  # first: a backend that cannot start leaves no session
+        try:
+            self.profiler.enable()  # first: a backend that cannot start leaves no session
+        except Warning as warning:  # made an error by the program's filters: said, not raised
+            _warn(str(warning).removeprefix("lineprof: "))
         if self._owner_pid is None:
             self._owner_pid = os.getpid()
             # atexit runs after the traceback of an uncaught exception is printed, after
@@ -99,7 +102,10 @@ class Session:
             if self._writer is not None:
                 self._writer.stop()
             try:
-                self.profiler.disable()
+                try:
+                    self.profiler.disable()
+                except Warning as warning:  # as in start(): the results are still written
+                    _warn(str(warning).removeprefix("lineprof: "))
                 stats = self.profiler.get_stats()
             except Exception as exc:  # an internal failure the C core reports at disable()
                 _warn(f"profiling failed: {exc}")

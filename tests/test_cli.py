@@ -28,6 +28,7 @@ from tests.scripts._run import (
     load,
     read_only_directory,
     run_lineprof,
+    run_python,
     stderr_lines,
 )
 
@@ -311,6 +312,25 @@ def test_results_kept_when_their_directory_goes(tmp_path: Path) -> None:
     ]
     assert f"Wrote profile results to {kept}" in result.stdout
     assert "Function: f at line 2" in result.stdout
+
+
+def test_warnings_the_program_makes_errors_are_printed_not_raised(tmp_path: Path) -> None:
+    # Under -W error a warning of lineprof's at the start (another tool's trace function,
+    # replaced) stopped the program with lineprof's traceback, and one at the end (the results
+    # are incomplete) lost the results.  Both are printed, and the run goes on.
+    (tmp_path / "setup_tracer.py").write_text("import sys\nsys.settrace(lambda *a: None)\n")
+    (tmp_path / "prog.py").write_text(
+        "import sys\n@profile\ndef f():\n    sys.settrace(None)\n    return 1\nprint(f())\n"
+    )
+    env = environment(LINEPROF_BACKEND="settrace")
+    argv = ["-W", "error", "-m", "lineprof", "-lq", "-s", "setup_tracer.py", "-o", "r.json"]
+    result = run_python(*argv, "prog.py", cwd=tmp_path, env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "1\n"
+    assert hits(load(tmp_path / "r.json"), "f") == {"sys.settrace(None)": 1}
+    [start, end] = stderr_lines(result)
+    assert start.startswith("lineprof: replacing this thread's trace function")
+    assert end.startswith("lineprof: another tool's") and "results are incomplete" in end
 
 
 def test_setup(tmp_path: Path) -> None:

@@ -217,6 +217,17 @@ def _module_spec(name: str) -> importlib.machinery.ModuleSpec:
     """What ``python -m name`` would run, with python's error messages."""
     if name.startswith("."):
         raise RunError("relative module names are not supported with -m", 1)
+    parent = name.rpartition(".")[0]
+    if parent:
+        # As runpy: the parent packages are imported first, so that an exception their code
+        # raises is the program's (its traceback, status 1), and only a package that is not
+        # there is lineprof's one-line error (from find_spec, below).
+        _trim_tracebacks()
+        try:
+            __import__(parent)
+        except ImportError as exc:
+            if exc.name is None or (exc.name != parent and not parent.startswith(exc.name + ".")):
+                raise
     try:
         spec = importlib.util.find_spec(name)
     except (ImportError, AttributeError, TypeError, ValueError) as exc:

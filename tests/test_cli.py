@@ -236,6 +236,29 @@ def test_module_errors(tmp_path: Path) -> None:
     assert "cannot be directly executed" in one_error_line(
         run_lineprof("-l", "-m", "pkgdemo.sub", cwd=tmp_path)
     )
+    assert "No module named 'nosuchpackage'" in one_error_line(
+        run_lineprof("-l", "-m", "nosuchpackage.mod", cwd=tmp_path)
+    )
+
+
+def test_module_whose_package_raises(tmp_path: Path) -> None:
+    # An exception raised by the package's own code (its __init__) is the program's, as with
+    # python -m: its traceback and status 1, not lineprof's one-line error nor its frames.
+    (tmp_path / "broken").mkdir()
+    (tmp_path / "broken" / "__init__.py").write_text(
+        "def helper():\n    raise KeyError('deep')\nhelper()\n"
+    )
+    (tmp_path / "broken" / "mod.py").write_text("print('never')\n")
+    for error in ("KeyError: 'deep'", "ValueError: top"):
+        if error.startswith("ValueError"):
+            (tmp_path / "broken" / "__init__.py").write_text("raise ValueError('top')\n")
+        result = run_lineprof("-l", "-m", "broken.mod", cwd=tmp_path)
+        assert result.returncode == 1
+        lines = result.stderr.splitlines()
+        assert lines[0] == "Traceback (most recent call last):"
+        assert lines[1].startswith(f'  File "{tmp_path / "broken" / "__init__.py"}"')
+        assert lines[-1] == error
+        assert "lineprof" not in result.stderr
 
 
 def test_command(tmp_path: Path) -> None:

@@ -87,7 +87,12 @@ def prepare(kind: str, what: str, safe_path: bool | None = None) -> Prepared:
     if kind == "module":
         return _prepare_module(what, safe_path)
     if kind == "command":
-        return _prepare_string(what.encode("utf-8"), "<string>", "-c", safe_path)
+        try:
+            source = what.encode("utf-8")
+        except UnicodeEncodeError as exc:  # bytes the locale cannot decode, as python says
+            message = f"unable to decode the command from the command line ({exc})"
+            raise RunError(message, 1) from None
+        return _prepare_string(source, "<string>", "-c", safe_path)
     if kind == "stdin":
         return _prepare_string(sys.stdin.buffer.read(), "<stdin>", "-", safe_path)
     raise ValueError(f"unknown kind {kind!r}")
@@ -100,6 +105,11 @@ def enter_main(prepared: Prepared, args: list[str]) -> None:
     it back (``save_state``)."""
     module = types.ModuleType("__main__")
     module.__dict__.update(prepared.attributes)
+    launcher = sys.modules.get("__main__")
+    if launcher is not None and "__annotations__" in vars(launcher):
+        # The interpreter gives its __main__ an empty __annotations__ (read by code that
+        # annotates nothing itself); so does this one, a fresh one.
+        module.__dict__["__annotations__"] = {}
     module.__dict__["__builtins__"] = builtins
     sys.argv[:] = [prepared.argv0, *args]
     if prepared.path0 is not None:
@@ -255,7 +265,10 @@ def _prepare_string(source: bytes, filename: str, argv0: str, safe_path: bool) -
     # imported here only: a script's run does without it (sources.py).
     import linecache  # noqa: PLC0415
 
-    text = source.decode("utf-8", errors="replace")
+    try:  # as compile() read it: its coding declaration, else UTF-8
+        text = importlib.util.decode_source(source)
+    except (SyntaxError, UnicodeDecodeError, LookupError):
+        text = source.decode("utf-8", errors="replace")
     lines = text.splitlines(keepends=True)
     linecache.cache[filename] = (len(text), None, lines, filename)
     attributes = {
@@ -265,6 +278,8 @@ def _prepare_string(source: bytes, filename: str, argv0: str, safe_path: bool) -
         "__package__": None,
         "__spec__": None,
     }
+    if argv0 == "-":  # as python -: code from stdin has a file name, -c has none
+        attributes.update({"__file__": filename, "__cached__": None})
     path0 = None if safe_path else ""
     return Prepared(code, source, filename, "__main__", argv0, path0, attributes)
 

@@ -282,6 +282,39 @@ def test_stdin(tmp_path: Path) -> None:
     assert functions(load(tmp_path / "lineprof-stdin.lprof")) == {"<module>", "f"}
 
 
+def test_stdin_source_is_read_in_its_declared_coding(tmp_path: Path) -> None:
+    source = '# -*- coding: latin-1 -*-\ns = "caf\xe9"\nprint(s)\n'.encode("latin-1")
+    done = subprocess.run(
+        [sys.executable, "-m", "lineprof", "-lq", "-o", "r.json", "-"],
+        input=source,
+        cwd=tmp_path,
+        env=environment(),
+        capture_output=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.decode("utf-8") == "caf\xe9\n"
+    stats = load(tmp_path / "r.json")
+    assert stats.sources[("<stdin>", 1, "<module>")][1] == 's = "caf\xe9"'  # kept for show
+
+
+def test_a_command_the_locale_cannot_decode_is_one_error_line(tmp_path: Path) -> None:
+    result = run_lineprof("-l", "-c", "print(1)\n# \udce9", cwd=tmp_path)  # byte 0xe9, as given
+    assert "unable to decode the command from the command line" in one_error_line(result)
+
+
+@pytest.mark.parametrize("mode", ["script", "-c", "-", "-m"])
+def test_main_modules_names_are_pythons(tmp_path: Path, mode: str) -> None:
+    # __annotations__ in every mode, __file__ for stdin as for a script, none for -c.
+    code = "print(sorted(globals()), __annotations__, globals().get('__file__'))\n"
+    (tmp_path / "names.py").write_text(code)
+    args = {"script": ["names.py"], "-c": ["-c", code], "-": ["-"], "-m": ["-m", "names"]}[mode]
+    plain = run_python(*args, cwd=tmp_path, input=code)
+    profiled = run_lineprof("-lq", *args, cwd=tmp_path, input=code)
+    assert plain.returncode == 0, plain.stderr
+    assert (profiled.returncode, profiled.stdout) == (0, plain.stdout), profiled.stderr
+
+
 # ---- options ------------------------------------------------------------------------------
 
 

@@ -530,7 +530,8 @@ def _load_results(paths: list[str]) -> list[LineStats]:
         try:
             loaded.append(load_stats(path))
         except ResultsFileError as exc:
-            raise CliError(str(exc), 1) from None
+            hint = "; a .prof file is cProfile's: python -m pstats reads it"
+            raise CliError(f"{exc}{hint if path.endswith('.prof') else ''}", 1) from None
         except OSError as exc:
             raise CliError(f"cannot read {path}: {_why(exc)}", 1) from None
     return loaded

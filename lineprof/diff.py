@@ -389,12 +389,12 @@ def fail_over(diff: StatsDiff, percent: float) -> list[str]:
         change = function.significant_delta
         if change > 0 and change > percent / 100 * function.old_total:
             grew = (
-                f"{100 * change / function.old_total:.1f}%"
+                f"grew by {100 * change / function.old_total:.1f}%"
                 if function.old_total
-                else f"from 0 to {function.new_total * diff.unit:g} s"
+                else "grew from 0"
             )
             messages.append(
-                f"{where}: total time grew by {grew} (over {percent:g}%): "
+                f"{where}: total time {grew} (over {percent:g}%): "
                 f"{function.old_total * diff.unit:g} s -> {function.new_total * diff.unit:g} s"
             )
         for row in function.rows:

@@ -504,6 +504,8 @@ def _import_name(name: str) -> object:
 
 
 def _describe(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:  # its reason, not a temporary file's name
+        return f"{type(exc).__name__}: {exc.strerror}"
     text = str(exc).splitlines()[0] if str(exc) else ""
     return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
 

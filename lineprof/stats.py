@@ -390,7 +390,8 @@ class LineStats:
         ``subtracted`` summed; raw with raw stays raw.  Corrected mixed with raw: every input
         is made raw (``raw()``) first and the result is raw, so that no line adds a corrected
         time to a raw one.  If any input does not say (a line_profiler file), neither can the
-        result: the times are summed as reported and ``times`` is None.
+        result (``times`` is None); corrected inputs are made raw first there too, since what
+        line_profiler reports is the clock's figures, with nothing taken out.
 
         Memory figures: Alloc and Net are summed, Peak is the largest; the result has memory
         figures if any input has."""
@@ -398,9 +399,9 @@ class LineStats:
         if not stats:
             return cls({}, 1e-9)
         kinds = {s.times for s in stats}
-        if None not in kinds and len(kinds) > 1:
-            stats = [s.raw() for s in stats]
-            kinds = {TIMES_RAW}
+        if len(kinds) > 1:
+            stats = [s.raw() if s.times == TIMES_CORRECTED else s for s in stats]
+            kinds = {TIMES_RAW} if None not in kinds else {None}
         unit = min(s.unit for s in stats)
         merged: dict[FunctionKey, dict[int, list[int]]] = {}
         taken: dict[FunctionKey, dict[int, int]] = {}

@@ -639,6 +639,12 @@ def test_show_errors(tmp_path: Path) -> None:
         run_lineprof("show", "junk.lprof", cwd=tmp_path)
     )
     assert "required" in one_error_line(run_lineprof("show", cwd=tmp_path))
+    (tmp_path / "nothing.py").write_text("pass\n")
+    cprofile = run_python("-m", "cProfile", "-o", "run.prof", "nothing.py", cwd=tmp_path)
+    assert cprofile.returncode == 0, cprofile.stderr
+    assert one_error_line(run_lineprof("show", "run.prof", cwd=tmp_path)).endswith(
+        "; a .prof file is cProfile's: python -m pstats reads it"
+    )
 
 
 # ---- the HTML report ----------------------------------------------------------------------

@@ -241,6 +241,16 @@ def test_noise_rule(old: tuple[int, int], new: tuple[int, int], significant: boo
     assert bool(fail_over(diff, 0)) is (significant and new[1] > old[1])
 
 
+def test_fail_over_from_nothing() -> None:
+    source = ["def f():", "    x = 1"]
+    diff = diff_stats(stats([(2, 0, 0)], source), stats([(2, 3, 2_000_000)], source))
+    assert fail_over(diff, 10) == [
+        "f (/nonexistent/m.py:1): total time grew from 0 (over 10%): 0 s -> 0.002 s",
+        "f (/nonexistent/m.py:1) line 2: share of the function grew by 100.0 points (over 10): "
+        "0.0% -> 100.0%: x = 1",
+    ]
+
+
 def test_a_changed_line_pairs_with_its_old_self() -> None:
     old = stats(
         [(2, 1, 10), (3, 1001, 5_000), (4, 1, 7)],

@@ -301,7 +301,10 @@ def test_results_kept_when_their_directory_goes(
     [kept] = (project.path / "tmp").iterdir()
     assert kept.name.startswith("lineprof-r-") and kept.suffix == ".json"
     assert hits(load_stats(kept), "step") == STEP_ONCE
-    assert "cannot write the results to out/r.json (FileNotFoundError" in output(result)
+    assert (
+        "cannot write the results to out/r.json (FileNotFoundError: No such file or directory): "
+        f"written to {kept} instead"
+    ) in output(result)
     assert f"Wrote profile results to {kept}" in output(result)
 
 

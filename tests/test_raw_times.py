@@ -142,9 +142,11 @@ def test_merge_keeps_the_kinds_apart(backend: str) -> None:
     mixed = LineStats.merge([a, results(backend, calibrate=False)])
     assert mixed.times == TIMES_RAW
     assert time_of(mixed, caller, CALL) == 2 * (9 + 2 * pair) * STEP
-    # With results that cannot say, neither can the merge.
-    unknown = LineStats.merge([a, LineStats(a.timings, a.unit)])
+    # With results that cannot say (line_profiler's: the clock's figures), neither can the
+    # merge; the corrected ones are made raw first, as with raw ones.
+    unknown = LineStats.merge([a, LineStats(a.raw().timings, a.unit)])
     assert unknown.times is None and unknown.subtracted is None
+    assert time_of(unknown, caller, CALL) == 2 * (9 + 2 * pair) * STEP
 
 
 def test_show_raw(backend: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -451,6 +451,7 @@ lp_setprofile_uninstall(LPModuleState *st)
 {
     /* Only ours: a profile function another tool set since (cProfile) stays, and its thread
      * was not profiled by lineprof from then on. */
+    st->hooks_displaced += lp_threadstate_count_unhooked(st);
     st->hooks_displaced += lp_unprofile_all_threads(lp_setprofile_callback);
     lp_displaced_hook_restore(st, 1);
     /* Our trace function may be on in any thread that was inside a profiled frame; where it

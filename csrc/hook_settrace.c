@@ -199,9 +199,15 @@ lp_thread_hook(PyObject *module, PyObject *const *Py_UNUSED(args), Py_ssize_t Py
     switch (st->backend) {
     case LP_BACKEND_SETTRACE:
         PyEval_SetTrace(lp_settrace_callback, module);
+        if (lp_threadstate_current == NULL) {
+            (void)lp_threadstate_create(st); /* watches the thread's end (threadstate.c) */
+        }
         break;
     case LP_BACKEND_SETPROFILE:
         PyEval_SetProfile(lp_setprofile_callback, module);
+        if (lp_threadstate_current == NULL) {
+            (void)lp_threadstate_create(st);
+        }
         break;
     default:
         /* The session ended before this thread started: take ourselves out. */
@@ -302,6 +308,11 @@ lp_thread_hook_uninstall(LPModuleState *st, const char *setter)
             PyObject *prev = st->prev_thread_hook ? st->prev_thread_hook : Py_None;
             (void)lp_set_threading_hook(threading, setter, prev);
         }
+        else if (current != NULL) {
+            /* The program replaced lineprof's hook for new threads during the session: the
+             * threads started since were not profiled. */
+            st->hooks_displaced++;
+        }
         Py_XDECREF(current);
         Py_DECREF(threading);
     }
@@ -362,6 +373,7 @@ lp_settrace_install(LPModuleState *st)
 void
 lp_settrace_uninstall(LPModuleState *st)
 {
+    st->hooks_displaced += lp_threadstate_count_unhooked(st);
 #if LP_HAVE_CHEAP_TRACE_SWITCH /* lp_untrace_all_threads: a per-thread setter (compat.h) */
     /* Only ours: a trace function another tool set since (coverage, pdb) stays, and its
      * thread was not profiled by lineprof from then on. */

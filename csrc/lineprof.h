@@ -389,6 +389,7 @@ void lp_settrace_uninstall(LPModuleState *st);
 int lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject *arg);
 void lp_settrace_line(PyObject *module, PyFrameObject *frame, int may_switch_off);
 int lp_thread_hooks_lost(const LPModuleState *st, const PyThreadState *tstate);
+Py_ssize_t lp_threadstate_count_unhooked(const LPModuleState *st);
 int lp_thread_hook_install(LPModuleState *st, const char *setter);
 void lp_thread_hook_uninstall(LPModuleState *st, const char *setter);
 void lp_displaced_hook_save(LPModuleState *st, int profile, Py_tracefunc ours);

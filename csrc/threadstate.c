@@ -152,6 +152,53 @@ lp_key_create(void)
     (void)pthread_atfork(lp_before_fork, lp_after_fork_in_parent, lp_after_fork_in_child);
 }
 
+/* The thread ends (its thread state's dict is cleared, in the thread, with the GIL, before its
+ * profile and trace functions go): if a legacy-hook session records and the thread had events in
+ * it, but lineprof's hook is no longer there (the program set its own profile or trace function
+ * in the thread outside profiled code, and maybe cleared it since), what the thread ran since
+ * went unrecorded: say so (LPModuleState.hooks_displaced).  Threads still alive when profiling
+ * stops are counted there (lp_threadstate_count_unhooked). */
+static void
+lp_thread_end_capsule(PyObject *capsule)
+{
+    LPModuleState *st = PyCapsule_GetContext(capsule);
+    LPThreadState *ts = PyCapsule_GetPointer(capsule, "lineprof.thread_end");
+    if (st == NULL || ts == NULL || lp_threadstate_current != ts) {
+        PyErr_Clear();
+        return; /* cleared from another thread (finalization): nothing to say */
+    }
+    if (!(st->backend == LP_BACKEND_SETTRACE ||
+          (st->backend == LP_BACKEND_SETPROFILE && !st->entry_mode))) {
+        return;
+    }
+    if (ts->fork_gen != lp_fork_gen || ts->epoch < st->reset_epoch) {
+        return;
+    }
+    PyThreadState *tstate = PyThreadState_Get();
+    int lost = st->backend == LP_BACKEND_SETTRACE
+                   ? tstate->c_tracefunc != lp_settrace_callback
+                   : (tstate->c_profilefunc != lp_setprofile_callback &&
+                      tstate->c_tracefunc != lp_settrace_callback);
+    if (lost) {
+        st->hooks_displaced++;
+    }
+}
+
+static void
+lp_watch_thread_end(LPModuleState *st, LPThreadState *ts)
+{
+    PyObject *dict = PyThreadState_GetDict();
+    if (dict == NULL) {
+        return;
+    }
+    PyObject *capsule = PyCapsule_New(ts, "lineprof.thread_end", lp_thread_end_capsule);
+    if (capsule == NULL || PyCapsule_SetContext(capsule, st) < 0 ||
+        PyDict_SetItemString(dict, "lineprof.thread_end", capsule) < 0) {
+        PyErr_Clear();
+    }
+    Py_XDECREF(capsule);
+}
+
 /* First event on this thread. */
 LPThreadState *
 lp_threadstate_create(LPModuleState *st)
@@ -184,6 +231,7 @@ lp_threadstate_create(LPModuleState *st)
         lp_adopt_running(st, ts);
     }
     ts->setup_due = 1;
+    lp_watch_thread_end(st, ts);
     return ts;
 }
 
@@ -399,6 +447,36 @@ lp_threadstate_drop_frames(LPModuleState *st, LPThreadState *ts)
         }
     }
     st->hooks_displaced++;
+}
+
+/* Profiling stops under a legacy hook: threads that had events this session, hold no profiled
+ * frame now, and have lost lineprof's hook altogether (another tool set its own profile or trace
+ * function there outside profiled code and then cleared it: cProfile's runcall, a debugger, a
+ * coverage tool run per thread).  What those threads ran since went unrecorded and nothing else
+ * says so (lp_unprofile_all_threads counts only hooks another tool still holds). */
+Py_ssize_t
+lp_threadstate_count_unhooked(const LPModuleState *st)
+{
+    Py_ssize_t n = 0;
+    if (st->backend == LP_BACKEND_SETPROFILE && st->entry_mode) {
+        return 0; /* the profile function is on only inside @profile's wrapper */
+    }
+    pthread_mutex_lock(&lp_threads_lock);
+    for (LPThreadState *ts = lp_threads; ts != NULL; ts = ts->next) {
+        if (ts->fork_gen != lp_fork_gen || ts->epoch < st->reset_epoch || lp_has_frames(ts)) {
+            continue;
+        }
+        Py_tracefunc profile, trace;
+        if (!lp_thread_hooks_of(ts->tstate, &profile, &trace)) {
+            continue;
+        }
+        if (st->backend == LP_BACKEND_SETTRACE ? trace == NULL
+                                                : (profile == NULL && trace == NULL)) {
+            n++;
+        }
+    }
+    pthread_mutex_unlock(&lp_threads_lock);
+    return n;
 }
 
 /* Every thread's lines in progress charged up to `now` and timed on from there.  Splitting an

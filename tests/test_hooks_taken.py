@@ -12,6 +12,7 @@ from __future__ import annotations
 import cProfile
 import os
 import sys
+import threading
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -241,3 +242,55 @@ def test_another_tools_trace_function_in_place_when_returning_into_a_profiled_fr
         "back": (1, 3),
         "after": (1, 7),
     }
+
+
+# ---- the hook taken outside profiled code ------------------------------------------------------
+
+
+def ticks() -> None:
+    targets.tick(3)  # @tick
+
+
+LEGACY_BACKENDS = [b for b in ("setprofile", "settrace") if b in _lineprof.BACKENDS]
+
+
+def take_and_clear(backend: str) -> None:
+    """Outside profiled code, what cProfile's runcall does to the profile function, and a
+    debugger run and stopped to the trace function: lineprof's hook in this thread is gone."""
+    setter = sys.setprofile if backend == "setprofile" else sys.settrace
+    setter(another_tools_tracer)
+    setter(None)
+
+
+@pytest.mark.parametrize("backend", LEGACY_BACKENDS)
+@pytest.mark.parametrize("where", ["this thread", "a thread that ends", "threading's hook"])
+def test_a_hook_taken_outside_profiled_code_is_said(backend: str, where: str) -> None:
+    """The calls made after it are not recorded; the results say they are incomplete (they
+    said nothing: only a hook another tool still held at the stop was counted)."""
+    lp = LineProfiler(ticks, backend=backend)
+    with pytest.warns(RuntimeWarning, match="results are incomplete"), lp:
+        ticks()
+        if where == "this thread":
+            take_and_clear(backend)
+            ticks()
+        elif where == "a thread that ends":
+
+            def worker() -> None:
+                ticks()
+                take_and_clear(backend)
+                ticks()
+
+            thread = threading.Thread(target=worker)
+            thread.start()
+            thread.join()
+        else:
+            setter = threading.setprofile if backend == "setprofile" else threading.settrace
+            setter(another_tools_tracer)
+            try:
+                thread = threading.Thread(target=ticks)
+                thread.start()
+                thread.join()
+            finally:
+                setter(None)  # type: ignore[arg-type]
+    recorded = 2 if where == "a thread that ends" else 1
+    assert by_mark(lp, ticks) == {"tick": (recorded, 3 * recorded)}

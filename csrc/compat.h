@@ -43,14 +43,19 @@
 /* Does nothing of the program run between a frame's start event and its first line event?
  * The interpreter handles pending work (signal handlers, a switch of the GIL to another thread,
  * 3.12's garbage collector) at a frame's first instruction.  3.11 (ceval.c, DO_TRACING on RESUME)
- * and 3.13 (INSTRUMENTED_RESUME) do it before the start event, so between the two callbacks
- * there is only the interpreter getting from one to the next: lineprof's own cost.  3.10 (the
- * eval loop's first pass, after the call event) and 3.12 (INSTRUMENTED_RESUME checks the eval
- * breaker after calling the tools) do it after: a handler or another thread can run there, and
- * that time is the program's.  Versions not run here (3.14+) are taken as 3.12 is: a cost left
- * in a line is a few tens of ns per call, the program's time taken out of it can be all of it. */
-#if (PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000) ||                           \
-    (PY_VERSION_HEX >= 0x030D0000 && PY_VERSION_HEX < 0x030E0000)
+ * does it before the call event, and a thread has one profile and one trace function, both
+ * lineprof's (a tool's trace function that wrap_trace passes events on to runs outside this gap:
+ * a 10 ms 'call' handler reads 10 ms in the calling line), so between the two callbacks there is
+ * only the interpreter getting from one to the next: lineprof's own cost.
+ * 3.10 (the eval loop's first pass, after the call event) and 3.12 (INSTRUMENTED_RESUME checks the
+ * eval breaker after calling the tools) handle pending work after it.  And from 3.12 other tools
+ * share the events: sys.monitoring calls an event's tools from the highest id down, so another
+ * tool's PY_START callback on a lower id than lineprof's (a debugger, coverage) and another's
+ * LINE callback on a higher id (sys.settrace's, a debugger stopping at the callee's first line)
+ * run in that gap; which tools hold events on a code object cannot be read with the public API.
+ * So 3.11 only: elsewhere the gap stays in the calling line (a few tens of ns per call), where
+ * taking it out could take the program's time out, all of it. */
+#if PY_VERSION_HEX >= 0x030B0000 && PY_VERSION_HEX < 0x030C0000
 #define LP_HAVE_QUIET_START 1
 #else
 #define LP_HAVE_QUIET_START 0

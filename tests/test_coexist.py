@@ -31,7 +31,7 @@ import pytest
 from lineprof import LineProfiler, _lineprof
 
 from . import targets
-from .conftest import ROOT
+from .conftest import ROOT, by_mark
 
 MONITORING = bool(_lineprof.HAVE_SYS_MONITORING)
 needs_monitoring = pytest.mark.skipif(not MONITORING, reason="sys.monitoring is 3.12+")
@@ -629,3 +629,60 @@ def test_legacy_wrap_trace_pdb_stops_at_its_breakpoints_and_lineprof_records(
     assert result["other"]["result"] == 40
     assert result["hits"] == WORK_HITS
     assert result["warnings"] == []
+
+
+# ---- another tool's callbacks between lineprof's ----------------------------------------------
+
+
+def callee() -> int:
+    return 1  # @first
+
+
+def caller() -> None:
+    callee()  # @call
+
+
+def _slow_on_callee(code: object, *args: object) -> None:
+    if code is callee.__code__:
+        targets.tick(10)  # a debugger stopping, coverage recording: the program's time
+
+
+def _slow_tracer(frame: Any, event: str, arg: object) -> Any:
+    if frame.f_code is callee.__code__ and event == "line":
+        targets.tick(10)
+    return _slow_tracer
+
+
+@needs_monitoring
+@pytest.mark.usefixtures("fake_clock")
+@pytest.mark.parametrize("other", ["PY_START on a lower id", "LINE on a higher id", "settrace"])
+def test_other_tools_callbacks_before_a_first_line_stay_in_the_calling_line(other: str) -> None:
+    """sys.monitoring calls an event's tools from the highest id down: these run after
+    lineprof's PY_START callback and before its first LINE callback of the frame.  That gap
+    was taken out of the calling line as lineprof's own cost on 3.13: with a debugger stopping
+    at the callee's first line the calling line read 0."""
+    mon = sys.monitoring
+    lp = LineProfiler(callee, caller, backend="monitoring")
+    tool = {"PY_START on a lower id": mon.DEBUGGER_ID, "LINE on a higher id": 5}.get(other)
+    event = mon.events.PY_START if tool == mon.DEBUGGER_ID else mon.events.LINE
+    with lp:
+        ours = _lineprof.tool_id()
+        assert ours is not None and (
+            tool is None or (tool < ours) == (event == mon.events.PY_START)
+        )
+        if tool is not None:
+            mon.use_tool_id(tool, "other")
+            mon.register_callback(tool, event, _slow_on_callee)
+            mon.set_local_events(tool, callee.__code__, event)
+        else:
+            sys.settrace(_slow_tracer)
+        try:
+            caller()
+        finally:
+            sys.settrace(None)
+            if tool is not None:
+                mon.set_local_events(tool, callee.__code__, 0)
+                mon.register_callback(tool, event, None)
+                mon.free_tool_id(tool)
+    assert by_mark(lp, caller) == {"call": (1, 10)}
+    assert by_mark(lp, callee) == {"first": (1, 0)}

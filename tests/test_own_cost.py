@@ -45,9 +45,9 @@ def run(backend: str, calibrate: bool) -> LineProfiler:
 def test_nested_callbacks_are_taken_out_of_the_calling_line(backend: str) -> None:
     # The callee's start, its two line events and its return each measured STEP of
     # themselves inside the calling line, and so did the gap from the callee's start to its
-    # first line where nothing of the program can run there (3.11, 3.13); the other four gaps
-    # stay, and that one too where the interpreter may run a signal handler or another thread
-    # in it (3.10, 3.12: csrc/compat.h, LP_HAVE_QUIET_START).
+    # first line where nothing of the program can run there (3.11); the other four gaps stay,
+    # and that one too where a signal handler, another thread or another tool's callbacks may
+    # run in it (csrc/compat.h, LP_HAVE_QUIET_START).
     lp = run(backend, calibrate=True)
     assert by_mark(lp, caller) == {
         "call": (1, (5 - start_gap()) * STEP),

@@ -168,9 +168,8 @@ lp_mon_resumed(PyObject *callback, PyObject *const *args, size_t nargsf, int thr
         int gc_was_on = PyGC_Disable(); /* as in lp_throw_delegating: it may make one */
         PyFrameObject *frame = PyEval_GetFrame(); /* borrowed: the frame thrown into */
         if (frame != NULL && lp_frame_code_borrowed(frame) == args[0]) {
-            LPDelegate chain[LP_MAX_DELEGATING];
-            int n = lp_throw_delegating(st, ts, entry, frame, 0, chain);
-            lp_push_delegating(st, ts, chain, n, t);
+            int n = lp_throw_delegating(st, ts, entry, frame, 0);
+            lp_push_delegating(st, ts, ts->delegates, n, t);
         }
         if (gc_was_on) {
             PyGC_Enable();

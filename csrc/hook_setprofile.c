@@ -116,9 +116,8 @@ lp_setprofile_callback(PyObject *module, PyFrameObject *frame, int what, PyObjec
             int depth = ts->unprofiled_depth;
             /* Entered through a throw() that passed through generator frames (throw.c):
              * they go on first, the lowest keeping what ran above the frame below. */
-            LPDelegate chain[LP_MAX_DELEGATING];
-            int n = lp_throw_delegating(st, ts, entry, frame, 1, chain);
-            n = lp_push_delegating(st, ts, chain, n, t);
+            int n = lp_throw_delegating(st, ts, entry, frame, 1);
+            n = lp_push_delegating(st, ts, ts->delegates, n, t);
             if (n > 0) {
                 ts->frames[ts->depth - n].saved_depth = depth;
                 depth = 0;

@@ -97,9 +97,8 @@ lp_settrace_callback(PyObject *module, PyFrameObject *frame, int what, PyObject 
             return 0; /* `entry` may be gone (lp_thread) */
         }
         /* Entered through a throw() that passed through generator frames (throw.c) */
-        LPDelegate chain[LP_MAX_DELEGATING];
-        int n = lp_throw_delegating(st, ts, entry, frame, 1, chain);
-        lp_push_delegating(st, ts, chain, n, t);
+        int n = lp_throw_delegating(st, ts, entry, frame, 1);
+        lp_push_delegating(st, ts, ts->delegates, n, t);
         lp_event_enter(st, entry, frame, lp_row_at_entry(entry, lp_frame_lasti(frame)), t);
         return 0;
     }

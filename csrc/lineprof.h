@@ -108,10 +108,6 @@ typedef struct {
     int row;
 } LPDelegate;
 
-/* At most this many levels of delegation are followed (a deeper chain keeps its outermost
- * levels unseen, as before any were seen). */
-#define LP_MAX_DELEGATING 32
-
 /* A greenlet's profiled frames while another greenlet runs on the same thread
  * (greenlet.c, lp_greenlet_switch).  The fields are LPThreadState's of the same names. */
 typedef struct LPSavedStack {
@@ -171,6 +167,10 @@ typedef struct LPThreadState {
     /* Python's setup of this thread (set_thread_setup) is due: its first event of a session
      * runs it, first thing, in lp_thread (events.h). */
     int setup_due;
+    /* The levels of delegation a throw() passed through (lp_throw_delegating), kept from one
+     * throw to the next: grown as deep as a chain goes. */
+    LPDelegate *delegates; /* owned */
+    int delegates_cap;
 } LPThreadState;
 
 /* A profiled frame another thread was running when the session started (threadstate.c,
@@ -357,8 +357,8 @@ PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 extern _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL;
 
 /* throw.c */
-int lp_throw_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntry *entry,
-                        PyFrameObject *frame, int keyed, LPDelegate *out);
+int lp_throw_delegating(LPModuleState *st, LPThreadState *ts, const LPCodeEntry *entry,
+                        PyFrameObject *frame, int keyed);
 
 /* greenlet.c */
 PyObject *lp_greenlet_py_switched(PyObject *module, PyObject *const *args, Py_ssize_t nargs);

@@ -77,6 +77,7 @@ lp_free_stack(LPThreadState *ts)
         free(ts->spare->frames);
         free(ts->spare);
     }
+    free(ts->delegates);
     free(ts->frames);
     free(ts);
 }

@@ -18,15 +18,33 @@ lp_is_generator_code(PyObject *code)
             (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) != 0;
 }
 
+/* Room for one more level in ts->delegates; 0 if memory ran out (the walk ends there, the
+ * outermost levels unseen, as before any were seen). */
+static int
+lp_delegates_room(LPThreadState *ts, int n)
+{
+    if (n < ts->delegates_cap) {
+        return 1;
+    }
+    int cap = ts->delegates_cap > 0 ? 2 * ts->delegates_cap : 16;
+    /* libc, not PyMem: lineprof's own memory is not the program's (memory mode counts PyMem) */
+    LPDelegate *grown = realloc(ts->delegates, (size_t)cap * sizeof(LPDelegate));
+    if (grown == NULL) {
+        return 0;
+    }
+    ts->delegates = grown;
+    ts->delegates_cap = cap;
+    return 1;
+}
+
 /* The frames calling `frame`, a frame of profiled code `entry` being entered, that a throw()
  * passed through: profiled generator frames (unprofiled ones are passed over), innermost first,
  * up to the frame on top of this thread's stack, which called it.  `keyed`: frames are known by
  * their frame object (the legacy hooks), else by their code (sys.monitoring), on `ts`'s stack.
- * Fills `out` (LP_MAX_DELEGATING) and returns how many; never fails (what cannot be read ends
- * the walk). */
+ * Fills ts->delegates and returns how many; never fails (what cannot be read ends the walk). */
 int
-lp_throw_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntry *entry,
-                    PyFrameObject *frame, int keyed, LPDelegate *out)
+lp_throw_delegating(LPModuleState *st, LPThreadState *ts, const LPCodeEntry *entry,
+                    PyFrameObject *frame, int keyed)
 {
     if (!lp_is_generator_code(entry->code)) {
         return 0; /* a throw enters generator frames only */
@@ -37,7 +55,7 @@ lp_throw_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntr
      * finalizers (the program's code) would run inside this callback's own time. */
     int gc_was_on = PyGC_Disable();
     PyFrameObject *back = PyFrame_GetBack(frame);
-    while (back != NULL && n < LP_MAX_DELEGATING) {
+    while (back != NULL) {
         PyObject *code = lp_frame_code_borrowed(back);
         if (!lp_is_generator_code(code)) {
             break; /* the caller of the outermost level, or of a plain resumption */
@@ -47,10 +65,13 @@ lp_throw_delegating(LPModuleState *st, const LPThreadState *ts, const LPCodeEntr
         }
         LPCodeEntry *level = lp_linestats_lookup(st, code);
         if (level != NULL && level->nsinks > 0) {
-            out[n].entry = level;
-            out[n].key = keyed ? (const void *)back : NULL;
-            out[n].row = lp_row_for_line(level, PyFrame_GetLineNumber(back));
-            n++;
+            if (!lp_delegates_room(ts, n)) {
+                break;
+            }
+            LPDelegate *out = &ts->delegates[n++];
+            out->entry = level;
+            out->key = keyed ? (const void *)back : NULL;
+            out->row = lp_row_for_line(level, PyFrame_GetLineNumber(back));
         }
         PyFrameObject *next = PyFrame_GetBack(back);
         Py_DECREF(back);

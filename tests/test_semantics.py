@@ -145,6 +145,29 @@ def test_a_throw_runs_the_lines_of_the_generators_it_passes_through(make: Make) 
     }
 
 
+def delegating_chain(n: int) -> Iterator[int]:
+    if n == 0:  # @bottom
+        yield from handling_inner()  # @inner
+    else:
+        yield from delegating_chain(n - 1)  # @delegate
+
+
+def test_a_throw_through_a_deep_chain_runs_every_level(make: Make) -> None:
+    """Every level of a chain of any depth (a task cancelled through 100 awaits): the levels
+    past the 32nd read nothing of what the innermost ran (a buffer of 32 levels)."""
+    lp = make(handling_inner, delegating_chain)
+    with lp:
+        g = delegating_chain(100)
+        assert next(g) == 1
+        assert g.throw(KeyError) == 1
+        g.close()
+    assert by_mark(lp, delegating_chain) == {
+        "bottom": (101, 0),
+        "inner": (1, 5),
+        "delegate": (100, 100 * 5),  # one hit per level, each running the 5 of the innermost
+    }
+
+
 def cleaning_inner() -> Iterator[int]:
     try:  # @try
         yield 1  # @yield

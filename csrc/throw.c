@@ -18,6 +18,17 @@ lp_is_generator_code(PyObject *code)
             (CO_GENERATOR | CO_COROUTINE | CO_ASYNC_GENERATOR | CO_ITERABLE_COROUTINE)) != 0;
 }
 
+/* Under sys.monitoring frames are known by their code only: `back` is the frame on top of this
+ * thread's stack if it has its code and stands on its line.  A level the throw passed through
+ * may have the code of the frame that threw (a generator throwing into another instance of its
+ * own function), but it stands on its `yield from` or `await` line, not on the throw(). */
+static int
+lp_is_top_frame(const LPFrame *top, PyFrameObject *back)
+{
+    return top->entry->code == lp_frame_code_borrowed(back) &&
+           top->row == lp_row_for_line(top->entry, PyFrame_GetLineNumber(back));
+}
+
 /* Room for one more level in ts->delegates; 0 if memory ran out (the walk ends there, the
  * outermost levels unseen, as before any were seen). */
 static int
@@ -60,7 +71,7 @@ lp_throw_delegating(LPModuleState *st, LPThreadState *ts, const LPCodeEntry *ent
         if (!lp_is_generator_code(code)) {
             break; /* the caller of the outermost level, or of a plain resumption */
         }
-        if (top != NULL && (keyed ? top->key == (const void *)back : top->entry->code == code)) {
+        if (top != NULL && (keyed ? top->key == (const void *)back : lp_is_top_frame(top, back))) {
             break; /* the frame that called it runs it, as next() or send() does */
         }
         LPCodeEntry *level = lp_linestats_lookup(st, code);

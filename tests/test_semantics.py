@@ -7,7 +7,7 @@ import io
 import os
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
 
 import pytest
@@ -165,6 +165,36 @@ def test_a_throw_through_a_deep_chain_runs_every_level(make: Make) -> None:
         "bottom": (101, 0),
         "inner": (1, 5),
         "delegate": (100, 100 * 5),  # one hit per level, each running the 5 of the innermost
+    }
+
+
+def walking(n: int, victim: Generator[int, None, None] | None = None) -> Generator[int, None, None]:
+    if victim is not None:  # @check
+        victim.throw(KeyError)  # @throw
+        yield 0  # @done
+    elif n == 0:  # @bottom
+        yield from handling_inner()  # @inner
+    else:
+        yield from walking(n - 1)  # @delegate
+
+
+def test_a_throw_into_another_instance_of_the_throwing_generator(make: Make) -> None:
+    """The levels a throw passes through have the thrower's code: under sys.monitoring, which
+    knows frames by their code, the first of them was taken for the thrower, and no level read
+    the 5 its innermost ran."""
+    lp = make(handling_inner, walking)
+    with lp:
+        victim = walking(3)
+        assert next(victim) == 1
+        thrower = walking(0, victim)
+        assert next(thrower) == 0
+    assert by_mark(lp, walking) == {
+        "check": (5, 0),
+        "throw": (1, 5),
+        "done": (1, 0),
+        "bottom": (4, 0),
+        "inner": (1, 5),
+        "delegate": (3, 15),
     }
 
 

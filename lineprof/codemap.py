@@ -454,6 +454,10 @@ def _heads_of(tree: _ast.AST) -> dict[int, int]:
             start = _first_line(node)
             for line in range(start + 1, _header_end(node) + 1):
                 heads.setdefault(line, start)
+    for line, head in heads.items():  # a statement inside a one-line block over several lines
+        while head in heads:
+            head = heads[head]
+        heads[line] = head
     return heads
 
 
@@ -475,9 +479,38 @@ def _header_end(node: _ast.AST) -> int:
     body = node.cases if isinstance(node, _nodes.Match) else getattr(node, "body", None)
     if isinstance(body, list) and body and isinstance(body[0], _nodes.AST):
         body_start = min(_first_line(child) for child in body[:1])
+        if (
+            body_start > start
+            and not isinstance(node, _nodes.FunctionDef | _nodes.AsyncFunctionDef | _nodes.ClassDef)
+            and _header_reaches(node, body_start)
+        ):
+            # A one-line block over several lines: the header's last line is also the
+            # block's; counting it on its own would give the header's time to the block.
+            return body_start
         return max(start, body_start - 1)
     end = getattr(node, "end_lineno", None)
     return end if isinstance(end, int) else start
+
+
+_BLOCK_FIELDS = ("body", "orelse", "finalbody", "handlers", "cases", "decorator_list")
+
+
+def _header_reaches(node: _ast.AST, line: int) -> bool:
+    """Whether part of ``node``'s header (not its blocks nor decorators) ends on ``line``
+    (or later): the test of an ``if`` or ``while``, a ``for``'s target and iterable, the items
+    of a ``with`` (which have no position of their own: their expressions do)."""
+    for name in node._fields:
+        if name in _BLOCK_FIELDS:
+            continue
+        value = getattr(node, name, None)
+        for item in value if isinstance(value, list) else [value]:
+            if not isinstance(item, _nodes.AST):
+                continue
+            for part in _walk(item):
+                end = getattr(part, "end_lineno", None)
+                if isinstance(end, int) and end >= line:
+                    return True
+    return False
 
 
 def _walk(tree: _ast.AST) -> Iterator[_ast.AST]:

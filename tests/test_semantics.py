@@ -317,6 +317,30 @@ def test_multi_line_statement_counts_once_on_its_first_line(make: Make) -> None:
     }
 
 
+# fmt: off
+def header_and_block_on_a_line(n: int) -> int:
+    for i in range(n):  # @for
+        if (i > 5 or  # @if
+                targets.tick(3) is None and False): targets.tick(1000)  # noqa: E701
+    while (n > 0 and  # @while
+           targets.tick(2) is None): n -= 1  # noqa: E701
+    return n  # @ret
+# fmt: on
+
+
+def test_a_header_over_several_lines_with_its_block_on_its_last(make: Make) -> None:
+    """``if (a or\n b): body``: the header's last line is also its block's.  It counted as a line
+    of its own, so the header's time (the ticks) and hits went to it, the block never run."""
+    lp = make(header_and_block_on_a_line)
+    assert lp.runcall(header_and_block_on_a_line, 3) == 0
+    assert by_mark(lp, header_and_block_on_a_line) == {
+        "for": (4, 0),
+        "if": (3, 9),
+        "while": (1, 6),  # one line from then on: a loop on one line, one hit per entry
+        "ret": (1, 0),
+    }
+
+
 def test_match_cases_count_on_their_own_lines(make: Make) -> None:
     """Each case's lines are their own; a case's pattern over several lines counts on its
     first (they were all counted on the ``match`` line)."""

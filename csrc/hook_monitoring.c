@@ -355,6 +355,33 @@ lp_tool_is_ours(LPModuleState *st, int tool_id)
     return ours;
 }
 
+/* The program freed lineprof's tool id (sys.monitoring.free_tool_id) and no tool took it since:
+ * take it back, so that what lineprof set on it can be cleared (free_tool_id leaves a tool's
+ * events and callbacks in place before 3.14, and the next tool to take the id would get them).
+ * Returns 1 if the id is lineprof's again. */
+static int
+lp_tool_reclaim(LPModuleState *st)
+{
+    PyObject *name = PyObject_CallMethod(st->monitoring, "get_tool", "i", st->tool_id);
+    if (name == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    int free = name == Py_None;
+    Py_DECREF(name);
+    if (!free) {
+        return 0; /* another tool's now: what is on it is its business */
+    }
+    PyObject *result = PyObject_CallMethod(st->monitoring, "use_tool_id", "is", st->tool_id,
+                                           "lineprof");
+    if (result == NULL) {
+        PyErr_Clear();
+        return 0;
+    }
+    Py_DECREF(result);
+    return 1;
+}
+
 static int
 lp_register_callbacks(LPModuleState *st, int clear)
 {
@@ -457,7 +484,7 @@ lp_monitoring_uninstall(LPModuleState *st)
     }
     PyObject *exc_type, *exc_value, *exc_tb;
     PyErr_Fetch(&exc_type, &exc_value, &exc_tb);
-    int ours = lp_tool_is_ours(st, st->tool_id);
+    int ours = lp_tool_is_ours(st, st->tool_id) || lp_tool_reclaim(st);
     /* Local events first: free_tool_id leaves them set in 3.12 and 3.13, and a code object
      * still armed would be skipped by lp_monitoring_arm in the next session, whatever id that
      * session takes.  Normally the tracers disarmed every entry already. */
@@ -498,9 +525,9 @@ lp_monitoring_arm(LPModuleState *st, LPCodeEntry *entry, int on)
         entry->armed = on && entry->armed;
         return 0;
     }
-    if (!on && !lp_tool_is_ours(st, st->tool_id)) {
-        /* The program freed lineprof's tool id (sys.monitoring.free_tool_id): its events are
-         * gone with it, and there is nothing to switch off. */
+    if (!on && !lp_tool_is_ours(st, st->tool_id) && !lp_tool_reclaim(st)) {
+        /* The program freed lineprof's tool id and another tool holds it now: not ours to
+         * switch off. */
         entry->armed = 0;
         return 0;
     }

@@ -686,3 +686,25 @@ def test_other_tools_callbacks_before_a_first_line_stay_in_the_calling_line(othe
                 mon.free_tool_id(tool)
     assert by_mark(lp, caller) == {"call": (1, 10)}
     assert by_mark(lp, callee) == {"first": (1, 0)}
+
+
+@needs_monitoring
+def test_an_id_the_program_freed_is_left_with_nothing_set() -> None:
+    """The program frees lineprof's tool id mid-session (free_tool_id keeps a tool's events and
+    callbacks before 3.14): lineprof takes the free id back to clear them at the stop, so the
+    next tool to take it does not get lineprof's events."""
+    mon = sys.monitoring
+    lp = LineProfiler(callee, backend="monitoring")
+    with lp:
+        callee()
+        tool = _lineprof.tool_id()
+        assert tool is not None
+        mon.free_tool_id(tool)
+        callee()
+    assert mon.get_tool(tool) is None
+    assert mon.get_events(tool) == 0 and mon.get_local_events(tool, callee.__code__) == 0
+    mon.use_tool_id(tool, "next")
+    try:
+        assert mon.register_callback(tool, mon.events.LINE, None) is None
+    finally:
+        mon.free_tool_id(tool)

@@ -197,10 +197,23 @@ lp_mem_atfork_release(void)
     pthread_mutex_unlock(&lp_mem_table.lock);
 }
 
+/* The child carries the session on with empty tables (children.py): blocks allocated before
+ * the fork were charged in the parent, so the child forgets them, as it would blocks allocated
+ * before its recording began, and their release is not charged a second time. */
+static void
+lp_mem_atfork_child(void)
+{
+    if (lp_mem_table.slots != NULL) {
+        memset(lp_mem_table.slots, 0, lp_mem_table.cap * sizeof(LPMemSlot));
+    }
+    lp_mem_table.used = 0;
+    pthread_mutex_unlock(&lp_mem_table.lock);
+}
+
 static void
 lp_mem_atfork_register(void)
 {
-    pthread_atfork(lp_mem_atfork_prepare, lp_mem_atfork_release, lp_mem_atfork_release);
+    pthread_atfork(lp_mem_atfork_prepare, lp_mem_atfork_release, lp_mem_atfork_child);
 }
 
 /* ---- accounting --------------------------------------------------------------------------- */

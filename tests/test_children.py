@@ -148,6 +148,40 @@ def test_forked_child(tmp_path: Path) -> None:
     assert hits(stats, "work") == {WORK: 3}
 
 
+FORK_FREES = """\
+import os
+
+@profile
+def work():
+    big = bytearray(8_000_000)
+    pid = os.fork()
+    if pid == 0:
+        del big  # the child's
+        return
+    os.waitpid(pid, 0)
+    del big  # the parent's
+
+work()
+"""
+
+
+def test_a_forked_child_freeing_what_the_parent_allocated(tmp_path: Path) -> None:
+    """Memory mode: the child's release of a block the parent allocated (and was charged
+    with) is not charged again: the child inherited the parent's table of blocks, and the
+    merged results read Net -8 MB for the child's ``del``."""
+    (tmp_path / "prog.py").write_text(FORK_FREES)
+    result = run_lineprof("-l", "--memory", "-o", "r.json", "prog.py", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    stats = load(tmp_path / "r.json")
+    assert stats.memory is not None
+    [rows] = stats.memory.values()
+    lines = FORK_FREES.splitlines()
+    net = {lines[line - 1].strip(): figures[1] for line, figures in rows.items()}
+    assert net["big = bytearray(8_000_000)"] >= 8_000_000
+    assert abs(net["del big  # the child's"]) < 64 * 1024
+    assert net["del big  # the parent's"] <= -8_000_000
+
+
 LEFT_OPEN = """\
 import multiprocessing.pool  # multiprocessing's atexit handler is older than the session's
 

@@ -55,10 +55,23 @@ def layout(code: CodeType) -> Layout:
     first = code.co_firstlineno
     last = max([first, *code_lines(code)])
     heads = _heads_for(code)
+    # The body of a def or class: its own header (decorators, def line, default arguments) runs
+    # in the enclosing frame, as one statement there; in this frame a body written on the def
+    # line (`@deco` / `def h(x): return x`) runs on that line, counted there.
+    own_header = not code.co_name.startswith("<")
     rows = []
     for line in range(first, last + 1):
         head = heads.get(line, line)
-        rows.append(head - first if first <= head <= line else line - first)
+        if own_header and head == first:
+            head = line
+        if first <= head <= line:
+            rows.append(head - first)
+        elif head < first <= line:
+            # An expression's code (a lambda, a comprehension) that starts on a continuation
+            # line of its statement: all its lines are that one statement.
+            rows.append(0)
+        else:
+            rows.append(line - first)
     return Layout(first, rows, _start_offset(code))
 
 
@@ -302,7 +315,7 @@ def _lexical_syntax(code: CodeType, lines: list[str], start: int, end: int) -> _
         elif item.colon and item.word in _BLOCK_KEYWORDS:
             if item.last > item.first:
                 return None  # a one-line block over several lines
-            last = item.first - 1 if head < item.first else head  # only the decorators
+            last = item.first if head < item.first else head  # the decorators and the def line
         else:
             last = item.last  # a simple statement
         for index in range(head + 1, last + 1):
@@ -479,10 +492,9 @@ def _header_end(node: _ast.AST) -> int:
     body = node.cases if isinstance(node, _nodes.Match) else getattr(node, "body", None)
     if isinstance(body, list) and body and isinstance(body[0], _nodes.AST):
         body_start = min(_first_line(child) for child in body[:1])
-        if (
-            body_start > start
-            and not isinstance(node, _nodes.FunctionDef | _nodes.AsyncFunctionDef | _nodes.ClassDef)
-            and _header_reaches(node, body_start)
+        is_def = isinstance(node, _nodes.FunctionDef | _nodes.AsyncFunctionDef | _nodes.ClassDef)
+        if body_start > start and (
+            _header_reaches(node, body_start) or (is_def and node.lineno == body_start)
         ):
             # A one-line block over several lines: the header's last line is also the
             # block's; counting it on its own would give the header's time to the block.

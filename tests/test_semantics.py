@@ -9,6 +9,7 @@ import sys
 import threading
 from collections.abc import Callable, Generator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -339,6 +340,63 @@ def test_a_header_over_several_lines_with_its_block_on_its_last(make: Make) -> N
         "while": (1, 6),  # one line from then on: a loop on one line, one hit per entry
         "ret": (1, 0),
     }
+
+
+def _same(fn: Callable[..., Any]) -> Callable[..., Any]:
+    return fn
+
+
+# fmt: off
+def defines_one_liners(a: int = 1) -> int:
+    @_same  # @deco
+    def decorated(x: int) -> int: return x  # noqa: E704  # @def
+    def spread(x: int,  # @spread
+               y: int = a) -> int: return x + y  # noqa: E704  # @spread_end
+    return decorated(1) + spread(1)  # @ret
+
+
+@_same  # @deco
+def one_liner(x: int) -> int: return x  # noqa: E704  # @body
+
+
+def spread_one_liner(x: int,  # @head
+                     y: int = 1) -> int: return x + y  # noqa: E704  # @body
+
+
+def sorts_with_a_lambda_on_a_continuation_line(data: list[tuple[int, int]]) -> list[Any]:
+    return sorted(data,  # @call
+                  key=lambda p: (p[0] +  # @lambda
+                                 p[1]))  # @lambda_end
+# fmt: on
+
+
+def test_one_line_definitions_count_once_where_defined_and_on_their_line_when_run(
+    make: Make,
+) -> None:
+    """``@deco`` / ``def h(x): return x``, and a def whose header spans lines with its body on
+    its last line: one statement where it is defined (CPython goes between the decorator, or
+    default argument, line and the def line: each counted twice), and in its own frame the
+    body counts on the line it is written on.  A lambda (or a 3.10/3.11 comprehension) that
+    starts on a continuation line of its statement: one row, not one per line."""
+    lp = make(defines_one_liners, one_liner, spread_one_liner)
+    with lp:
+        assert defines_one_liners() == 3
+        assert one_liner(1) + one_liner(2) + spread_one_liner(3) == 7
+    assert {mark: hits for mark, (hits, _) in by_mark(lp, defines_one_liners).items()} == {
+        "deco": 1,
+        "spread": 1,
+        "ret": 1,
+    }
+    assert {mark: hits for mark, (hits, _) in by_mark(lp, one_liner).items()} == {"body": 2}
+    assert {mark: hits for mark, (hits, _) in by_mark(lp, spread_one_liner).items()} == {"body": 1}
+    code = sorts_with_a_lambda_on_a_continuation_line.__code__
+    (lam,) = [c for c in code.co_consts if hasattr(c, "co_code")]
+    lp = make()
+    lp.add_code(lam)
+    with lp:
+        sorts_with_a_lambda_on_a_continuation_line([(1, 2), (3, 4), (0, 1)])
+    (rows,) = lp.get_stats().timings.values()
+    assert [(line - lam.co_firstlineno, hits) for line, hits, _ in rows if hits] == [(0, 3)]
 
 
 def test_match_cases_count_on_their_own_lines(make: Make) -> None:

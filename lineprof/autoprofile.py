@@ -323,12 +323,24 @@ class AutoProfiler:
             finally:
                 self.registering -= 1
 
-    def exec_module(self, loader: Any, module: types.ModuleType) -> None:
+    def exec_module(
+        self, loader: Any, module: types.ModuleType, original: Any = None, name: str = ""
+    ) -> None:
         """A loader's ``exec_module`` that registers the module's functions first."""
-        name = module.__name__
+        # The spec's name: a loader's create_module may return a module of another name
+        # (six.moves.http_client is http.client).
+        name = name or module.__name__
         code = loader.get_code(name)
         if code is None:
-            raise ImportError(f"cannot profile module {name!r}: its loader has no code", name=name)
+            # No code to register (six's lazy ``moves`` modules, a loader that makes its
+            # module some other way): the loader's own exec_module, unprofiled.
+            if original is None:
+                raise ImportError(
+                    f"cannot profile module {name!r}: its loader has no code", name=name
+                )
+            original(loader, module)
+            self.register_attributes(name, module)
+            return
         self.register_code(code, with_module_code=False)
         exec(code, module.__dict__)
         self.register_attributes(name, module)
@@ -403,7 +415,7 @@ class _Finder(WatchingFinder):
                 def exec_module(module: types.ModuleType) -> None:
                     try:
                         if wanted:
-                            auto.exec_module(loader, module)
+                            auto.exec_module(loader, module, original, fullname)
                         else:
                             original(loader, module)
                             auto.register_attributes(fullname, module)

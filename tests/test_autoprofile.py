@@ -379,3 +379,26 @@ def test_a_target_that_lineprofs_own_imports_need(tmp_path: Path) -> None:
     assert result.stdout.strip() == "Counter({'a': 2, 'b': 1})"
     assert stderr_lines(result) == []
     assert "Counter.update" in functions(load(tmp_path / "out.json"))
+
+
+def test_a_package_holding_a_c_extension_or_a_module_with_no_code(tmp_path: Path) -> None:
+    """A module whose loader has no code (a C extension, six's lazy ``moves`` modules) runs
+    as its loader runs it: -p on such a package raised ImportError into the program
+    (SQLAlchemy's Cython modules, pip's vendored six), or made it fall back to pure Python
+    (markupsafe's speedups)."""
+    import _json  # a C extension of the standard library (lib-dynload), copied into a package
+
+    if not getattr(_json, "__file__", None):
+        pytest.skip("_json is built into this interpreter")
+    package = tmp_path / "fastpkg"
+    package.mkdir()
+    (package / Path(_json.__file__).name).write_bytes(Path(_json.__file__).read_bytes())
+    (package / "__init__.py").write_text(
+        "from . import _json as fast\n\ndef quote(text):\n    return fast.encode_basestring(text)\n"
+    )
+    code = "import fastpkg; print(fastpkg.quote('a'), fastpkg.fast.__name__)"
+    for preimports in ("--preimports", "--no-preimports"):
+        result = run_lineprof("-l", "-q", preimports, "-p", "fastpkg", "-c", code, cwd=tmp_path)
+        assert result.returncode == 0, result.stderr
+        assert result.stdout == '"a" fastpkg._json\n'
+        assert stderr_lines(result) == []

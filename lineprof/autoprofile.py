@@ -21,6 +21,7 @@ import os
 import sys
 import types
 
+from lineprof import callables
 from lineprof._typing import TYPE_CHECKING
 from lineprof.profiler import LineProfiler
 
@@ -292,7 +293,7 @@ class AutoProfiler:
             for function in self.profiler.functions[before:]:
                 code = getattr(function, "__code__", None)
                 if isinstance(code, types.CodeType):
-                    prefix = _qualname_of(function) + ".<locals>."
+                    prefix = callables.qualname(function) + ".<locals>."
                     for nested, qualname in _function_codes(code, prefix):
                         self.profiler.add_code(nested, qualname)
         finally:
@@ -511,11 +512,6 @@ def _function_codes(code: types.CodeType, prefix: str) -> Iterable[tuple[types.C
         else:
             yield const, qualname
             yield from _function_codes(const, qualname + ".<locals>.")
-
-
-def _qualname_of(function: Any) -> str:
-    code = function.__code__
-    return str(getattr(code, "co_qualname", function.__qualname__))
 
 
 def _real(path: str) -> str:

@@ -32,6 +32,19 @@ def code_flags(func: Any) -> int:
     return code.co_flags if isinstance(code, _types.CodeType) else 0
 
 
+def qualname(function: Any) -> str:
+    """The qualified name results give ``function``'s code.  co_qualname (3.11+) names the code
+    wherever it is found (a function assigned into a class is still its own); before 3.11 the
+    function's own ``__qualname__`` is the best there is.  Code generated from a string (exec:
+    dataclasses' ``__init__``, namedtuple's ``__new__``) shares one file name and first line,
+    and its co_qualname is its generator's (``__create_fn__.<locals>.__init__``): the name the
+    generator gave the function (``Point.__init__``) tells them apart."""
+    code = function.__code__
+    if code.co_filename.startswith("<"):
+        return str(function.__qualname__)
+    return str(getattr(code, "co_qualname", function.__qualname__))
+
+
 def _unwrap(func: Any) -> Any:
     """The end of the ``__wrapped__`` chain (inspect.unwrap), or ``func`` itself when the chain
     loops."""

@@ -492,10 +492,10 @@ def _header_end(node: _ast.AST) -> int:
     body = node.cases if isinstance(node, _nodes.Match) else getattr(node, "body", None)
     if isinstance(body, list) and body and isinstance(body[0], _nodes.AST):
         body_start = min(_first_line(child) for child in body[:1])
-        is_def = isinstance(node, _nodes.FunctionDef | _nodes.AsyncFunctionDef | _nodes.ClassDef)
-        if body_start > start and (
-            _header_reaches(node, body_start) or (is_def and node.lineno == body_start)
-        ):
+        # A def or class: its own line, after its decorators.
+        definitions = (_nodes.FunctionDef, _nodes.AsyncFunctionDef, _nodes.ClassDef)
+        def_line = getattr(node, "lineno", None) if isinstance(node, definitions) else None
+        if body_start > start and (_header_reaches(node, body_start) or def_line == body_start):
             # A one-line block over several lines: the header's last line is also the
             # block's; counting it on its own would give the header's time to the block.
             return body_start

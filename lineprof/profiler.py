@@ -222,7 +222,7 @@ class LineProfiler:
         return None
 
     def _add_function(self, function: types.FunctionType) -> bool:
-        added = self._add_code(function.__code__, _qualname(function))
+        added = self._add_code(function.__code__, callables.qualname(function))
         if added:
             self.functions.append(function)
         return added
@@ -723,12 +723,6 @@ def _warn(message: str) -> None:
     import warnings  # noqa: PLC0415 (only to warn: ~0.4 ms of start-up)
 
     warnings.warn(f"lineprof: {message}", RuntimeWarning, stacklevel=4)
-
-
-def _qualname(function: types.FunctionType) -> str:
-    # co_qualname (3.11+) names the code wherever it is found; before 3.11 the function's own
-    # __qualname__ is the best there is.
-    return getattr(function.__code__, "co_qualname", function.__qualname__)
 
 
 def _merge_lines(

@@ -13,6 +13,7 @@ SOURCES = [
     "csrc/profiler.c",
     "csrc/linestats.c",
     "csrc/threadstate.c",
+    "csrc/running.c",
     "csrc/greenlet.c",
     "csrc/throw.c",
     "csrc/timer.c",

@@ -339,12 +339,10 @@ void lp_threadstate_charge_so_far(LPModuleState *st);
 void lp_threadstate_mem_split(LPModuleState *st);
 void lp_threadstate_catch_up(const LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_catch_up_own(LPModuleState *st, LPThreadState *ts);
-void lp_threadstate_note_running(LPModuleState *st);
-void lp_threadstate_drop_running(LPModuleState *st);
-void lp_threadstate_forget_running(LPModuleState *st, const LPCodeEntry *entry);
 void lp_threadstate_catch_up_all(const LPModuleState *st);
 void lp_threadstate_drop_frames(LPModuleState *st, LPThreadState *ts);
 void lp_threadstate_free_current(void);
+uint64_t lp_threadstate_fork_gen(void);
 PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 /* Initial-exec TLS: the event path reads this pointer with one instruction instead of a call to
  * __tls_get_addr (measured: ~100 instructions per line event).  One pointer fits the static TLS
@@ -355,6 +353,13 @@ PyObject *lp_threadstate_py_set_thread_setup(PyObject *module, PyObject *setup);
 #define LP_TLS_MODEL
 #endif
 extern _Thread_local LPThreadState *lp_threadstate_current LP_TLS_MODEL;
+
+/* running.c */
+void lp_threadstate_note_running(LPModuleState *st);
+void lp_threadstate_drop_running(LPModuleState *st);
+void lp_threadstate_forget_running(LPModuleState *st, const LPCodeEntry *entry);
+void lp_running_adopt(LPModuleState *st, LPThreadState *ts);
+void lp_running_charge(LPModuleState *st, int64_t now);
 
 /* throw.c */
 int lp_throw_delegating(LPModuleState *st, LPThreadState *ts, const LPCodeEntry *entry,

@@ -172,11 +172,18 @@ lp_thread_end_capsule(PyObject *capsule)
     if (ts->fork_gen != lp_fork_gen || ts->epoch < st->reset_epoch) {
         return;
     }
-    PyThreadState *tstate = PyThreadState_Get();
+    Py_tracefunc profile, trace;
+    PyObject *unused;
+    lp_thread_hook_get(1, &profile, &unused);
+    lp_thread_hook_get(0, &trace, &unused);
+    /* None of lineprof's (a tool's trace function wrapped by wrap_trace is lineprof's) */
+    int ours_traces = trace == lp_settrace_callback;
+#if LP_HAVE_CHEAP_TRACE_SWITCH /* hook_wrap.c: before 3.12 */
+    ours_traces = ours_traces || trace == lp_wrap_callback;
+#endif
     int lost = st->backend == LP_BACKEND_SETTRACE
-                   ? tstate->c_tracefunc != lp_settrace_callback
-                   : (tstate->c_profilefunc != lp_setprofile_callback &&
-                      tstate->c_tracefunc != lp_settrace_callback);
+                   ? !ours_traces
+                   : (profile != lp_setprofile_callback && !ours_traces);
     if (lost) {
         st->hooks_displaced++;
     }
